@@ -1,0 +1,32 @@
+import path from 'node:path';
+
+/** Everything the platform reads from its environment, in one place (documented in README.md). */
+export interface Config {
+  port: number;
+  host: string;
+  /** Public base URL of the server, used in Location headers and Bundle links. */
+  baseUrl: string;
+  /** A PostgreSQL URL; when absent the embedded PGlite database in dataDir is used. */
+  databaseUrl?: string;
+  dataDir: string;
+  /** Largest request body accepted, in bytes. */
+  maxBodyBytes: number;
+  /** Accept the synthetic national-id conventions (month + 40, month + 80). */
+  testData: boolean;
+  logLevel: string;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const port = Number(env.PORT ?? 8080);
+  const host = env.HOST ?? '0.0.0.0';
+  return {
+    port,
+    host,
+    baseUrl: (env.BASE_URL ?? `http://localhost:${port}`).replace(/\/$/, ''),
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: path.resolve(env.DATA_DIR ?? './data'),
+    maxBodyBytes: Number(env.MAX_BODY_BYTES ?? 32 * 1024 * 1024),
+    testData: (env.TEST_DATA ?? 'true') !== 'false',
+    logLevel: env.LOG_LEVEL ?? 'info',
+  };
+}

@@ -1,0 +1,90 @@
+import fs from 'node:fs';
+import pg from 'pg';
+import { PGlite } from '@electric-sql/pglite';
+
+/** Something SQL can be sent to: the database itself or an open transaction. */
+export interface Queryable {
+  query<R = any>(sql: string, params?: unknown[]): Promise<R[]>;
+}
+
+/**
+ * The one database interface the platform uses. Both drivers speak the same SQL dialect
+ * (PostgreSQL 15 and newer), so every module is written once against this.
+ */
+export interface Db extends Queryable {
+  readonly kind: 'pglite' | 'postgres';
+  /** Runs fn in one transaction: committed when fn resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Runs a script of several statements (no parameters). */
+  exec(sql: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openDb(opts: { databaseUrl?: string; dataDir?: string; schema?: string }): Promise<Db> {
+  if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.schema);
+  return openPglite(opts.dataDir);
+}
+
+// pg returns bigint and numeric as strings; JSON-safe numbers are what callers want for counts.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+/** `schema` puts every table in that PostgreSQL schema (tests use one per run for isolation). */
+export async function openPostgres(url: string, schema?: string): Promise<Db> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: Number(process.env.DB_POOL_SIZE ?? 10),
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  // Fail fast with a clear message when the server is unreachable.
+  await pool.query('select 1');
+  return {
+    kind: 'postgres',
+    async query(sql, params) {
+      return (await pool.query(sql, params as any[])).rows;
+    },
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('begin');
+        const tx: Queryable = { query: async (sql, params) => (await client.query(sql, params as any[])).rows };
+        const result = await fn(tx);
+        await client.query('commit');
+        return result;
+      } catch (err) {
+        await client.query('rollback').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    async exec(sql) {
+      await pool.query(sql);
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+/** Embedded PostgreSQL in a data folder; `undefined` keeps it in memory (tests). */
+export async function openPglite(dataDir?: string): Promise<Db> {
+  if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
+  const db = await PGlite.create(dataDir ? `file://${dataDir}` : undefined);
+  // PGlite runs one statement at a time; its transaction() holds an exclusive lock so
+  // concurrent requests are serialised rather than interleaved.
+  return {
+    kind: 'pglite',
+    async query(sql, params) {
+      return (await db.query(sql, params as any[])).rows as any[];
+    },
+    async transaction(fn) {
+      return db.transaction(async (t) => fn({ query: async (sql, params) => (await t.query(sql, params as any[])).rows as any[] }));
+    },
+    async exec(sql) {
+      await db.exec(sql);
+    },
+    async close() {
+      await db.close();
+    },
+  };
+}
