@@ -1,0 +1,274 @@
+import { randomUUID } from 'node:crypto';
+import type { Binary, Bundle, BundleEntry, Parameters, Resource } from '@medplum/fhirtypes';
+import type { ServerContext } from './server.ts';
+import type { Writer, WriteResult } from '../store/repository.ts';
+import { parseQuery, parseIfMatch } from '../store/repository.ts';
+import { badRequest, FhirError, issue, notFound, preconditionFailed } from '../fhir/outcome.ts';
+import { parseRelativeReference, references } from '../fhir/json.ts';
+import { isResourceType } from '../fhir/resource-types.ts';
+
+type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+interface Parsed {
+  index: number;
+  entry: BundleEntry;
+  method: Method;
+  type: string;
+  id?: string;
+  version?: string;
+  /** search criteria of a conditional URL or a GET search */
+  query?: [string, string][];
+}
+
+/** The spec's processing order for a transaction: deletes, creates, updates, then reads. */
+const ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
+
+/** A problem in one entry, reported with the entry's FHIRPath. */
+function atEntry(err: unknown, index: number): FhirError {
+  const e = err instanceof FhirError ? err : new FhirError(500, [issue('exception', 'internal-error', String((err as Error)?.message ?? err))]);
+  const prefix = `Bundle.entry[${index}]`;
+  return new FhirError(
+    e.status,
+    e.issues.map((i) => ({
+      ...i,
+      diagnostics: `${prefix}: ${i.diagnostics ?? ''}`,
+      expression: i.expression?.length ? i.expression.map((x) => `${prefix}.resource.${x.replace(/^[A-Z][A-Za-z]+\./, '')}`) : [prefix],
+    }))
+  );
+}
+
+function parseEntry(entry: BundleEntry, index: number): Parsed {
+  const req = entry.request;
+  if (!req?.method || !req.url) throw badRequest('missing-request', `Bundle.entry[${index}] needs request.method and request.url`, `Bundle.entry[${index}].request`);
+  const method = req.method as Method;
+  const url = req.url.replace(/^\//, '');
+  const [path, query] = url.split('?', 2) as [string, string | undefined];
+  const parts = path.split('/');
+  const type = parts[0];
+  if (!isResourceType(type)) throw badRequest('unknown-resource-type', `Bundle.entry[${index}]: unknown resource type in ${req.url}`, `Bundle.entry[${index}].request.url`);
+  const p: Parsed = { index, entry, method, type, id: parts[1], version: parts[2] === '_history' ? parts[3] : undefined };
+  if (query !== undefined) p.query = parseQuery(query);
+  if (['POST', 'PUT'].includes(method)) {
+    if (!entry.resource) throw badRequest('missing-resource', `Bundle.entry[${index}]: ${method} needs a resource`, `Bundle.entry[${index}].resource`);
+    if (entry.resource.resourceType !== type) {
+      throw badRequest('type-mismatch', `Bundle.entry[${index}]: the resource is a ${entry.resource.resourceType}, but the request is for ${type}`, `Bundle.entry[${index}].resource.resourceType`);
+    }
+  }
+  if (method === 'PUT' && p.id && entry.resource?.id !== p.id) {
+    throw badRequest('id-mismatch', `Bundle.entry[${index}]: the resource id ${entry.resource?.id} does not match ${req.url}`, `Bundle.entry[${index}].resource.id`);
+  }
+  return p;
+}
+
+function responseFor(result: WriteResult | undefined, status?: string): BundleEntry['response'] {
+  if (!result) return { status: status ?? '204 No Content' };
+  const r = result.resource;
+  return {
+    status: status ?? (result.status === 201 ? '201 Created' : '200 OK'),
+    location: `${r.resourceType}/${r.id}/_history/${r.meta?.versionId}`,
+    etag: `W/"${r.meta?.versionId}"`,
+    lastModified: r.meta?.lastUpdated,
+  };
+}
+
+export async function processBundle(ctx: ServerContext, bundle: Bundle): Promise<Bundle> {
+  if (bundle.type === 'transaction') return processTransaction(ctx, bundle);
+  if (bundle.type === 'batch') return processBatch(ctx, bundle);
+  throw badRequest('invalid-bundle-type', `Only batch and transaction Bundles can be processed, not ${JSON.stringify(bundle.type)}`, 'Bundle.type');
+}
+
+/**
+ * A transaction: all entries or none. Identities are settled first (new ids for creates,
+ * If-None-Exist and conditional updates matched), then every urn:uuid: and conditional reference
+ * is rewritten, then the entries run in the spec's order inside one database transaction.
+ */
+async function processTransaction(ctx: ServerContext, bundle: Bundle): Promise<Bundle> {
+  const entries = (bundle.entry ?? []).map((e, i) => parseEntry(e, i));
+  const responses: BundleEntry[] = new Array(entries.length);
+  await ctx.repo.inTransaction(
+    async (w) => {
+      const idMap = new Map<string, string>(); // fullUrl → Type/id
+      const skip = new Set<number>(); // creates satisfied by If-None-Exist
+      const targets = new Map<number, string>(); // entry → id it writes
+
+      for (const p of entries) {
+        try {
+          if (p.method === 'POST') {
+            const ifNoneExist = p.entry.request?.ifNoneExist;
+            const matches = ifNoneExist ? await w.findMatches(p.type, parseQuery(ifNoneExist), 2) : [];
+            if (matches.length > 1) throw preconditionFailed('multiple-matches', `ifNoneExist ${ifNoneExist} matches more than one ${p.type}`);
+            const id = matches.length === 1 ? matches[0].id : randomUUID();
+            if (matches.length === 1) skip.add(p.index);
+            targets.set(p.index, id);
+            if (p.entry.fullUrl) idMap.set(p.entry.fullUrl, `${p.type}/${id}`);
+          } else if (p.method === 'PUT' || p.method === 'PATCH' || p.method === 'DELETE') {
+            let id = p.id;
+            if (!id && p.query) {
+              const matches = await w.findMatches(p.type, p.query, 2);
+              if (matches.length > 1) throw preconditionFailed('multiple-matches', `${p.entry.request!.url} matches more than one ${p.type}`);
+              if (matches.length === 1) id = matches[0].id;
+              else if (p.method === 'PUT') id = p.entry.resource?.id ?? randomUUID();
+              else if (p.method === 'PATCH') throw notFound(`${p.entry.request!.url} matches no ${p.type}`);
+            }
+            if (!id && p.method !== 'DELETE') throw badRequest('missing-id', `${p.method} needs Type/id or search criteria`, 'request.url');
+            if (id) {
+              targets.set(p.index, id);
+              if (p.entry.fullUrl) idMap.set(p.entry.fullUrl, `${p.type}/${id}`);
+            }
+          }
+        } catch (err) {
+          throw atEntry(err, p.index);
+        }
+      }
+
+      // Rewrite references: urn:uuid: placeholders and conditional references (Type?criteria).
+      const resources: Resource[] = [];
+      for (const p of entries) {
+        const r = p.entry.resource;
+        if (!r || !['POST', 'PUT'].includes(p.method)) continue;
+        const copy = structuredClone(r) as Resource;
+        for (const ref of references(copy)) {
+          try {
+            ref.set(await resolveReference(w, ref.value, idMap));
+          } catch (err) {
+            throw atEntry(err, p.index);
+          }
+        }
+        (copy as any).id = targets.get(p.index);
+        p.entry = { ...p.entry, resource: copy };
+        if (!skip.has(p.index)) resources.push(copy);
+      }
+      // One reference check for the whole bundle: entries may point at each other in any order.
+      const known = new Set([...idMap.values(), ...resources.map((r) => `${r.resourceType}/${r.id}`)]);
+      await w.checkReferences(resources, known).catch((err) => {
+        throw new FhirError(400, (err as FhirError).issues ?? [issue('not-found', 'reference-not-found', String(err))]);
+      });
+
+      const ordered = [...entries].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
+      // Plain creates go in one multi-row insert.
+      const creates = ordered.filter((p) => p.method === 'POST' && !skip.has(p.index));
+      try {
+        const stored = await w.createMany(creates.map((p) => p.entry.resource!));
+        creates.forEach((p, i) => (responses[p.index] = { fullUrl: fullUrl(ctx, stored[i]), resource: stored[i], response: responseFor({ resource: stored[i], status: 201 }) }));
+      } catch (err) {
+        // Find the entry the failure belongs to, for the message.
+        const at = creates.find((p) => (err as FhirError).message?.includes(`${p.type}/${targets.get(p.index)}`));
+        throw at ? atEntry(err, at.index) : err;
+      }
+      for (const p of ordered) {
+        if (p.method === 'POST' && !skip.has(p.index)) continue;
+        try {
+          responses[p.index] = await runEntry(ctx, w, p, targets.get(p.index), skip.has(p.index));
+        } catch (err) {
+          throw atEntry(err, p.index);
+        }
+      }
+    },
+    { referenceChecks: false }
+  );
+  return { resourceType: 'Bundle', type: 'transaction-response', entry: responses };
+}
+
+/** A batch: each entry on its own, each reporting its own outcome. */
+async function processBatch(ctx: ServerContext, bundle: Bundle): Promise<Bundle> {
+  const out: BundleEntry[] = [];
+  for (const [index, entry] of (bundle.entry ?? []).entries()) {
+    try {
+      const p = parseEntry(entry, index);
+      out.push(
+        await ctx.repo.inTransaction(async (w) => {
+          let id = p.id;
+          if (p.method === 'POST' && entry.request?.ifNoneExist) {
+            const matches = await w.findMatches(p.type, parseQuery(entry.request.ifNoneExist), 2);
+            if (matches.length > 1) throw preconditionFailed('multiple-matches', `ifNoneExist matches more than one ${p.type}`);
+            if (matches.length === 1) return runEntry(ctx, w, p, matches[0].id, true);
+          }
+          if (!id && p.query && p.method !== 'GET' && p.method !== 'HEAD') {
+            const matches = await w.findMatches(p.type, p.query, 2);
+            if (matches.length > 1) throw preconditionFailed('multiple-matches', `${entry.request!.url} matches more than one ${p.type}`);
+            id = matches[0]?.id ?? (p.method === 'PUT' ? entry.resource?.id ?? randomUUID() : undefined);
+            if (!id && p.method === 'PATCH') throw notFound(`${entry.request!.url} matches no ${p.type}`);
+          }
+          if (entry.resource && ['POST', 'PUT'].includes(p.method)) {
+            const copy = structuredClone(entry.resource) as Resource;
+            for (const ref of references(copy)) ref.set(await resolveReference(w, ref.value, new Map()));
+            p.entry = { ...entry, resource: copy };
+          }
+          return runEntry(ctx, w, p, p.method === 'POST' ? randomUUID() : id, false);
+        })
+      );
+    } catch (err) {
+      const e = err instanceof FhirError ? err : new FhirError(500, [issue('exception', 'internal-error', String((err as Error)?.message))]);
+      out.push({ response: { status: String(e.status), outcome: e.outcome } });
+    }
+  }
+  return { resourceType: 'Bundle', type: 'batch-response', entry: out };
+}
+
+const fullUrl = (ctx: ServerContext, r: Resource) => `${ctx.config.baseUrl}/fhir/${r.resourceType}/${r.id}`;
+
+async function resolveReference(w: Writer, ref: string, idMap: Map<string, string>): Promise<string> {
+  if (ref.startsWith('urn:uuid:') || ref.startsWith('urn:oid:')) {
+    const target = idMap.get(ref);
+    if (!target) throw new FhirError(400, [issue('not-found', 'reference-not-found', `Reference ${ref} matches no entry of the transaction`)]);
+    return target;
+  }
+  const m = /^([A-Z][A-Za-z]+)\?(.+)$/.exec(ref);
+  if (m) {
+    const matches = await w.findMatches(m[1], parseQuery(m[2]), 2);
+    if (matches.length !== 1) {
+      throw new FhirError(matches.length ? 412 : 400, [
+        issue(matches.length ? 'multiple-matches' : 'not-found', matches.length ? 'multiple-matches' : 'reference-not-found', `Conditional reference ${ref} matches ${matches.length ? 'more than one' : 'no'} resource`),
+      ]);
+    }
+    return `${m[1]}/${matches[0].id}`;
+  }
+  return ref;
+}
+
+async function runEntry(ctx: ServerContext, w: Writer, p: Parsed, id: string | undefined, existing: boolean): Promise<BundleEntry> {
+  const ifMatch = p.entry.request?.ifMatch;
+  switch (p.method) {
+    case 'POST': {
+      if (existing) {
+        const r = await w.read(p.type, id!);
+        return { fullUrl: fullUrl(ctx, r), resource: r, response: responseFor({ resource: r, status: 200 }) };
+      }
+      const result = await w.create(p.entry.resource!, { id });
+      return { fullUrl: fullUrl(ctx, result.resource), resource: result.resource, response: responseFor(result) };
+    }
+    case 'PUT': {
+      const result = await w.update({ ...p.entry.resource!, id } as Resource, { ifMatch });
+      return { fullUrl: fullUrl(ctx, result.resource), resource: result.resource, response: responseFor(result) };
+    }
+    case 'PATCH': {
+      const { applyFhirPathPatch, applyJsonPatch } = await import('../fhir/patch.ts');
+      const current = await w.read(p.type, id!);
+      const body = p.entry.resource;
+      let patched: Resource;
+      if (body?.resourceType === 'Parameters') patched = applyFhirPathPatch(current, body as Parameters);
+      else if (body?.resourceType === 'Binary' && (body as Binary).data) {
+        patched = applyJsonPatch(current, JSON.parse(Buffer.from((body as Binary).data!, 'base64').toString('utf8')));
+      } else throw badRequest('unsupported-patch', 'A PATCH entry carries a Parameters (FHIRPath Patch) or a Binary holding a JSON Patch', 'resource');
+      const result = await w.update(patched, { ifMatch, method: 'PATCH' });
+      return { fullUrl: fullUrl(ctx, result.resource), resource: result.resource, response: responseFor(result) };
+    }
+    case 'DELETE': {
+      if (!id) return { response: { status: '204 No Content' } };
+      if (ifMatch) parseIfMatch(ifMatch);
+      const result = await w.delete(p.type, id, { ifMatch });
+      return { response: { status: '204 No Content', ...(result ? { etag: `W/"${result.resource.meta?.versionId}"` } : {}) } };
+    }
+    case 'GET':
+    case 'HEAD': {
+      if (p.id && !p.query) {
+        const r = await w.read(p.type, p.id);
+        return { fullUrl: fullUrl(ctx, r), resource: r, response: { status: '200 OK', etag: `W/"${r.meta?.versionId}"`, lastModified: r.meta?.lastUpdated } };
+      }
+      const { search } = await import('../store/search/index.ts');
+      const result = await search(w.tx, { resourceType: p.type, params: p.query ?? [], baseUrl: `${ctx.config.baseUrl}/fhir` });
+      return { resource: result, response: { status: '200 OK' } };
+    }
+  }
+}
+

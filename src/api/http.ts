@@ -1,0 +1,56 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Resource } from '@medplum/fhirtypes';
+import { badRequest, FhirError, issue } from '../fhir/outcome.ts';
+
+export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+
+export const etagOf = (r: Resource) => `W/"${r.meta?.versionId ?? '1'}"`;
+
+/** Query pairs of a request, in order, with repeated names kept (AND semantics in search). */
+export function queryPairs(request: FastifyRequest): [string, string][] {
+  const q = request.url.indexOf('?');
+  return q < 0 ? [] : [...new URLSearchParams(request.url.slice(q + 1)).entries()];
+}
+
+/** `_format`: JSON is what this server speaks; XML and turtle are refused clearly. */
+export function checkFormat(request: FastifyRequest): void {
+  const format = (request.query as Record<string, string> | undefined)?._format;
+  const accept = request.headers.accept;
+  const wanted = format ?? accept;
+  if (!wanted) return;
+  const ok = (t: string) => /^(json|application\/(fhir\+)?json|\*\/\*|application\/\*|text\/html)/i.test(t.trim());
+  if (format && !ok(format)) throw new FhirError(406, [issue('not-supported', 'unsupported-format', `_format ${format} is not supported; this server speaks application/fhir+json`)]);
+  if (!format && accept && !accept.split(',').some((t) => ok(t) || /fhir\+json|json/.test(t))) {
+    throw new FhirError(406, [issue('not-supported', 'unsupported-format', `Accept ${accept} is not supported; this server speaks application/fhir+json`)]);
+  }
+}
+
+export function sendResource(request: FastifyRequest, reply: FastifyReply, body: unknown, status = 200): FastifyReply {
+  const pretty = (request.query as Record<string, string> | undefined)?._pretty === 'true';
+  return reply.code(status).header('content-type', FHIR_JSON).send(JSON.stringify(body, null, pretty ? 2 : undefined));
+}
+
+/** Headers every response carrying one resource version gets. */
+export function versionHeaders(reply: FastifyReply, r: Resource): void {
+  reply.header('etag', etagOf(r));
+  if (r.meta?.lastUpdated) reply.header('last-modified', new Date(r.meta.lastUpdated).toUTCString());
+}
+
+export type PreferReturn = 'minimal' | 'representation' | 'OperationOutcome';
+
+export function preferReturn(request: FastifyRequest): PreferReturn {
+  const m = /return=(minimal|representation|OperationOutcome)/i.exec(String(request.headers.prefer ?? ''));
+  if (!m) return 'representation';
+  return m[1].toLowerCase() === 'minimal' ? 'minimal' : m[1].toLowerCase() === 'operationoutcome' ? 'OperationOutcome' : 'representation';
+}
+
+export const preferStrict = (request: FastifyRequest) => /handling=strict/i.test(String(request.headers.prefer ?? ''));
+
+export function requireBody(request: FastifyRequest): Resource {
+  const body = request.body;
+  if (body === undefined || body === null || (typeof body === 'string' && body.length === 0)) {
+    throw badRequest('missing-body', 'The request needs a FHIR resource as body');
+  }
+  if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('not-a-resource', 'The body must be a FHIR resource (a JSON object)');
+  return body as Resource;
+}

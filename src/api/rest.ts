@@ -1,0 +1,245 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Bundle, BundleEntry, Parameters, Resource } from '@medplum/fhirtypes';
+import type { ServerContext } from './server.ts';
+import { badRequest, FhirError, informational, issue, notFound, preconditionFailed } from '../fhir/outcome.ts';
+import { isResourceType } from '../fhir/resource-types.ts';
+import { parseQuery, type HistoryEntry, type WriteResult } from '../store/repository.ts';
+import { checkFormat, etagOf, preferReturn, preferStrict, queryPairs, requireBody, sendResource, versionHeaders } from './http.ts';
+import { processBundle } from './bundle.ts';
+import { capabilityStatement } from './capability.ts';
+import { everything } from './everything.ts';
+import { applyPatchRequest } from './patch.ts';
+
+type Params = { type: string; id: string; vid: string; ctype: string };
+
+export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+  const { repo, config } = ctx;
+  // Read per request: the public base URL may be settled only once the server listens.
+  const base = () => `${config.baseUrl}/fhir`;
+
+  app.addHook('onRequest', async (request) => checkFormat(request));
+
+  const typeOf = (request: FastifyRequest) => {
+    const { type } = request.params as Params;
+    if (!isResourceType(type)) throw new FhirError(404, [issue('not-supported', 'unknown-resource-type', `Unknown resource type ${type}`)]);
+    return type;
+  };
+
+  /** The response to a write, shaped by Prefer: return=. */
+  function sendWrite(request: FastifyRequest, reply: FastifyReply, result: WriteResult) {
+    const r = result.resource;
+    versionHeaders(reply, r);
+    const location = `${base()}/${r.resourceType}/${r.id}/_history/${r.meta?.versionId}`;
+    if (result.status === 201) reply.header('location', location);
+    reply.header('content-location', location);
+    const prefer = preferReturn(request);
+    if (prefer === 'minimal') return reply.code(result.status).send();
+    if (prefer === 'OperationOutcome') {
+      const verb = result.unchanged ? 'unchanged' : result.status === 201 ? 'created' : 'updated';
+      return sendResource(request, reply, informational(`${r.resourceType}/${r.id} ${verb} (version ${r.meta?.versionId})`, verb), result.status);
+    }
+    return sendResource(request, reply, r, result.status);
+  }
+
+  const search = async (request: FastifyRequest, resourceType: string | undefined, extra: [string, string][] = [], compartment?: { type: 'Patient'; id: string }) => {
+    const { search } = await import('../store/search/index.ts');
+    return search(repo.db, { resourceType, params: [...queryPairs(request), ...extra], compartment, strict: preferStrict(request), baseUrl: base() });
+  };
+  const formBody = (request: FastifyRequest): [string, string][] => (Array.isArray(request.body) ? (request.body as [string, string][]) : []);
+
+  // --- whole system
+  app.get('/metadata', async (request, reply) => sendResource(request, reply, await capabilityStatement(ctx)));
+  app.get('/', async (request, reply) => sendResource(request, reply, await search(request, undefined)));
+  app.post('/', async (request, reply) => {
+    const body = requireBody(request);
+    if (body.resourceType !== 'Bundle') throw badRequest('not-a-bundle', `POST to the base takes a batch or transaction Bundle, not ${body.resourceType}`, 'resourceType');
+    return sendResource(request, reply, await processBundle(ctx, body as Bundle));
+  });
+  app.get('/_history', async (request, reply) => sendResource(request, reply, await historyBundle(request, {})));
+
+  // --- type level
+  app.get('/:type', async (request, reply) => sendResource(request, reply, await search(request, typeOf(request))));
+  app.post('/:type/_search', async (request, reply) => sendResource(request, reply, await search(request, typeOf(request), formBody(request))));
+  app.get('/:type/_history', async (request, reply) => sendResource(request, reply, await historyBundle(request, { type: typeOf(request) })));
+
+  app.post('/:type', async (request, reply) => {
+    const type = typeOf(request);
+    const body = requireBody(request);
+    if (body.resourceType !== type) throw badRequest('type-mismatch', `The body is a ${body.resourceType}, but was sent to ${type}`, 'resourceType');
+    const ifNoneExist = request.headers['if-none-exist'] as string | undefined;
+    const { id: _ignored, ...withoutId } = body; // the server assigns ids on create
+    return sendWrite(request, reply, await repo.create(withoutId as Resource, { ifNoneExist }));
+  });
+
+  /** Conditional update / delete / patch: PUT|DELETE|PATCH /Type?criteria */
+  const conditionalTarget = async (request: FastifyRequest, type: string, action: string) => {
+    const criteria = queryPairs(request).filter(([k]) => !k.startsWith('_format') && k !== '_pretty');
+    if (criteria.length === 0) throw badRequest('missing-criteria', `Conditional ${action} needs search criteria in the URL`);
+    return repo.inTransaction(async (w) => w.findMatches(type, criteria, 2));
+  };
+
+  app.put('/:type', async (request, reply) => {
+    const type = typeOf(request);
+    const body = requireBody(request);
+    if (body.resourceType !== type) throw badRequest('type-mismatch', `The body is a ${body.resourceType}, but was sent to ${type}`, 'resourceType');
+    const matches = await conditionalTarget(request, type, 'update');
+    if (matches.length > 1) throw preconditionFailed('multiple-matches', `The criteria match more than one ${type}; be more specific`);
+    if (matches.length === 1) {
+      if (body.id && body.id !== matches[0].id) throw badRequest('id-mismatch', `The body's id ${body.id} is not the id of the matching ${type} (${matches[0].id})`, `${type}.id`);
+      return sendWrite(request, reply, await repo.update({ ...body, id: matches[0].id }, { ifMatch: request.headers['if-match'] as string | undefined }));
+    }
+    if (body.id) return sendWrite(request, reply, await repo.update(body));
+    return sendWrite(request, reply, await repo.create(body));
+  });
+
+  app.delete('/:type', async (request, reply) => {
+    const type = typeOf(request);
+    const matches = await conditionalTarget(request, type, 'delete');
+    if (matches.length > 1) throw preconditionFailed('multiple-matches', `The criteria match more than one ${type}; conditional delete removes one at a time`);
+    if (matches.length === 1) await repo.delete(type, matches[0].id);
+    return reply.code(204).send();
+  });
+
+  app.patch('/:type', async (request, reply) => {
+    const type = typeOf(request);
+    const matches = await conditionalTarget(request, type, 'patch');
+    if (matches.length === 0) throw notFound(`No ${type} matches the criteria`);
+    if (matches.length > 1) throw preconditionFailed('multiple-matches', `The criteria match more than one ${type}`);
+    return sendWrite(request, reply, await applyPatchRequest(repo, type, matches[0].id, request));
+  });
+
+  app.post('/:type/$validate', async (request, reply) => sendResource(request, reply, await validateOperation(request, typeOf(request))));
+
+  // --- instance level
+  app.get('/:type/:id', async (request, reply) => {
+    const type = typeOf(request);
+    const { id } = request.params as Params;
+    const r = await repo.read(type, id);
+    versionHeaders(reply, r);
+    const ifNoneMatch = request.headers['if-none-match'];
+    if (ifNoneMatch && ifNoneMatch.replace(/^W\//, '') === etagOf(r).replace(/^W\//, '')) return reply.code(304).send();
+    const ifModifiedSince = request.headers['if-modified-since'];
+    if (ifModifiedSince && r.meta?.lastUpdated) {
+      const since = Date.parse(ifModifiedSince);
+      // HTTP dates have whole seconds; compare at that precision.
+      if (!Number.isNaN(since) && Math.floor(Date.parse(r.meta.lastUpdated) / 1000) * 1000 <= since) return reply.code(304).send();
+    }
+    return sendResource(request, reply, applySummary(request, r));
+  });
+
+  app.put('/:type/:id', async (request, reply) => {
+    const type = typeOf(request);
+    const { id } = request.params as Params;
+    const body = requireBody(request);
+    if (body.resourceType !== type) throw badRequest('type-mismatch', `The body is a ${body.resourceType}, but was sent to ${type}`, 'resourceType');
+    if (body.id === undefined) throw badRequest('missing-id', `An update needs the id in the body (${id})`, `${type}.id`);
+    if (body.id !== id) throw badRequest('id-mismatch', `The body's id ${body.id} does not match the URL's ${id}`, `${type}.id`);
+    return sendWrite(request, reply, await repo.update(body, { ifMatch: request.headers['if-match'] as string | undefined }));
+  });
+
+  app.patch('/:type/:id', async (request, reply) => {
+    const type = typeOf(request);
+    const { id } = request.params as Params;
+    return sendWrite(request, reply, await applyPatchRequest(repo, type, id, request));
+  });
+
+  app.delete('/:type/:id', async (request, reply) => {
+    const type = typeOf(request);
+    const { id } = request.params as Params;
+    const result = await repo.delete(type, id, { ifMatch: request.headers['if-match'] as string | undefined });
+    if (result) reply.header('etag', etagOf(result.resource));
+    return reply.code(204).send();
+  });
+
+  const instanceHistory = async (request: FastifyRequest, reply: FastifyReply) => {
+    const type = typeOf(request);
+    const { id } = request.params as Params;
+    const entries = await historyBundle(request, { type, id });
+    // An empty history of an unknown resource is a 404, not an empty Bundle.
+    if (entries.entry?.length === 0) await repo.read(type, id).catch((e: FhirError) => { if (e.status === 404) throw e; });
+    return sendResource(request, reply, entries);
+  };
+  app.get('/:type/:id/_history', instanceHistory);
+
+  app.get('/:type/:id/_history/:vid', async (request, reply) => {
+    const type = typeOf(request);
+    const { id, vid } = request.params as Params;
+    const r = await repo.vread(type, id, vid);
+    versionHeaders(reply, r);
+    return sendResource(request, reply, r);
+  });
+
+  app.post('/:type/:id/$validate', async (request, reply) => sendResource(request, reply, await validateOperation(request, typeOf(request), (request.params as Params).id)));
+
+  app.get('/Patient/:id/$everything', async (request, reply) => {
+    const { id } = request.params as Params;
+    return sendResource(request, reply, await everything(ctx, id, request));
+  });
+
+  app.get('/Patient/:id/:ctype', async (request, reply) => {
+    const { id, ctype } = request.params as Params;
+    // The router prefers this static /Patient prefix over /:type/:id/_history.
+    if (ctype === '_history') return instanceHistory(Object.assign(request, { params: { type: 'Patient', id } }), reply);
+    if (!isResourceType(ctype)) throw new FhirError(404, [issue('not-supported', 'unknown-resource-type', `Unknown resource type ${ctype}`)]);
+    return sendResource(request, reply, await search(request, ctype, [], { type: 'Patient', id }));
+  });
+
+  // --- helpers bound to this server
+
+  async function historyBundle(request: FastifyRequest, scope: { type?: string; id?: string }): Promise<Bundle> {
+    const q = request.query as Record<string, string>;
+    const count = Math.min(Math.max(Number(q._count ?? 50) || 50, 1), 1000);
+    const offset = Math.max(Number(q._offset ?? 0) || 0, 0);
+    for (const k of ['_since', '_at'] as const) {
+      if (q[k] !== undefined && Number.isNaN(Date.parse(q[k]))) throw badRequest('invalid-date', `${k} must be an instant, got ${JSON.stringify(q[k])}`, k);
+    }
+    const rows: HistoryEntry[] = await repo.history({ ...scope, since: q._since, at: q._at, count: count + 1, offset });
+    const page = rows.slice(0, count);
+    const path = `${base()}${scope.type ? `/${scope.type}` : ''}${scope.id ? `/${scope.id}` : ''}/_history`;
+    const keep = queryPairs(request).filter(([k]) => k !== '_offset');
+    const link = (o: number) => `${path}?${new URLSearchParams([...keep, ['_offset', String(o)]]).toString()}`;
+    const links: Bundle['link'] = [{ relation: 'self', url: link(offset) }];
+    if (rows.length > count) links.push({ relation: 'next', url: link(offset + count) });
+    if (offset > 0) links.push({ relation: 'previous', url: link(Math.max(0, offset - count)) });
+    return {
+      resourceType: 'Bundle',
+      type: 'history',
+      link: links,
+      entry: page.map((h): BundleEntry => ({
+        fullUrl: `${base()}/${h.type}/${h.id}`,
+        ...(h.resource ? { resource: h.resource } : {}),
+        request: { method: h.method, url: h.method === 'POST' ? h.type : `${h.type}/${h.id}` },
+        response: { status: h.method === 'DELETE' ? '204' : h.version === 1 ? '201' : '200', etag: `W/"${h.version}"`, lastModified: h.lastUpdated },
+      })),
+    };
+  }
+
+  async function validateOperation(request: FastifyRequest, type: string, id?: string) {
+    let body = requireBody(request);
+    if (body.resourceType === 'Parameters') {
+      const p = (body as Parameters).parameter?.find((x) => x.name === 'resource');
+      if (!p?.resource) throw badRequest('missing-resource', 'The Parameters need a "resource" parameter', 'Parameters.parameter');
+      body = p.resource;
+    }
+    if (body.resourceType !== type) throw badRequest('type-mismatch', `The resource is a ${body.resourceType}, but $validate was called on ${type}`, 'resourceType');
+    if (id && body.id !== id) throw badRequest('id-mismatch', `The resource's id ${body.id} does not match ${id}`, `${type}.id`);
+    const issues = repo.options.validate?.(body) ?? [];
+    return {
+      resourceType: 'OperationOutcome',
+      issue: issues.length ? issues : [issue('informational', 'valid', `The ${type} is valid`, undefined, 'information')],
+    };
+  }
+}
+
+/** `_summary` and `_elements` on a read. */
+function applySummary(request: FastifyRequest, r: Resource): Resource {
+  const q = request.query as Record<string, string>;
+  if (q._elements) {
+    const keep = new Set(q._elements.split(',').map((s) => s.trim()));
+    const out: Record<string, unknown> = { resourceType: r.resourceType, id: r.id, meta: { ...r.meta, tag: [...(r.meta?.tag ?? []), { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED' }] } };
+    for (const [k, v] of Object.entries(r)) if (keep.has(k)) out[k] = v;
+    return out as unknown as Resource;
+  }
+  return r;
+}
+

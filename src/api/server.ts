@@ -1,0 +1,65 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from '../config.ts';
+import type { Repository } from '../store/repository.ts';
+import { FhirError, issue } from '../fhir/outcome.ts';
+import { FHIR_JSON } from './http.ts';
+import { registerRestRoutes } from './rest.ts';
+
+export interface ServerContext {
+  config: Config;
+  repo: Repository;
+}
+
+/** Content types a FHIR body may arrive in; all are JSON. */
+const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/json-patch+json'];
+
+export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: ctx.config.maxBodyBytes,
+    logger: ctx.config.logLevel === 'silent' ? false : { level: ctx.config.logLevel },
+    // Long OR lists and chained searches make long URLs.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2000 },
+  } as any);
+
+  // Only JSON (and form bodies for POST _search) are FHIR here; anything else is a 415.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (_req, body, done) => {
+    if (body === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (err) {
+      done(new FhirError(400, [issue('structure', 'malformed-json', `The body is not valid JSON: ${(err as Error).message}`)]), undefined);
+    }
+  });
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, [...new URLSearchParams(body as string).entries()]);
+  });
+
+  app.setErrorHandler((err: any, request, reply) => {
+    let fhirErr: FhirError;
+    if (err instanceof FhirError) fhirErr = err;
+    else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      fhirErr = new FhirError(413, [issue('too-costly', 'body-too-large', `The request body is larger than the limit of ${ctx.config.maxBodyBytes} bytes`)]);
+    } else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      fhirErr = new FhirError(415, [issue('not-supported', 'unsupported-media-type', `Content-Type ${request.headers['content-type']} is not supported; send application/fhir+json`)]);
+    } else if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+      fhirErr = new FhirError(400, [issue('structure', 'malformed-json', err.message)]);
+    } else if (typeof err.statusCode === 'number' && err.statusCode < 500) {
+      fhirErr = new FhirError(err.statusCode, [issue('invalid', 'bad-request', err.message)]);
+    } else {
+      request.log.error(err);
+      fhirErr = new FhirError(500, [issue('exception', 'internal-error', 'An internal error occurred; it has been logged')]);
+    }
+    reply.code(fhirErr.status).headers(fhirErr.headers).header('content-type', FHIR_JSON).send(JSON.stringify(fhirErr.outcome));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply
+      .code(404)
+      .header('content-type', FHIR_JSON)
+      .send(JSON.stringify(new FhirError(404, [issue('not-found', 'no-such-endpoint', `No endpoint ${request.method} ${request.url.split('?')[0]}`)]).outcome));
+  });
+
+  await app.register(async (fhir) => registerRestRoutes(fhir, ctx), { prefix: '/fhir' });
+  return app as unknown as FastifyInstance;
+}

