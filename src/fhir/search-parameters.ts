@@ -127,7 +127,7 @@ function compile(sp: SearchParameter, resourceType: string): CompiledParam | und
 function add(sp: SearchParameter): void {
   if (sp.url) byUrl.set(sp.url, sp);
   for (const b of sp.base ?? []) {
-    const types = b === 'Resource' || b === 'DomainResource' ? resourceTypes : [b];
+    const types = (b as string) === 'Resource' || (b as string) === 'DomainResource' ? resourceTypes : [b];
     for (const t of types) {
       const c = compile(sp, t);
       if (!c) continue;
@@ -178,5 +178,5 @@ export function registerSearchParameter(sp: SearchParameter): string[] {
   load();
   if (!sp.code || !sp.type || !sp.base?.length) throw new Error('A SearchParameter needs code, type and base');
   add(sp);
-  return sp.base.flatMap((b) => (b === 'Resource' || b === 'DomainResource' ? resourceTypes : [b]));
+  return sp.base.flatMap((b: string) => (b === 'Resource' || b === 'DomainResource' ? resourceTypes : [b]));
 }

@@ -57,7 +57,12 @@ export async function writeSearchIndex(tx: Queryable, entries: IndexEntry[]): Pr
     const compartments: (string | null)[] = [];
     const cols: unknown[][] = columns.map(() => []);
     for (const { e, rows } of extracted) {
+      // The same value reached by two paths (a display equal to the text) is indexed once.
+      const seen = new Set<string>();
       for (const row of rows[key] as any[]) {
+        const k = JSON.stringify(row);
+        if (seen.has(k)) continue;
+        seen.add(k);
         rids.push(e.rid);
         compartments.push(e.compartment);
         columns.forEach(([c], i) => cols[i].push(row[c] instanceof Date ? row[c].toISOString() : row[c]));

@@ -1,0 +1,376 @@
+import { splitSearchOnComma } from '@medplum/core';
+import { getSearchParam, isResourceType, type CompiledParam } from '../../fhir/search-parameters.ts';
+import { badRequest } from '../../fhir/outcome.ts';
+import { and, or, raw, sql, type Sql } from '../sql.ts';
+import { IDENTIFIER_SUFFIX, TEXT_SUFFIX } from './extract.ts';
+import { expandValueSet } from './valuesets.ts';
+import { dateRange, decimals, normalizeString, parseLocalReference } from './values.ts';
+
+/** Thrown for a parameter or modifier we do not support: ignored (and reported) unless strict. */
+export class UnsupportedParam extends Error {}
+
+export interface CompileContext {
+  baseUrl: string;
+  accessFilter?: (alias: string) => Sql;
+  aliasCount: number;
+}
+
+const PREFIXES = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap'] as const;
+type Prefix = (typeof PREFIXES)[number];
+
+const TABLE: Record<string, string> = {
+  token: 'sp_token',
+  string: 'sp_string',
+  date: 'sp_date',
+  number: 'sp_number',
+  quantity: 'sp_quantity',
+  reference: 'sp_reference',
+  uri: 'sp_uri',
+  composite: 'sp_composite',
+};
+
+function nextAlias(ctx: CompileContext, prefix: string): string {
+  return `${prefix}${++ctx.aliasCount}`;
+}
+
+/** `name` as sent: `code`, `code:modifier`, `ref:Type.chained...`, `_has:...`. */
+export function splitName(name: string): { code: string; modifier?: string; chain?: string } {
+  const dot = name.indexOf('.');
+  const head = dot >= 0 ? name.slice(0, dot) : name;
+  const chain = dot >= 0 ? name.slice(dot + 1) : undefined;
+  const colon = head.indexOf(':');
+  return colon >= 0 ? { code: head.slice(0, colon), modifier: head.slice(colon + 1), chain } : { code: head, chain };
+}
+
+/** Parameters of several types (system search, chains with several targets) must exist on each. */
+function paramsFor(types: string[], code: string): CompiledParam[] | undefined {
+  const found = types.map((t) => getSearchParam(t, code));
+  if (found.some((p) => !p)) return undefined;
+  return found as CompiledParam[];
+}
+
+const keyCond = (x: string, params: CompiledParam[], suffix = '') =>
+  params.length === 1
+    ? sql`${raw(x)}.p = ${params[0].key + suffix}`
+    : sql`${raw(x)}.p = any(${params.map((p) => p.key + suffix)}::text[])`;
+
+function parsePrefix(value: string, param: string): { prefix: Prefix; rest: string } {
+  const m = /^([a-z]{2})(.*)$/.exec(value);
+  if (m && (PREFIXES as readonly string[]).includes(m[1])) return { prefix: m[1] as Prefix, rest: m[2] };
+  if (m && /^[a-z]{2}[-+\d]/.test(value)) throw badRequest('invalid-prefix', `Unknown prefix '${m[1]}' in ${param}=${value}`, param);
+  return { prefix: 'eq', rest: value };
+}
+
+/** Range semantics of the spec for a stored range [lo, hi] against a searched range [qlo, qhi]. */
+function rangeCond(lo: Sql, hi: Sql, prefix: Prefix, qlo: unknown, qhi: unknown, cast: string, apDelta?: unknown): Sql {
+  const c = raw(cast);
+  const contained = sql`(${lo} >= ${qlo}::${c} and ${hi} <= ${qhi}::${c})`;
+  switch (prefix) {
+    case 'eq':
+      return contained;
+    case 'ne':
+      return sql`not ${contained}`;
+    case 'gt':
+      return sql`${hi} > ${qhi}::${c}`;
+    case 'lt':
+      return sql`${lo} < ${qlo}::${c}`;
+    case 'ge':
+      return sql`(${hi} > ${qhi}::${c} or ${contained})`;
+    case 'le':
+      return sql`(${lo} < ${qlo}::${c} or ${contained})`;
+    case 'sa':
+      return sql`${lo} > ${qhi}::${c}`;
+    case 'eb':
+      return sql`${hi} < ${qlo}::${c}`;
+    case 'ap':
+      return sql`(${lo} <= ${qhi}::${c} + ${apDelta}::${raw(cast === 'timestamptz' ? 'interval' : 'numeric')} and ${hi} >= ${qlo}::${c} - ${apDelta}::${raw(cast === 'timestamptz' ? 'interval' : 'numeric')})`;
+  }
+}
+
+function dateValueCond(lo: Sql, hi: Sql, value: string, param: string): Sql {
+  const { prefix, rest } = parsePrefix(value, param);
+  const r = dateRange(rest);
+  if (!r) throw badRequest('invalid-date', `Invalid date '${rest}' in ${param}; expected e.g. 2020, 2020-03, 2020-03-01 or 2020-03-01T10:00:00Z`, param);
+  const delta = Math.max(Math.abs(Date.now() - r.lo.getTime()) * 0.1, 1000);
+  return rangeCond(lo, hi, prefix, r.lo.toISOString(), r.hi.toISOString(), 'timestamptz', `${Math.round(delta)} milliseconds`);
+}
+
+function numberValueCond(v: Sql, text: string, prefix: Prefix, param: string): Sql {
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) throw badRequest('invalid-number', `Invalid number '${text}' in ${param}`, param);
+  const n = Number(text);
+  // Precision: "100" means [99.5, 100.5); "100.00" means [99.995, 100.005).
+  const half = 0.5 * 10 ** -decimals(text);
+  const lo = (n - half).toString();
+  const hi = (n + half).toString();
+  switch (prefix) {
+    case 'eq':
+      return sql`(${v} >= ${lo}::numeric and ${v} < ${hi}::numeric)`;
+    case 'ne':
+      return sql`not (${v} >= ${lo}::numeric and ${v} < ${hi}::numeric)`;
+    case 'gt':
+    case 'sa':
+      return sql`${v} > ${text}::numeric`;
+    case 'lt':
+    case 'eb':
+      return sql`${v} < ${text}::numeric`;
+    case 'ge':
+      return sql`${v} >= ${text}::numeric`;
+    case 'le':
+      return sql`${v} <= ${text}::numeric`;
+    case 'ap': {
+      const d = Math.abs(n) * 0.1;
+      return sql`(${v} >= ${(n - d).toString()}::numeric and ${v} <= ${(n + d).toString()}::numeric)`;
+    }
+  }
+}
+
+/** `system|code`, `|code`, `system|`, `code` → a condition on (system, code) columns. */
+function tokenCond(sys: Sql, code: Sql, value: string): Sql {
+  const bar = value.indexOf('|');
+  if (bar < 0) return sql`${code} = ${value}`;
+  const s = value.slice(0, bar);
+  const c = value.slice(bar + 1);
+  if (!s) return sql`(${sys} is null and ${code} = ${c})`;
+  if (!c) return sql`${sys} = ${s}`;
+  return sql`(${sys} = ${s} and ${code} = ${c})`;
+}
+
+/** OR over many token values: plain codes become one `code = any(...)`, the index-friendly form for long lists. */
+function tokenOrCond(x: string, values: string[]): Sql {
+  const plain = values.filter((v) => !v.includes('|'));
+  const bySystem = new Map<string, string[]>();
+  const rest: string[] = [];
+  for (const v of values.filter((v) => v.includes('|'))) {
+    const [s, c] = [v.slice(0, v.indexOf('|')), v.slice(v.indexOf('|') + 1)];
+    if (s && c) bySystem.set(s, [...(bySystem.get(s) ?? []), c]);
+    else rest.push(v);
+  }
+  const parts: Sql[] = [];
+  if (plain.length === 1) parts.push(sql`${raw(x)}.code = ${plain[0]}`);
+  else if (plain.length) parts.push(sql`${raw(x)}.code = any(${plain}::text[])`);
+  for (const [s, codes] of bySystem)
+    parts.push(codes.length === 1 ? sql`(${raw(x)}.code = ${codes[0]} and ${raw(x)}.system = ${s})` : sql`(${raw(x)}.code = any(${codes}::text[]) and ${raw(x)}.system = ${s})`);
+  for (const v of rest) parts.push(tokenCond(raw(`${x}.system`), raw(`${x}.code`), v));
+  return or(parts);
+}
+
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => '\\' + c);
+
+function stringCond(x: string, modifier: string | undefined, value: string): Sql {
+  if (modifier === 'exact') return sql`${raw(x)}.value = ${value}`;
+  const norm = escapeLike(normalizeString(value));
+  if (modifier === 'contains') return sql`${raw(x)}.norm like ${'%' + norm + '%'}`;
+  return sql`${raw(x)}.norm like ${norm + '%'}`;
+}
+
+function quantityCond(x: string, value: string, param: string): Sql {
+  const { prefix, rest } = parsePrefix(value, param);
+  const [num, system, code] = splitBars(rest);
+  const parts = [numberValueCond(raw(`${x}.value`), num, prefix, param)];
+  if (system) parts.push(sql`${raw(x)}.system = ${system}`);
+  if (code) parts.push(system ? sql`${raw(x)}.code = ${code}` : sql`(${raw(x)}.code = ${code} or ${raw(x)}.unit = ${code})`);
+  return and(parts);
+}
+
+function splitBars(value: string): string[] {
+  return value.split(/(?<!\\)\|/).map((s) => s.replace(/\\\|/g, '|'));
+}
+
+function referenceCond(x: string, param: CompiledParam, value: string, typeModifier: string | undefined, ctx: CompileContext): Sql {
+  let v = value;
+  if (v.startsWith(ctx.baseUrl + '/')) v = v.slice(ctx.baseUrl.length + 1);
+  const local = parseLocalReference(v);
+  if (typeModifier) return sql`(${raw(x)}.target_type = ${typeModifier} and ${raw(x)}.target_id = ${v})`;
+  if (local) return sql`(${raw(x)}.target_type = ${local.type} and ${raw(x)}.target_id = ${local.id})`;
+  if (/^[A-Za-z0-9\-.]{1,64}$/.test(v)) return sql`${raw(x)}.target_id = ${v}`;
+  return sql`${raw(x)}.url = ${v}`;
+}
+
+function uriCond(x: string, modifier: string | undefined, value: string): Sql {
+  if (modifier === 'below') return sql`${raw(x)}.value like ${escapeLike(value) + '%'}`;
+  if (modifier === 'above') {
+    const prefixes: string[] = [];
+    for (let i = value.length; i > 0; i--) if (i === value.length || value[i] === '/') prefixes.push(value.slice(0, i));
+    return sql`${raw(x)}.value = any(${prefixes}::text[])`;
+  }
+  return sql`${raw(x)}.value = ${value}`;
+}
+
+function compositeCond(x: string, param: CompiledParam, value: string, name: string): Sql {
+  const [first, second] = value.split('$');
+  if (second === undefined || !param.components || param.components.length !== 2)
+    throw badRequest('invalid-composite', `Composite ${name} needs two values joined by $`, name);
+  const c2 = param.components[1];
+  const parts = [tokenCond(raw(`${x}.system1`), raw(`${x}.code1`), first)];
+  if (c2.type === 'token') parts.push(tokenCond(raw(`${x}.system2`), raw(`${x}.code2`), second));
+  else if (c2.type === 'quantity') {
+    const { prefix, rest } = parsePrefix(second, name);
+    const [num, system, code] = splitBars(rest);
+    parts.push(numberValueCond(raw(`${x}.num2`), num, prefix, name));
+    if (system) parts.push(sql`${raw(x)}.system2 = ${system}`);
+    if (code) parts.push(sql`${raw(x)}.code2 = ${code}`);
+  } else if (c2.type === 'date') parts.push(dateValueCond(raw(`${x}.lo2`), raw(`${x}.hi2`), second, name));
+  else if (c2.type === 'string') parts.push(sql`${raw(x)}.code2 like ${escapeLike(normalizeString(second)) + '%'}`);
+  else parts.push(sql`${raw(x)}.code2 = ${second}`);
+  return and(parts);
+}
+
+const existsIn = (table: string, x: string, alias: string, where: Sql) =>
+  sql`exists (select 1 from ${raw(table)} ${raw(x)} where ${raw(x)}.rid = ${raw(alias)}.rid and ${where})`;
+
+/**
+ * One search parameter (all its comma-separated alternatives) as a condition on the resource
+ * row `alias`, whose type is one of `types`. Conditions are EXISTS probes into the index
+ * tables, which PostgreSQL turns into semi-joins driven by whichever side is more selective.
+ */
+export function compileParam(ctx: CompileContext, types: string[], alias: string, name: string, value: string): Sql {
+  if (name.startsWith('_has:')) return compileHas(ctx, types, alias, name, value);
+  const { code, modifier, chain } = splitName(name);
+  if (code === '_id' || code === '_lastUpdated') return compileColumnParam(alias, code, modifier, value, name);
+  if (code === '_text' || code === '_content') return compileText(ctx, types, alias, code, modifier, value);
+  const params = paramsFor(types, code);
+  if (!params) throw new UnsupportedParam(`Unknown search parameter '${code}' for ${types.length > 3 ? 'these types' : types.join(', ')}`);
+  const type = params[0].type;
+  if (chain) return compileChain(ctx, params, alias, modifier, chain, value, name);
+  const table = TABLE[type];
+  if (!table) throw new UnsupportedParam(`Search parameter '${code}' of type ${type} is not supported`);
+  const x = nextAlias(ctx, 'x');
+
+  if (modifier === 'missing') {
+    if (value !== 'true' && value !== 'false') throw badRequest('invalid-missing', `${name} must be true or false`, name);
+    const e = existsIn(table, x, alias, keyCond(x, params));
+    return value === 'true' ? sql`not ${e}` : e;
+  }
+  const values = splitSearchOnComma(value);
+  if (!values.length || values.some((v) => v === '')) throw badRequest('empty-value', `Empty value in ${name}`, name);
+
+  switch (type) {
+    case 'token': {
+      if (modifier === 'text') {
+        const conds = values.map((v) => {
+          const n = escapeLike(normalizeString(v));
+          return sql`(${raw(x)}.norm like ${n + '%'} or ${raw(x)}.norm like ${'% ' + n + '%'})`;
+        });
+        return existsIn('sp_string', x, alias, and([keyCond(x, params, TEXT_SUFFIX), or(conds)]));
+      }
+      if (modifier === 'in' || modifier === 'not-in') {
+        const codes = values.flatMap((v) => {
+          const exp = expandValueSet(v);
+          if (!exp) throw new UnsupportedParam(`Value set '${v}' of ${name} is not known to this server`);
+          return exp;
+        });
+        const pairs = or(
+          [...new Set(codes.map((c) => c.system))].map(
+            // elements of type `code` carry no system in the index: their binding implies it
+            (s) => sql`((${raw(x)}.system = ${s} or ${raw(x)}.system is null) and ${raw(x)}.code = any(${codes.filter((c) => c.system === s).map((c) => c.code)}::text[]))`
+          )
+        );
+        const e = existsIn(table, x, alias, and([keyCond(x, params), pairs]));
+        return modifier === 'in' ? e : sql`not ${e}`;
+      }
+      if (modifier && modifier !== 'not') throw new UnsupportedParam(`Modifier :${modifier} is not supported on token parameter ${code}`);
+      const e = existsIn(table, x, alias, and([keyCond(x, params), tokenOrCond(x, values)]));
+      return modifier === 'not' ? sql`not ${e}` : e;
+    }
+    case 'string': {
+      if (modifier && modifier !== 'exact' && modifier !== 'contains')
+        throw new UnsupportedParam(`Modifier :${modifier} is not supported on string parameter ${code}`);
+      return existsIn(table, x, alias, and([keyCond(x, params), or(values.map((v) => stringCond(x, modifier, v)))]));
+    }
+    case 'date':
+      if (modifier) throw new UnsupportedParam(`Modifier :${modifier} is not supported on date parameter ${code}`);
+      return existsIn(table, x, alias, and([keyCond(x, params), or(values.map((v) => dateValueCond(raw(`${x}.lo`), raw(`${x}.hi`), v, name)))]));
+    case 'number':
+      if (modifier) throw new UnsupportedParam(`Modifier :${modifier} is not supported on number parameter ${code}`);
+      return existsIn(
+        table,
+        x,
+        alias,
+        and([keyCond(x, params), or(values.map((v) => { const { prefix, rest } = parsePrefix(v, name); return numberValueCond(raw(`${x}.value`), rest, prefix, name); }))])
+      );
+    case 'quantity':
+      if (modifier) throw new UnsupportedParam(`Modifier :${modifier} is not supported on quantity parameter ${code}`);
+      return existsIn(table, x, alias, and([keyCond(x, params), or(values.map((v) => quantityCond(x, v, name)))]));
+    case 'reference': {
+      if (modifier === 'identifier')
+        return existsIn('sp_token', x, alias, and([keyCond(x, params, IDENTIFIER_SUFFIX), tokenOrCond(x, values)]));
+      const typeModifier = modifier && isResourceType(modifier) ? modifier : undefined;
+      if (modifier && !typeModifier) throw new UnsupportedParam(`Modifier :${modifier} is not supported on reference parameter ${code}`);
+      const ids = values.every((v) => /^[A-Za-z0-9\-.]{1,64}$/.test(v)) && !typeModifier && values.length > 1;
+      const cond = ids
+        ? sql`${raw(x)}.target_id = any(${values}::text[])`
+        : or(values.map((v) => referenceCond(x, params[0], v, typeModifier, ctx)));
+      return existsIn(table, x, alias, and([keyCond(x, params), cond]));
+    }
+    case 'uri':
+      if (modifier && modifier !== 'above' && modifier !== 'below') throw new UnsupportedParam(`Modifier :${modifier} is not supported on uri parameter ${code}`);
+      return existsIn(table, x, alias, and([keyCond(x, params), or(values.map((v) => uriCond(x, modifier, v)))]));
+    case 'composite':
+      if (modifier) throw new UnsupportedParam(`Modifier :${modifier} is not supported on composite parameter ${code}`);
+      return existsIn(table, x, alias, and([keyCond(x, params), or(values.map((v) => compositeCond(x, params[0], v, name)))]));
+  }
+  throw new UnsupportedParam(`Search parameter '${code}' is not supported`);
+}
+
+/** _id and _lastUpdated live on the resource row itself. */
+function compileColumnParam(alias: string, code: string, modifier: string | undefined, value: string, name: string): Sql {
+  const values = splitSearchOnComma(value);
+  if (modifier === 'missing') return raw(value === 'true' ? 'false' : 'true');
+  if (code === '_id') {
+    if (modifier && modifier !== 'not') throw new UnsupportedParam(`Modifier :${modifier} is not supported on _id`);
+    const c = values.length === 1 ? sql`${raw(alias)}.id = ${values[0]}` : sql`${raw(alias)}.id = any(${values}::text[])`;
+    return modifier === 'not' ? sql`not ${c}` : c;
+  }
+  if (modifier) throw new UnsupportedParam(`Modifier :${modifier} is not supported on _lastUpdated`);
+  const col = raw(`${alias}.last_updated`);
+  return or(values.map((v) => dateValueCond(col, col, v, name)));
+}
+
+/** _text: words of the narrative (contains semantics). _content is not indexed. */
+function compileText(ctx: CompileContext, types: string[], alias: string, code: string, modifier: string | undefined, value: string): Sql {
+  if (code === '_content' || modifier) throw new UnsupportedParam(`${code}${modifier ? ':' + modifier : ''} is not supported`);
+  const x = nextAlias(ctx, 'x');
+  const keys = types.map((t) => `${t}._text`);
+  const words = value.split(/\s+/).filter(Boolean).map((w) => sql`${raw(x)}.norm like ${'%' + escapeLike(normalizeString(w)) + '%'}`);
+  return existsIn('sp_text', x, alias, and([sql`${raw(x)}.p = any(${keys}::text[])`, ...words]));
+}
+
+/** subject:Patient.name=x → the referenced resource must match `name=x`; chains nest. */
+function compileChain(
+  ctx: CompileContext,
+  params: CompiledParam[],
+  alias: string,
+  modifier: string | undefined,
+  chain: string,
+  value: string,
+  name: string
+): Sql {
+  if (params[0].type !== 'reference') throw badRequest('invalid-chain', `${params[0].code} is not a reference parameter and cannot be chained`, name);
+  let targets = modifier ? [modifier] : [...new Set(params.flatMap((p) => p.targets))];
+  if (modifier && !isResourceType(modifier)) throw badRequest('invalid-chain', `Unknown resource type '${modifier}' in ${name}`, name);
+  const nextCode = splitName(chain).code;
+  // The chained parameter decides which of the allowed target types are meant.
+  if (!nextCode.startsWith('_')) targets = targets.filter((t) => getSearchParam(t, nextCode));
+  if (!targets.length) throw new UnsupportedParam(`No target type of ${params[0].code} has the parameter '${nextCode}'`);
+  const x = nextAlias(ctx, 'x');
+  const t = nextAlias(ctx, 't');
+  const inner = or(targets.map((tt) => and([sql`${raw(t)}.type = ${tt}`, compileParam(ctx, [tt], t, chain, value)])));
+  const access = ctx.accessFilter ? sql` and ${ctx.accessFilter(t)}` : raw('');
+  return sql`exists (select 1 from sp_reference ${raw(x)} join resource ${raw(t)} on ${raw(t)}.type = ${raw(x)}.target_type and ${raw(t)}.id = ${raw(x)}.target_id where ${raw(x)}.rid = ${raw(alias)}.rid and ${keyCond(x, params)} and not ${raw(t)}.deleted and ${inner}${access})`;
+}
+
+/** _has:Observation:patient:code=x → some Observation whose `patient` points here has code x. */
+function compileHas(ctx: CompileContext, types: string[], alias: string, name: string, value: string): Sql {
+  const parts = name.split(':');
+  const [, srcType, refCode] = parts;
+  const rest = parts.slice(3).join(':');
+  if (!srcType || !refCode || !rest || !isResourceType(srcType))
+    throw badRequest('invalid-has', `Malformed ${name}; expected _has:Type:reference:parameter=value`, name);
+  const ref = getSearchParam(srcType, refCode);
+  if (!ref || ref.type !== 'reference') throw badRequest('invalid-has', `'${refCode}' is not a reference parameter of ${srcType}`, name);
+  const x = nextAlias(ctx, 'x');
+  const s = nextAlias(ctx, 's');
+  const inner = compileParam(ctx, [srcType], s, rest, value);
+  const access = ctx.accessFilter ? sql` and ${ctx.accessFilter(s)}` : raw('');
+  return sql`exists (select 1 from sp_reference ${raw(x)} join resource ${raw(s)} on ${raw(s)}.rid = ${raw(x)}.rid where ${raw(x)}.p = ${ref.key} and ${raw(x)}.target_id = ${raw(alias)}.id and ${raw(x)}.target_type = ${raw(alias)}.type and not ${raw(s)}.deleted and ${inner}${access})`;
+}

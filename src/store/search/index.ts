@@ -1,0 +1,228 @@
+import type { Bundle, BundleEntry, BundleLink, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import { allResourceTypes, isResourceType } from '../../fhir/search-parameters.ts';
+import { badRequest, FhirError, issue } from '../../fhir/outcome.ts';
+import type { Queryable } from '../db.ts';
+import { and, join, raw, run, sql, type Sql } from '../sql.ts';
+import { compileParam, UnsupportedParam, type CompileContext } from './conditions.ts';
+import { loadIncludes, parseInclude, type IncludeSpec, type Row } from './include.ts';
+import { afterCursor, decodeCursor, encodeCursor, orderBy, sortKeys, type Cursor } from './paging.ts';
+import { shapeResource, type Summary } from './shape.ts';
+
+export interface SearchInput {
+  resourceType?: string;
+  params: [string, string][];
+  compartment?: { type: 'Patient'; id: string };
+  strict?: boolean;
+  baseUrl: string;
+  accessFilter?: (resourceAlias: string) => Sql;
+}
+
+export const DEFAULT_COUNT = 20;
+export const MAX_COUNT = 1000;
+
+/** Parameters that shape the result rather than filter it. */
+const RESULT_PARAMS = new Set(['_count', '_sort', '_include', '_revinclude', '_summary', '_elements', '_total', '_cursor', '_type', '_format', '_pretty']);
+
+interface Plan {
+  types: string[] | undefined;
+  where: Sql[];
+  sort?: string;
+  count: number;
+  includes: IncludeSpec[];
+  summary?: Summary;
+  elements?: string[];
+  total?: 'none' | 'accurate' | 'estimate';
+  cursor?: Cursor;
+  ignored: OperationOutcomeIssue[];
+}
+
+function unsupported(strict: boolean | undefined, plan: { ignored: OperationOutcomeIssue[] }, name: string, message: string): void {
+  if (strict) throw new FhirError(400, [issue('not-supported', 'unsupported-search-parameter', message, name)]);
+  plan.ignored.push(issue('not-supported', 'unsupported-search-parameter', `${message}; ignored`, name, 'warning'));
+}
+
+function single(name: string, values: string[]): string {
+  if (values.length > 1) throw badRequest('repeated-parameter', `${name} may be given only once`, name);
+  return values[0];
+}
+
+/** Turns the raw query pairs into SQL conditions and result options; every bad value is a 400 here, before any query runs. */
+function plan(input: SearchInput, ctx: CompileContext, alias: string): Plan {
+  const byName = new Map<string, string[]>();
+  for (const [k, v] of input.params) byName.set(k, [...(byName.get(k) ?? []), v]);
+  const p: Plan = { types: undefined, where: [], count: DEFAULT_COUNT, includes: [], ignored: [] };
+
+  if (input.resourceType) {
+    if (!isResourceType(input.resourceType)) throw badRequest('unknown-type', `Unknown resource type '${input.resourceType}'`);
+    p.types = [input.resourceType];
+  } else if (byName.has('_type')) {
+    p.types = [...new Set(byName.get('_type')!.flatMap((v) => v.split(',')))];
+    for (const t of p.types) if (!isResourceType(t)) throw badRequest('unknown-type', `Unknown resource type '${t}' in _type`, '_type');
+  }
+  const types = p.types ?? allResourceTypes();
+
+  for (const [name, values] of byName) {
+    const base = name.split(':')[0];
+    if (base === '_count') {
+      const n = Number(single(name, values));
+      if (!Number.isInteger(n) || n < 0) throw badRequest('invalid-count', `_count must be a non-negative integer`, '_count');
+      p.count = Math.min(n, MAX_COUNT);
+    } else if (base === '_sort') p.sort = single(name, values);
+    else if (base === '_include' || base === '_revinclude') {
+      for (const v of values) {
+        try {
+          p.includes.push(parseInclude(name, v));
+        } catch (e) {
+          if (!(e instanceof UnsupportedParam)) throw e;
+          unsupported(input.strict, p, name, e.message);
+        }
+      }
+    } else if (base === '_summary') {
+      const v = single(name, values);
+      if (!['true', 'false', 'text', 'data', 'count'].includes(v)) throw badRequest('invalid-summary', `_summary must be true, text, data, count or false`, '_summary');
+      p.summary = v as Summary;
+    } else if (base === '_elements') p.elements = values.flatMap((v) => v.split(',')).map((s) => s.trim().replace(/^[A-Z][A-Za-z]+\./, '')).filter(Boolean);
+    else if (base === '_total') {
+      const v = single(name, values);
+      if (!['none', 'accurate', 'estimate'].includes(v)) throw badRequest('invalid-total', `_total must be none, accurate or estimate`, '_total');
+      p.total = v as Plan['total'];
+    } else if (base === '_cursor') p.cursor = decodeCursor(single(name, values));
+    else if (RESULT_PARAMS.has(base)) continue;
+    else {
+      for (const value of values) {
+        try {
+          p.where.push(compileParam(ctx, types, alias, name, value));
+        } catch (e) {
+          if (!(e instanceof UnsupportedParam)) throw e;
+          unsupported(input.strict, p, name, e.message);
+        }
+      }
+    }
+  }
+  return p;
+}
+
+function baseConditions(input: SearchInput, p: Plan, alias: string): Sql[] {
+  const conds: Sql[] = [sql`not ${raw(alias)}.deleted`];
+  if (p.types?.length === 1) conds.unshift(sql`${raw(alias)}.type = ${p.types[0]}`);
+  else if (p.types) conds.unshift(sql`${raw(alias)}.type = any(${p.types}::text[])`);
+  if (input.compartment) {
+    // A Patient is in its own compartment; every other patient-owned row carries its id.
+    conds.push(
+      input.resourceType === 'Patient' ? sql`${raw(alias)}.id = ${input.compartment.id}` : sql`${raw(alias)}.compartment = ${input.compartment.id}`
+    );
+  }
+  if (input.accessFilter) conds.push(input.accessFilter(alias));
+  return conds;
+}
+
+function queryString(params: [string, string][]): string {
+  return params.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+}
+
+function link(input: SearchInput, relation: string, cursor?: Cursor): BundleLink {
+  const params = input.params.filter(([k]) => k !== '_cursor');
+  if (cursor) params.push(['_cursor', encodeCursor(cursor)]);
+  const path = input.compartment
+    ? `${input.baseUrl}/Patient/${input.compartment.id}${input.resourceType ? '/' + input.resourceType : ''}`
+    : `${input.baseUrl}${input.resourceType ? '/' + input.resourceType : ''}`;
+  const qs = queryString(params);
+  return { relation, url: qs ? `${path}?${qs}` : path };
+}
+
+/**
+ * FHIR search: a searchset Bundle of one page of matches (keyset-paged, see paging.ts), their
+ * includes, and links. Malformed values are a 400 FhirError; unknown parameters are ignored and
+ * reported in an OperationOutcome entry, or a 400 when `strict`.
+ */
+export async function search(db: Queryable, input: SearchInput): Promise<Bundle> {
+  const ctx: CompileContext = { baseUrl: input.baseUrl, accessFilter: input.accessFilter, aliasCount: 0 };
+  const a = 'r';
+  const p = plan(input, ctx, a);
+  const where = and([...baseConditions(input, p, a), ...p.where]);
+  let keys;
+  try {
+    keys = sortKeys(p.types ?? allResourceTypes(), p.sort, a);
+  } catch (e) {
+    if (!(e instanceof UnsupportedParam)) throw e;
+    unsupported(input.strict, p, '_sort', e.message);
+    keys = sortKeys([], undefined, a);
+  }
+  if (p.cursor && p.cursor.v.length !== keys.length) throw badRequest('invalid-cursor', 'The paging cursor does not belong to this search', '_cursor');
+
+  const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset' };
+  const wantTotal = p.summary === 'count' ? (p.total === 'estimate' ? 'estimate' : 'accurate') : p.total;
+  if (wantTotal === 'accurate') {
+    const [{ n }] = await run<{ n: number }>(db, sql`select count(*)::int as n from resource ${raw(a)} where ${where}`);
+    bundle.total = Number(n);
+  } else if (wantTotal === 'estimate') {
+    const { text, values } = sql`explain (format json) select 1 from resource ${raw(a)} where ${where}`.toQuery();
+    const [row] = await db.query<any>(text, values);
+    const planJson = typeof row['QUERY PLAN'] === 'string' ? JSON.parse(row['QUERY PLAN']) : row['QUERY PLAN'];
+    bundle.total = Math.round(planJson[0].Plan['Plan Rows']);
+  }
+
+  const entries: BundleEntry[] = [];
+  let rows: (Row & Record<string, unknown>)[] = [];
+  let hasMore = false;
+  if (p.summary !== 'count' && p.count > 0) {
+    const reverse = !!p.cursor?.prev;
+    const keyCols = keys.length ? raw(', ' + keys.map((_, i) => `q.k${i}::text as c${i}`).join(', ')) : raw('');
+    const inner = keys.length
+      ? sql`select ${raw(a)}.rid, ${raw(a)}.type, ${raw(a)}.id, ${raw(a)}.content, ${join(keys.map((k, i) => sql`${k.expr} as ${raw(`k${i}`)}`), ', ')} from resource ${raw(a)} where ${where}`
+      : sql`select ${raw(a)}.rid, ${raw(a)}.type, ${raw(a)}.id, ${raw(a)}.content from resource ${raw(a)} where ${where}`;
+    const after = p.cursor ? afterCursor(keys, p.cursor, reverse, 'q') : raw('true');
+    rows = await run(db, sql`select q.rid, q.type, q.id, q.content${keyCols} from (${inner}) q where ${after} order by ${orderBy(keys, reverse, 'q')} limit ${p.count + 1}`);
+    hasMore = rows.length > p.count;
+    rows = rows.slice(0, p.count);
+    if (reverse) rows.reverse();
+    const cursorOf = (r: Record<string, unknown>, prev: boolean): Cursor => ({
+      v: keys.map((_, i) => (r[`c${i}`] as string | null) ?? null),
+      r: Number(r.rid),
+      ...(prev ? { prev: true } : {}),
+    });
+    bundle.link = [link(input, 'self', p.cursor)];
+    if (rows.length) {
+      const moreAfter = reverse ? true : hasMore;
+      const moreBefore = reverse ? hasMore : !!p.cursor;
+      if (moreAfter) bundle.link.push(link(input, 'next', cursorOf(rows[rows.length - 1], false)));
+      if (moreBefore) bundle.link.push(link(input, 'previous', cursorOf(rows[0], true)));
+    }
+    if (p.cursor) bundle.link.push(link(input, 'first'));
+    for (const r of rows) entries.push(entry(input, r, 'match', p));
+    const included = await loadIncludes(db, p.includes, rows, input.accessFilter);
+    for (const r of included) entries.push(entry(input, r, 'include', p));
+  } else bundle.link = [link(input, 'self', p.cursor)];
+
+  if (p.ignored.length)
+    entries.push({ resource: { resourceType: 'OperationOutcome', issue: p.ignored }, search: { mode: 'outcome' } } as BundleEntry);
+  if (entries.length) bundle.entry = entries;
+  return bundle;
+}
+
+function entry(input: SearchInput, r: Row, mode: 'match' | 'include', p: Plan): BundleEntry {
+  const resource = JSON.parse(r.content) as Resource;
+  return {
+    fullUrl: `${input.baseUrl}/${r.type}/${r.id}`,
+    resource: mode === 'match' ? shapeResource(resource, p.summary, p.elements) : resource,
+    search: { mode },
+  };
+}
+
+/** Matches for conditional create/update/delete and conditional references; throws FhirError 400 for bad params. */
+export async function findMatches(
+  db: Queryable,
+  resourceType: string,
+  params: [string, string][],
+  limit = 2
+): Promise<{ rid: number; id: string }[]> {
+  const ctx: CompileContext = { baseUrl: '', aliasCount: 0 };
+  const input: SearchInput = { resourceType, params, strict: true, baseUrl: '' };
+  const p = plan(input, ctx, 'r');
+  if (!p.where.length) throw badRequest('missing-criteria', `Conditional matching on ${resourceType} needs at least one search parameter`);
+  const rows = await run<{ rid: number; id: string }>(
+    db,
+    sql`select r.rid, r.id from resource r where ${and([...baseConditions(input, p, 'r'), ...p.where])} order by r.rid limit ${limit}`
+  );
+  return rows.map((r) => ({ rid: Number(r.rid), id: r.id }));
+}
