@@ -1,0 +1,69 @@
+/**
+ * Access configuration: everything about identity and policy that a deployment chooses, read from
+ * the environment in one place (documented in docs/access-rules.md). Rules that no public
+ * specification fixes are here with their defaults, not hidden in code.
+ */
+export interface TrustedIssuer {
+  issuer: string;
+  /** JWKS URL; for the built-in development server the key set is passed in-process instead. */
+  jwksUri?: string;
+  /** 'helseid' issues health-personnel and system tokens, 'idporten' citizen tokens. */
+  kind: 'helseid' | 'idporten' | 'dev';
+}
+
+export interface AccessConfig {
+  /** 'on' (default) or 'off' (tests only: every request is a local administrator). */
+  auth: 'on' | 'off';
+  issuers: TrustedIssuer[];
+  /** Accepted `aud` values of access tokens. */
+  audiences: string[];
+  /** Clock skew tolerated on exp/nbf/iat, seconds. */
+  clockToleranceSeconds: number;
+  /** Require DPoP-bound tokens (HelseID's convention); bearer tokens are refused when true. */
+  requireDpop: boolean;
+  /** Maximum age of a DPoP proof (`iat`), seconds. */
+  dpopMaxAgeSeconds: number;
+  /** Demand a server nonce in DPoP proofs. */
+  dpopNonce: boolean;
+  /** HelseID security level needed for clinical data. */
+  requiredSecurityLevel: number;
+  /** ID-porten levels accepted for citizens' health data. */
+  citizenAcceptedAcr: string[];
+  /** Purposes of use a health professional's attestation may carry. */
+  purposesOfUse: string[];
+  /** Address protection levels that exclude representation. */
+  confidentialAddressLevels: string[];
+  /** Age limits (domain.md §0, representation). */
+  ages: { parentFullAccessUnder: number; parentPartialAccessUnder: number; powerGiverMin: number; powerHolderMin: number };
+  /** UNNTAK (no consent needed) applies to the patient's own GP; other practitioners need consent or emergency. */
+  unntakOnlyForGp: boolean;
+  /** Resource types citizens may create/update for themselves and those they represent. */
+  citizenWritableTypes: string[];
+}
+
+export const ACCESS_BASES = ['UNNTAK', 'SAMTYKKE', 'AKUTT', 'FORHOYET_SAMTYKKE', 'FORHOYET_AKUTT'] as const;
+export type AccessBasis = (typeof ACCESS_BASES)[number];
+
+const list = (v: string | undefined, dflt: string[]) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : dflt);
+
+export function loadAccessConfig(env: NodeJS.ProcessEnv = process.env, baseUrl = 'http://localhost:8080'): AccessConfig {
+  const issuers: TrustedIssuer[] = [];
+  if (env.HELSEID_ISSUER) issuers.push({ issuer: env.HELSEID_ISSUER, jwksUri: env.HELSEID_JWKS_URI, kind: 'helseid' });
+  if (env.IDPORTEN_ISSUER) issuers.push({ issuer: env.IDPORTEN_ISSUER, jwksUri: env.IDPORTEN_JWKS_URI, kind: 'idporten' });
+  return {
+    auth: env.AUTH === 'off' ? 'off' : 'on',
+    issuers,
+    audiences: list(env.AUTH_AUDIENCE, ['samhandling', `${baseUrl}/fhir`]),
+    clockToleranceSeconds: Number(env.AUTH_CLOCK_TOLERANCE ?? 30),
+    requireDpop: env.AUTH_REQUIRE_DPOP === 'true',
+    dpopMaxAgeSeconds: Number(env.DPOP_MAX_AGE ?? 60),
+    dpopNonce: env.DPOP_NONCE !== 'false',
+    requiredSecurityLevel: Number(env.AUTH_REQUIRED_SECURITY_LEVEL ?? 4),
+    citizenAcceptedAcr: list(env.AUTH_CITIZEN_ACR, ['idporten-loa-high', 'Level4', 'high']),
+    purposesOfUse: list(env.AUTH_PURPOSES_OF_USE, ['TREAT', 'ETREAT', 'COC', 'BTG']),
+    confidentialAddressLevels: list(env.AUTH_CONFIDENTIAL_ADDRESS, ['fortrolig', 'strengt_fortrolig', 'strengt_fortrolig_utland']),
+    ages: { parentFullAccessUnder: 12, parentPartialAccessUnder: 16, powerGiverMin: 16, powerHolderMin: 18 },
+    unntakOnlyForGp: env.AUTH_UNNTAK_ONLY_GP !== 'false',
+    citizenWritableTypes: list(env.AUTH_CITIZEN_WRITABLE, ['QuestionnaireResponse', 'Observation', 'Communication']),
+  };
+}

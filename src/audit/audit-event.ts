@@ -1,0 +1,187 @@
+import type { AuditEvent, AuditEventAgent, AuditEventEntity } from '@medplum/fhirtypes';
+import type { AccessContext } from '../access/policy.ts';
+import { AUTHORISATION_SYSTEM, HPR_SYSTEM, NIN_SYSTEM, ORGNR_SYSTEM, type Principal } from '../access/principal.ts';
+
+/**
+ * AuditEvents shaped like IHE Basic Audit Log Patterns (BALP): one event per request and
+ * patient, with the patient as entity role 1 and every resource touched as role 4.
+ */
+export type Interaction =
+  | 'read' | 'vread' | 'search-type' | 'search-system' | 'history-instance' | 'history-type' | 'history-system'
+  | 'create' | 'update' | 'patch' | 'delete' | 'operation' | 'transaction' | 'batch'
+  | 'privacy-settings-read' | 'privacy-settings-update' | 'access-denied';
+
+export type AuditOutcome = 'success' | 'denied' | 'error';
+
+export interface AuditInput {
+  interaction: Interaction;
+  outcome: AuditOutcome;
+  /** Why it was denied or failed (OperationOutcome text). */
+  outcomeDescription?: string;
+  principal?: Principal;
+  access?: AccessContext;
+  /** Patient the event is about (compartment id) and their national id if known. */
+  patient?: { id: string; nin?: string };
+  /** References of resources touched: `Type/id` or `Type/id/_history/v`. */
+  entities?: string[];
+  /** The query of a search, as received. */
+  query?: string;
+  operation?: string;
+  requestId?: string;
+  clientAddress?: string;
+  recorded?: Date;
+}
+
+/** One row of the audit table: the event plus the columns the access log filters on. */
+export interface AuditRow {
+  recorded: string;
+  compartment: string | null;
+  patient_nin: string | null;
+  action: string;
+  interaction: string;
+  outcome: string;
+  agent_kind: string;
+  agent_id: string | null;
+  agent_org: string | null;
+  on_behalf_of: string | null;
+  purpose_of_use: string | null;
+  access_basis: string | null;
+  emergency: boolean;
+  request_id: string | null;
+  content: string;
+}
+
+export const ACCESS_BASIS_SYSTEM = 'https://samhandling.dev/fhir/CodeSystem/access-basis';
+export const EMERGENCY_EXTENSION = 'https://samhandling.dev/fhir/StructureDefinition/emergency-access';
+export const AUDIT_SOURCE = 'Samhandling';
+
+const ACTION: Record<Interaction, AuditEvent['action']> = {
+  read: 'R', vread: 'R', 'search-type': 'E', 'search-system': 'E', 'history-instance': 'R', 'history-type': 'R', 'history-system': 'R',
+  create: 'C', update: 'U', patch: 'U', delete: 'D', operation: 'E', transaction: 'E', batch: 'E',
+  'privacy-settings-read': 'R', 'privacy-settings-update': 'U', 'access-denied': 'E',
+};
+
+const OUTCOME: Record<AuditOutcome, AuditEvent['outcome']> = { success: '0', denied: '4', error: '8' };
+
+function agents(p: Principal | undefined, ctx: AccessContext | undefined): AuditEventAgent[] {
+  if (!p) return [{ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] }, who: { display: 'unauthenticated' }, requestor: true }];
+  const out: AuditEventAgent[] = [];
+  const purpose = ctx?.purposeOfUse ? [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: ctx.purposeOfUse }] }] : undefined;
+  const policy = p.tokenId ? [p.tokenId] : undefined;
+  switch (p.kind) {
+    case 'practitioner':
+      out.push({
+        type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] },
+        who: { identifier: { system: HPR_SYSTEM, value: p.hpr }, ...(p.registry.practitionerId ? { reference: `Practitioner/${p.registry.practitionerId}` } : {}) },
+        ...(p.role ? { role: [{ coding: [{ system: AUTHORISATION_SYSTEM, code: p.role }] }] } : {}),
+        requestor: true,
+        ...(policy ? { policy } : {}),
+        ...(purpose ? { purposeOfUse: purpose } : {}),
+      });
+      if (p.organisation)
+        out.push({
+          type: { coding: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110151', display: 'Application Launcher' }] },
+          who: { identifier: { system: ORGNR_SYSTEM, value: p.organisation } },
+          requestor: false,
+          ...(p.childOrganisation && p.childOrganisation !== p.organisation ? { location: { identifier: { system: ORGNR_SYSTEM, value: p.childOrganisation } } } : {}),
+        });
+      break;
+    case 'citizen':
+      out.push({
+        type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] },
+        who: { identifier: { system: NIN_SYSTEM, value: p.nin } },
+        requestor: true,
+        ...(policy ? { policy } : {}),
+      });
+      break;
+    case 'system':
+      if (p.organisation)
+        out.push({
+          type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] },
+          who: { identifier: { system: ORGNR_SYSTEM, value: p.childOrganisation ?? p.organisation } },
+          requestor: true,
+          ...(policy ? { policy } : {}),
+          ...(purpose ? { purposeOfUse: purpose } : {}),
+        });
+      break;
+    case 'admin':
+      out.push({ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] }, who: { display: 'local administrator (auth off)' }, requestor: true });
+  }
+  if (p.clientId)
+    out.push({
+      type: { coding: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110150', display: 'Application' }] },
+      who: { identifier: { system: 'urn:ietf:params:oauth:client-id', value: p.clientId } },
+      requestor: false,
+    });
+  return out;
+}
+
+/** The AuditEvent for one request about one patient (or none), as a table row. */
+export function auditRow(input: AuditInput): AuditRow {
+  const p = input.principal ?? input.access?.principal;
+  const ctx = input.access;
+  const recorded = (input.recorded ?? new Date()).toISOString();
+  const entity: AuditEventEntity[] = [];
+  if (input.patient)
+    entity.push({
+      what: { reference: `Patient/${input.patient.id}`, ...(input.patient.nin ? { identifier: { system: NIN_SYSTEM, value: input.patient.nin } } : {}) },
+      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1', display: 'Person' },
+      role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' },
+    });
+  for (const ref of input.entities ?? [])
+    entity.push({
+      what: { reference: ref },
+      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' },
+      role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '4', display: 'Domain Resource' },
+    });
+  if (input.query)
+    entity.push({
+      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2' },
+      role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '24', display: 'Query' },
+      query: Buffer.from(input.query).toString('base64'),
+    });
+  const purposeOfEvent = [
+    ...(ctx?.purposeOfUse ? [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: ctx.purposeOfUse }] }] : []),
+    ...(ctx?.accessBasis ? [{ coding: [{ system: ACCESS_BASIS_SYSTEM, code: ctx.accessBasis }] }] : []),
+  ];
+  const onBehalfOf = p?.kind === 'citizen' && input.patient?.nin && input.patient.nin !== p.nin ? input.patient.nin : null;
+  const event: AuditEvent = {
+    resourceType: 'AuditEvent',
+    meta: { profile: ['https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientRead'] },
+    ...(ctx?.emergency ? { extension: [{ url: EMERGENCY_EXTENSION, valueBoolean: true }] } : {}),
+    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'Restful Operation' },
+    subtype: [
+      input.interaction.startsWith('privacy') || input.interaction === 'access-denied'
+        ? { system: 'https://samhandling.dev/fhir/CodeSystem/audit-interaction', code: input.interaction }
+        : { system: 'http://hl7.org/fhir/restful-interaction', code: input.interaction },
+    ],
+    action: ACTION[input.interaction],
+    recorded,
+    outcome: OUTCOME[input.outcome],
+    ...(input.outcomeDescription ? { outcomeDesc: input.outcomeDescription } : {}),
+    ...(purposeOfEvent.length ? { purposeOfEvent } : {}),
+    agent: agents(p, ctx),
+    source: {
+      observer: { display: AUDIT_SOURCE },
+      type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }],
+    },
+    ...(entity.length ? { entity } : {}),
+  };
+  return {
+    recorded,
+    compartment: input.patient?.id ?? null,
+    patient_nin: input.patient?.nin ?? null,
+    action: ACTION[input.interaction] as string,
+    interaction: input.interaction,
+    outcome: input.outcome,
+    agent_kind: p?.kind ?? 'anonymous',
+    agent_id: !p ? null : p.kind === 'practitioner' ? p.hpr : p.kind === 'citizen' ? p.nin : p.clientId ?? null,
+    agent_org: !p ? null : p.kind === 'practitioner' || p.kind === 'system' ? p.organisation ?? null : null,
+    on_behalf_of: onBehalfOf,
+    purpose_of_use: ctx?.purposeOfUse ?? null,
+    access_basis: ctx?.accessBasis ?? null,
+    emergency: !!ctx?.emergency,
+    request_id: input.requestId ?? null,
+    content: JSON.stringify(event),
+  };
+}
