@@ -92,7 +92,9 @@ export function* generatePopulation(opts: PopulationOptions): Generator<Resource
   const batchSize = opts.batchSize ?? 1000;
   let batch: Resource[] = [];
   for (const r of g.resources()) {
-    batch.push(r);
+    // A group (an Organization and its Endpoint, which reference each other) stays in one batch.
+    if (Array.isArray(r)) batch.push(...r);
+    else batch.push(r);
     if (batch.length >= batchSize) {
       yield batch;
       batch = [];
@@ -125,6 +127,9 @@ const ADULT_AGE_WEIGHTS = Array.from({ length: 83 }, (_, i) => {
 });
 const ADULT_AGES = cumulative(ADULT_AGE_WEIGHTS);
 const MUNICIPALITY_WEIGHTS = cumulative(MUNICIPALITIES.map((m) => m.population));
+
+/** One resource, or resources that must be stored together. */
+type Item = Resource | Resource[];
 
 interface Person {
   id: string;
@@ -172,7 +177,7 @@ class PopulationGenerator {
     this.wellKnown.referenceDate = this.ref;
   }
 
-  *resources(): Generator<Resource> {
+  *resources(): Generator<Item> {
     yield* this.organisations();
     yield* this.gps();
     yield* this.wellKnownPeople();
@@ -220,16 +225,18 @@ class PopulationGenerator {
 
   // ---- organisations and their personnel ----
 
-  private *organisations(): Generator<Resource> {
+  private *organisations(): Generator<Item> {
     const rng = this.orgRng;
     const self = this;
-    function* org(o: Omit<Parameters<typeof R.organization>[0], 'id' | 'endpointId'>): Generator<Resource, string> {
+    function* org(o: Omit<Parameters<typeof R.organization>[0], 'id' | 'endpointId'>): Generator<Item, string> {
       const id = self.nextId('org');
       const endpointId = o.herId ? self.nextId('ep') : undefined;
       if (o.orgnr) self.orgnrById.set(id, o.orgnr);
       if (o.partOf) self.parentOf.set(id, o.partOf);
-      yield R.organization({ ...o, id, endpointId });
-      if (endpointId) yield R.endpoint({ id: endpointId, name: `${o.name} (meldingsmottak)`, herId: o.herId!, organizationId: id });
+      const organization = R.organization({ ...o, id, endpointId });
+      yield endpointId
+        ? [organization, R.endpoint({ id: endpointId, name: `${o.name} (meldingsmottak)`, herId: o.herId!, organizationId: id })]
+        : organization;
       return id;
     }
     const m = (n: string) => municipalityByNumber.get(n)!;
@@ -310,7 +317,7 @@ class PopulationGenerator {
     kind: 'hospital' | 'pharmacy' | 'health-station' | 'laboratory' | 'fastlege',
     speciality?: string,
     rng = this.staffRng
-  ): Generator<Resource, WellKnownPractitioner> {
+  ): Generator<Item, WellKnownPractitioner> {
     const gender = rng.chance(category === 'LE' ? 0.5 : 0.85) ? 'female' : 'male';
     const age = rng.int(27, 66);
     const birthDate = this.birthDateFor(rng, age);
@@ -359,7 +366,7 @@ class PopulationGenerator {
 
   // ---- GPs (fastleger): about one per 1,000 citizens, at least one in each county ----
 
-  private *gps(): Generator<Resource> {
+  private *gps(): Generator<Item> {
     const total = Math.max(COUNTIES.length, Math.round(this.persons / CITIZENS_PER_GP));
     const byCounty = apportion(
       COUNTIES.map((c) => MUNICIPALITIES.filter((m) => m.county === c.number).reduce((s, m) => s + m.population, 0)),
@@ -380,8 +387,10 @@ class PopulationGenerator {
             const herId = this.next('herId');
             const name = i === 0 ? `${mun.name} legesenter` : `${this.gpRng.pick(STREETS)} legekontor, ${mun.name}`;
             this.orgnrById.set(office, orgnr);
-            yield R.organization({ id: office, kind: 'gp-office', name, orgnr, herId, municipality: mun, endpointId });
-            yield R.endpoint({ id: endpointId, name: `${name} (meldingsmottak)`, herId, organizationId: office });
+            yield [
+              R.organization({ id: office, kind: 'gp-office', name, orgnr, herId, municipality: mun, endpointId }),
+              R.endpoint({ id: endpointId, name: `${name} (meldingsmottak)`, herId, organizationId: office }),
+            ];
           }
           const gp = yield* this.staff('LE', office!, 'fastlege', 'Allmennmedisin', this.gpRng);
           this.wellKnown.gp ??= gp;
@@ -468,7 +477,7 @@ class PopulationGenerator {
     });
   }
 
-  private *wellKnownPeople(): Generator<Resource> {
+  private *wellKnownPeople(): Generator<Item> {
     const rng = this.peopleRng;
     const wk = this.wellKnown;
     const gp = this.gpsByMunicipality.get('0301')![0];
@@ -539,7 +548,7 @@ class PopulationGenerator {
   }
 
   /** One household: a family with children, a couple, or someone living alone. */
-  private *household(): Generator<Resource> {
+  private *household(): Generator<Item> {
     const rng = this.peopleRng;
     const householdNo = ++this.householdNo;
     const remaining = this.persons - this.emittedPersons;
