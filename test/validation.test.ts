@@ -112,7 +112,7 @@ test('input that is not a known resource gives an issue, not an exception', () =
 
 test('assertValid throws a 422 FhirError on errors and lets warnings through', () => {
   assert.throws(
-    () => assertValid(validator.validate({ resourceType: 'Patient', gender: 'x' } as Resource)),
+    () => assertValid(validator.validate({ resourceType: 'Patient', gender: 'x' } as unknown as Resource)),
     (err: unknown) => err instanceof FhirError && err.status === 422 && err.outcome.issue[0].expression?.[0] === 'Patient.gender'
   );
   assertValid([{ severity: 'warning', code: 'informational' }]);
