@@ -355,7 +355,7 @@ function compileChain(
   const x = nextAlias(ctx, 'x');
   const t = nextAlias(ctx, 't');
   const inner = or(targets.map((tt) => and([sql`${raw(t)}.type = ${tt}`, compileParam(ctx, [tt], t, chain, value)])));
-  const access = ctx.accessFilter ? sql` and ${ctx.accessFilter(t)}` : raw('');
+  const access = ctx.accessFilter ? sql` and (${ctx.accessFilter(t)})` : raw('');
   return sql`exists (select 1 from sp_reference ${raw(x)} join resource ${raw(t)} on ${raw(t)}.type = ${raw(x)}.target_type and ${raw(t)}.id = ${raw(x)}.target_id where ${raw(x)}.rid = ${raw(alias)}.rid and ${keyCond(x, params)} and not ${raw(t)}.deleted and ${inner}${access})`;
 }
 
@@ -371,6 +371,6 @@ function compileHas(ctx: CompileContext, types: string[], alias: string, name: s
   const x = nextAlias(ctx, 'x');
   const s = nextAlias(ctx, 's');
   const inner = compileParam(ctx, [srcType], s, rest, value);
-  const access = ctx.accessFilter ? sql` and ${ctx.accessFilter(s)}` : raw('');
+  const access = ctx.accessFilter ? sql` and (${ctx.accessFilter(s)})` : raw('');
   return sql`exists (select 1 from sp_reference ${raw(x)} join resource ${raw(s)} on ${raw(s)}.rid = ${raw(x)}.rid where ${raw(x)}.p = ${ref.key} and ${raw(x)}.target_id = ${raw(alias)}.id and ${raw(x)}.target_type = ${raw(alias)}.type and not ${raw(s)}.deleted and ${inner}${access})`;
 }

@@ -77,7 +77,7 @@ export async function loadIncludes(
 }
 
 function includeQuery(spec: IncludeSpec, from: Row[], accessFilter?: (alias: string) => Sql): Sql {
-  const access = accessFilter ? sql` and ${accessFilter('t')}` : raw('');
+  const access = accessFilter ? sql` and (${accessFilter('t')})` : raw('');
   const target = spec.targetType ? sql` and t.type = ${spec.targetType}` : raw('');
   if (!spec.rev) {
     const rids = from.filter((r) => r.type === spec.source).map((r) => r.rid);

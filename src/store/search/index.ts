@@ -112,7 +112,7 @@ function baseConditions(input: SearchInput, p: Plan, alias: string): Sql[] {
       input.resourceType === 'Patient' ? sql`${raw(alias)}.id = ${input.compartment.id}` : sql`${raw(alias)}.compartment = ${input.compartment.id}`
     );
   }
-  if (input.accessFilter) conds.push(input.accessFilter(alias));
+  if (input.accessFilter) conds.push(sql`(${input.accessFilter(alias)})`);
   return conds;
 }
 
