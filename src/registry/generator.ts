@@ -407,7 +407,9 @@ class PopulationGenerator {
   }
 
   private gpSince(rng: Prng, birthDate: string): string {
-    const from = maxDate(addDays(birthDate, 30), GP_SCHEME_START);
+    // Newborns are listed within their first month; nobody before the scheme began.
+    let from = maxDate(addDays(birthDate, 30), GP_SCHEME_START);
+    if (from > this.ref) from = birthDate;
     return addDays(from, rng.int(0, Math.max(0, daysBetween(from, this.ref) - 1)));
   }
 
@@ -587,12 +589,16 @@ class PopulationGenerator {
       yield this.patient(p, address, protection, onList(p), rng, dies ? addDays(this.ref, -rng.int(1, 365)) : undefined);
     }
 
+    // One parent at home: the other lives elsewhere, and shares the responsibility about half the time.
+    const childAges = children.map((c) => ageAt(c.birthDate, this.ref));
+    const other =
+      children.length && adults.length === 1
+        ? this.recentAdult(rng, householdNo, head.gender === 'female' ? 'male' : 'female', Math.max(...childAges) + 19, Math.min(...childAges) + 50)
+        : undefined;
+    const shared = !!other && rng.chance(0.5);
     for (const child of children) {
-      const parents = adults.map((person) => ({ person, responsibility: 'felles' as 'felles' | 'mor' | 'far' | undefined }));
+      const parents: { person: Person; responsibility?: 'felles' | 'mor' | 'far' }[] = adults.map((person) => ({ person, responsibility: 'felles' }));
       if (adults.length === 1) {
-        // One parent at home; the other lives elsewhere, and shares the responsibility about half the time.
-        const other = this.recentAdult(rng, householdNo, head.gender === 'female' ? 'male' : 'female', 20, 70);
-        const shared = other && rng.chance(0.5);
         parents[0].responsibility = shared ? 'felles' : head.gender === 'female' ? 'mor' : 'far';
         if (other) parents.push({ person: other, responsibility: shared ? 'felles' : undefined });
       }
