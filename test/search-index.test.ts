@@ -5,6 +5,7 @@ import { expressionForType, fixAsExpressions, getSearchParam, registerSearchPara
 import type { Db } from '../src/store/db.ts';
 import { deleteSearchIndex, INDEX_TABLES, writeSearchIndex } from '../src/store/search-index.ts';
 import { extractIndexRows } from '../src/store/search/extract.ts';
+import { loadCustomSearchParameters, reindex } from '../src/store/search/reindex.ts';
 import { dateRange, normalizeString } from '../src/store/search/values.ts';
 import { openTestDb } from './helpers/db.ts';
 
@@ -142,5 +143,25 @@ describe('index tables', () => {
     await db.transaction((tx) => writeSearchIndex(tx, [{ rid: 2000, type: 'Patient', compartment: 'x', resource: p }]));
     const rows = await db.query<{ norm: string }>(`select norm from sp_string where rid = 2000 and p = 'Patient.birthplace-test'`);
     assert.deepEqual(rows.map((r) => r.norm), ['tromsø']);
+  });
+
+  test('a stored custom SearchParameter is loaded and reindex indexes the existing resources of a type', async () => {
+    const insert = (type: string, id: string, content: object) =>
+      db.query(`insert into resource (type, id, version, compartment, last_updated, content) values ($1, $2, 1, $3, now(), $4)`, [
+        type, id, type === 'Patient' ? id : null, JSON.stringify({ resourceType: type, id, ...content }),
+      ]);
+    await insert('SearchParameter', 'sp-nickname', {
+      url: 'https://samhandling.dev/fhir/SearchParameter/patient-nickname-test', name: 'nickname', status: 'active',
+      code: 'nickname-test', base: ['Patient'], type: 'string', expression: "Patient.name.where(use = 'nickname').given",
+    });
+    await insert('Patient', 'rx1', { name: [{ use: 'nickname', given: ['Kalle'] }] });
+    await insert('Observation', 'rx2', { status: 'final', code: { text: 'x' } });
+    assert.equal(await loadCustomSearchParameters(db), 1);
+    const { resources } = await reindex(db, { types: ['Patient'] });
+    assert.equal(resources, 1);
+    const rows = await db.query<{ norm: string }>(`select s.norm from sp_string s join resource r on r.rid = s.rid where r.id = 'rx1' and s.p = 'Patient.nickname-test'`);
+    assert.deepEqual(rows.map((r) => r.norm), ['kalle']);
+    const obsRows = await db.query(`select 1 from sp_token t join resource r on r.rid = t.rid where r.id = 'rx2'`);
+    assert.equal(obsRows.length, 0, 'other types were left alone');
   });
 });
