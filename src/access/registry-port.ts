@@ -43,6 +43,6 @@ export interface RegistryLookup {
   person(nin: string): Promise<PersonFacts | undefined | null>;
   practitioner(hpr: string): Promise<PractitionerFacts | undefined | null>;
   childrenOf(nin: string): Promise<PersonFacts[]>;
-  /** The people who have given `nin` a power of attorney. */
-  powersHeldBy(nin: string): Promise<PersonFacts[]>;
+  /** Powers of attorney in force that `nin` holds, by giver. */
+  powersHeldBy(nin: string): Promise<{ giverNin: string; kind: string; validUntil?: string | null }[]>;
 }

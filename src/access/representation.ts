@@ -73,10 +73,14 @@ export async function representationsOf(
   out.set(self.nin, { person: self, relation: 'self', services: everyService(), mayManagePrivacy: true });
   for (const child of await registry.childrenOf(citizenNin)) {
     const services = parentalAccess(child, citizenNin, cfg, now);
-    if (services?.size) out.set(child.nin, { person: child, relation: 'parent', services, mayManagePrivacy: true });
+    // Privacy choices for a 12–15-year-old are the young person's own.
+    const young = (ageOn(child.birthDate, now) ?? 0) < cfg.ages.parentFullAccessUnder;
+    if (services?.size) out.set(child.nin, { person: child, relation: 'parent', services, mayManagePrivacy: young });
   }
-  for (const giver of await registry.powersHeldBy(citizenNin)) {
-    if (out.has(giver.nin)) continue;
+  for (const { giverNin } of await registry.powersHeldBy(citizenNin)) {
+    if (out.has(giverNin)) continue;
+    const giver = await registry.person(giverNin);
+    if (!giver) continue;
     const power = powerOfAttorney(giver, citizenNin, self.birthDate, cfg, now);
     // Never more access than the represented person has: the citizen view of all their services.
     if (power)

@@ -1,5 +1,5 @@
 import type { AuditEvent, AuditEventAgent, AuditEventEntity } from '@medplum/fhirtypes';
-import type { AccessContext } from '../access/policy.ts';
+import { EMERGENCY_BASES, EMERGENCY_PURPOSES, type AccessContext } from '../access/policy.ts';
 import { AUTHORISATION_SYSTEM, HPR_SYSTEM, NIN_SYSTEM, ORGNR_SYSTEM, type Principal } from '../access/principal.ts';
 
 /**
@@ -140,15 +140,20 @@ export function auditRow(input: AuditInput): AuditRow {
       role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '24', display: 'Query' },
       query: Buffer.from(input.query).toString('base64'),
     });
+  // A refusal before the policy resolved still records what the caller claimed.
+  const claimed = p && (p.kind === 'practitioner' || p.kind === 'system') ? p : undefined;
+  const purposeOfUse = ctx?.purposeOfUse ?? claimed?.attestation?.purposeOfUse;
+  const accessBasis = ctx?.accessBasis ?? (claimed?.kind === 'practitioner' ? claimed.accessBasis : undefined) ?? claimed?.attestation?.accessBasis;
+  const emergency = ctx ? ctx.emergency : EMERGENCY_BASES.includes(accessBasis ?? '') || EMERGENCY_PURPOSES.includes(purposeOfUse ?? '');
   const purposeOfEvent = [
-    ...(ctx?.purposeOfUse ? [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: ctx.purposeOfUse }] }] : []),
-    ...(ctx?.accessBasis ? [{ coding: [{ system: ACCESS_BASIS_SYSTEM, code: ctx.accessBasis }] }] : []),
+    ...(purposeOfUse ? [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: purposeOfUse }] }] : []),
+    ...(accessBasis ? [{ coding: [{ system: ACCESS_BASIS_SYSTEM, code: accessBasis }] }] : []),
   ];
   const onBehalfOf = p?.kind === 'citizen' && input.patient?.nin && input.patient.nin !== p.nin ? input.patient.nin : null;
   const event: AuditEvent = {
     resourceType: 'AuditEvent',
     meta: { profile: ['https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientRead'] },
-    ...(ctx?.emergency ? { extension: [{ url: EMERGENCY_EXTENSION, valueBoolean: true }] } : {}),
+    ...(emergency ? { extension: [{ url: EMERGENCY_EXTENSION, valueBoolean: true }] } : {}),
     type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'Restful Operation' },
     subtype: [
       input.interaction.startsWith('privacy') || input.interaction === 'access-denied'
@@ -178,9 +183,9 @@ export function auditRow(input: AuditInput): AuditRow {
     agent_id: !p ? null : p.kind === 'practitioner' ? p.hpr : p.kind === 'citizen' ? p.nin : p.clientId ?? null,
     agent_org: !p ? null : p.kind === 'practitioner' || p.kind === 'system' ? p.organisation ?? null : null,
     on_behalf_of: onBehalfOf,
-    purpose_of_use: ctx?.purposeOfUse ?? null,
-    access_basis: ctx?.accessBasis ?? null,
-    emergency: !!ctx?.emergency,
+    purpose_of_use: purposeOfUse ?? null,
+    access_basis: accessBasis ?? null,
+    emergency,
     request_id: input.requestId ?? null,
     content: JSON.stringify(event),
   };

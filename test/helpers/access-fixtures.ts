@@ -71,7 +71,7 @@ export function fakeRegistry(): RegistryLookup {
       return all.filter((p) => p.parents.some((x) => x.nin === nin));
     },
     async powersHeldBy(nin) {
-      return all.filter((p) => p.powersOfAttorney.some((x) => x.holderNin === nin));
+      return all.flatMap((p) => p.powersOfAttorney.filter((x) => x.holderNin === nin).map((x) => ({ giverNin: p.nin, kind: x.kind, validUntil: x.validUntil })));
     },
   };
 }

@@ -1,0 +1,349 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { loadAccessConfig, type AccessConfig } from '../access/config.ts';
+import { principalFromClaims } from '../access/claims.ts';
+import type { DevAuthority } from '../access/dev-authority.ts';
+import {
+  checkRead,
+  checkWrite,
+  filterFor,
+  resolveAccess,
+  type AccessContext,
+  type WriteAction,
+} from '../access/policy.ts';
+import type { Principal } from '../access/principal.ts';
+import type { RegistryLookup } from '../access/registry-port.ts';
+import { TokenVerifier } from '../access/tokens.ts';
+import { auditRow, type AuditInput, type AuditRow, type Interaction } from '../audit/audit-event.ts';
+import { AuditLog } from '../audit/audit-log.ts';
+import { patientCompartmentOf } from '../fhir/compartment.ts';
+import { FhirError, issue } from '../fhir/outcome.ts';
+import type { Db } from '../store/db.ts';
+import type { Sql } from '../store/sql.ts';
+
+/**
+ * Authentication, the access policy and the audit trail for the FHIR API, as one Fastify plugin
+ * (applied to the whole server; see docs/access-rules.md). Route handlers use `request.access`:
+ *   filterFor(type)            → (alias) => Sql, for every search/include/$everything/history query
+ *   checkRead(resource, comp)  → throws 403/404 unless the caller may see it
+ *   checkWrite(resource, action, comp) → the resource to store (owner-tagged), or throws 403
+ * Audit needs no calls: every response is recorded (resources returned, written, or the refusal)
+ * and committed before the response leaves.
+ */
+export interface AuthOptions {
+  db: Db;
+  registry: RegistryLookup;
+  /** Public base URL (DPoP htu and audiences are checked against it). */
+  baseUrl: string;
+  config?: AccessConfig;
+  /** 'off': every request is a local administrator. Tests only; refused when NODE_ENV=production. */
+  auth?: 'on' | 'off';
+  /** Trust the built-in development authority (embedded mode). */
+  devAuthority?: DevAuthority;
+  /** Record audit events (default: on when auth is on). */
+  audit?: boolean;
+  /** Requests per minute per client; 0 switches rate limiting off. Default RATE_LIMIT_PER_MINUTE or 6000. */
+  rateLimitPerMinute?: number;
+  /** Allowed CORS origins (default CORS_ORIGINS, comma separated; none: no CORS). */
+  corsOrigins?: string[];
+}
+
+export interface RequestAccess {
+  readonly principal: Principal;
+  /** The resolved policy context (throws when the route skipped policy resolution). */
+  readonly context: AccessContext;
+  filterFor(resourceType?: string): (alias: string) => Sql;
+  checkRead(resource: Resource, compartment?: string | null): Promise<void>;
+  checkWrite<T extends Resource>(resource: T, action: WriteAction, compartment?: string | null): T;
+  /** Extra audit events beyond what the response shows (e.g. an operation's side effects). */
+  audit(input: Omit<AuditInput, 'principal' | 'access' | 'requestId'>): void;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+    access: RequestAccess;
+    auditRows?: AuditRow[];
+    auditDenial?: string;
+    deniedPatient?: { id: string; nin?: string };
+  }
+  interface FastifyContextConfig {
+    /** 'public': no authentication; 'principal': authenticate but resolve no clinical access (status calls). */
+    access?: 'public' | 'principal';
+    /** false: the route is not clinical access and leaves no automatic audit record. */
+    audit?: boolean;
+  }
+}
+
+const PUBLIC_PATHS = [/^\/fhir\/metadata(\?|$)/, /^\/\.well-known\//, /^\/fhir\/\.well-known\//, /^\/oidc(\/|$)/, /^\/health(\?|$)/];
+
+const ADMIN: Principal = { kind: 'admin', scopes: [] };
+
+function compartmentOf(resource: Resource): string | null {
+  try {
+    return patientCompartmentOf(resource);
+  } catch {
+    return null;
+  }
+}
+
+/** Which REST interaction a request is, from its route pattern and method. */
+function interactionOf(request: FastifyRequest): Interaction {
+  const url = request.routeOptions?.url ?? request.url;
+  const m = request.method;
+  if (url.includes('$everything') || /\/\$[a-z-]+/.test(url)) return 'operation';
+  if (m === 'DELETE') return 'delete';
+  if (m === 'PATCH') return 'patch';
+  if (m === 'PUT') return 'update';
+  if (url.endsWith('/_history/:vid')) return 'vread';
+  if (url.endsWith('/:id/_history')) return 'history-instance';
+  if (url.endsWith('/:type/_history')) return 'history-type';
+  if (url.endsWith('/_history')) return 'history-system';
+  if (url.endsWith('/_search')) return 'search-type';
+  if (m === 'POST') return url.endsWith('/fhir') || url.endsWith('/fhir/') ? 'transaction' : 'create';
+  if (url.endsWith('/:type/:id') || url.endsWith('/:id')) return 'read';
+  if (url.endsWith('/fhir') || url.endsWith('/fhir/')) return 'search-system';
+  return 'search-type';
+}
+
+function returnedResources(payload: unknown): Resource[] {
+  if (typeof payload !== 'string' || payload.length === 0 || payload[0] !== '{') return [];
+  let body: any;
+  try {
+    body = JSON.parse(payload);
+  } catch {
+    return [];
+  }
+  if (body?.resourceType === 'Bundle')
+    return ((body as Bundle).entry ?? []).map((e) => e.resource).filter((r): r is Resource => !!r && r.resourceType !== 'OperationOutcome');
+  if (!body?.resourceType || ['OperationOutcome', 'CapabilityStatement', 'Parameters'].includes(body.resourceType)) return [];
+  return [body];
+}
+
+/** The plugin; registered with skip-override so its hooks cover the whole server. */
+export async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promise<void> {
+  const config = opts.config ?? loadAccessConfig(process.env, opts.baseUrl);
+  const mode = opts.auth ?? config.auth;
+  if (mode === 'off' && process.env.NODE_ENV === 'production') throw new Error('AUTH=off is refused when NODE_ENV=production');
+  if (mode === 'off') app.log.warn('AUTHENTICATION IS OFF: every request acts as a local administrator. Never run like this with real data.');
+  const auditOn = opts.audit ?? mode === 'on';
+  const auditLog = new AuditLog(opts.db);
+  const verifier = new TokenVerifier({
+    config,
+    localIssuers: opts.devAuthority ? [{ issuer: { issuer: opts.devAuthority.issuer, kind: 'dev' }, jwks: opts.devAuthority.jwks }] : [],
+  });
+  const deps = { db: opts.db, registry: opts.registry, config };
+
+  await registerHttpProtections(app, opts);
+
+  app.decorateRequest('principal', undefined);
+  app.decorateRequest('access', undefined as unknown as RequestAccess);
+  app.decorateRequest('auditRows', undefined);
+  app.decorateRequest('auditDenial', undefined);
+  app.decorateRequest('deniedPatient', undefined);
+
+  const record = (request: FastifyRequest, input: Omit<AuditInput, 'requestId'>) => {
+    if (!auditOn) return;
+    (request.auditRows ??= []).push(auditRow({ ...input, requestId: request.id }));
+  };
+
+  app.addHook('onRequest', async (request, reply) => {
+    const routeAccess = request.routeOptions?.config?.access;
+    if (routeAccess === 'public' || PUBLIC_PATHS.some((p) => p.test(request.url))) return;
+    if (!request.url.startsWith('/fhir')) return;
+    let principal: Principal;
+    if (mode === 'off') principal = ADMIN;
+    else {
+      const verified = await verifier.verify({
+        method: request.method,
+        url: `${opts.baseUrl}${request.url}`,
+        authorization: request.headers.authorization,
+        dpop: request.headers.dpop as string | undefined,
+      });
+      if (verified.scheme === 'DPoP') reply.header('DPoP-Nonce', verifier.nonces.current());
+      principal = await principalFromClaims(
+        verified.claims,
+        {
+          accessBasis: header(request, 'nhn-access-basis'),
+          patientNin: header(request, 'nhn-patient-nin'),
+          userRole: header(request, 'nhn-user-role'),
+        },
+        opts.registry,
+        verified.issuer.kind,
+        config.citizenAcceptedAcr
+      );
+    }
+    request.principal = principal;
+    let ctx: AccessContext | undefined;
+    try {
+      ctx = routeAccess === 'principal' ? undefined : await resolveAccess(principal, deps);
+    } catch (err) {
+      // The refusal goes into the log of the patient it was about.
+      const nin = principal.kind === 'citizen' ? principal.onBehalfOf : principal.kind === 'admin' ? undefined : principal.patientNin;
+      const person = nin ? await opts.registry.person(nin).catch(() => undefined) : undefined;
+      if (person?.patientId) request.deniedPatient = { id: person.patientId, nin };
+      throw err;
+    }
+    request.access = requestAccess(request, principal, ctx);
+  });
+
+  function requestAccess(request: FastifyRequest, principal: Principal, ctx: AccessContext | undefined): RequestAccess {
+    const need = () => {
+      if (!ctx) throw new Error('This route resolved no access context');
+      return ctx;
+    };
+    return {
+      principal,
+      get context() {
+        return need();
+      },
+      filterFor: (type) => (type ? filterFor(need(), type) : (alias: string) => filterFor(need(), '*')(alias)),
+      async checkRead(resource, compartment) {
+        const comp = compartment === undefined ? compartmentOf(resource) : compartment;
+        try {
+          await checkRead(need(), resource, comp, opts.db);
+        } catch (err) {
+          if (err instanceof FhirError) request.auditDenial = `${resource.resourceType}/${resource.id}: ${err.message}`;
+          throw err;
+        }
+      },
+      checkWrite(resource, action, compartment) {
+        const comp = compartment === undefined ? compartmentOf(resource) : compartment;
+        return checkWrite(need(), resource, action, comp);
+      },
+      audit(input) {
+        record(request, { ...input, principal, access: ctx });
+      },
+    };
+  }
+
+  // The audit records of a request are committed before its response is sent.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (!auditOn || !request.url.startsWith('/fhir') || PUBLIC_PATHS.some((p) => p.test(request.url))) return payload;
+    if (request.routeOptions?.config?.access === 'public') return payload;
+    if (request.routeOptions?.config?.audit !== false) collectAuditRows(request, reply, payload);
+    const rows = request.auditRows ?? [];
+    request.auditRows = [];
+    if (!rows.length) return payload;
+    try {
+      await auditLog.append(rows);
+    } catch (err) {
+      // No record, no data: a response whose audit could not be stored is not sent.
+      request.log.error({ err }, 'audit write failed');
+      reply.code(503).header('content-type', 'application/fhir+json');
+      return JSON.stringify(new FhirError(503, [issue('transient', 'audit-unavailable', 'The audit log is unavailable; the request was not answered')]).outcome);
+    }
+    return payload;
+  });
+
+  function collectAuditRows(request: FastifyRequest, reply: FastifyReply, payload: unknown) {
+    const principal = request.principal;
+    const ctx = request.access && safeContext(request.access);
+    const status = reply.statusCode;
+    const interaction = interactionOf(request);
+    if (status === 401 || status === 403 || request.auditDenial) {
+      const desc = request.auditDenial ?? outcomeText(payload) ?? `HTTP ${status}`;
+      const patient = request.deniedPatient ?? deniedPatient(ctx);
+      record(request, { interaction, outcome: 'denied', outcomeDescription: desc, principal, access: ctx, patient });
+      return;
+    }
+    if (status >= 400 || !principal) return;
+    const params = request.params as Record<string, string> | undefined;
+    let resources = returnedResources(payload);
+    const entities = new Map<string | null, string[]>();
+    if (!resources.length && request.method === 'DELETE' && params?.type && params?.id) entities.set(null, [`${params.type}/${params.id}`]);
+    if (!resources.length && reply.getHeader('location')) {
+      const loc = String(reply.getHeader('location')).replace(/^.*\/fhir\//, '');
+      entities.set(null, [loc]);
+    }
+    for (const r of resources) {
+      const comp = compartmentOf(r);
+      const ref = `${r.resourceType}/${r.id}${r.meta?.versionId ? `/_history/${r.meta.versionId}` : ''}`;
+      const list = entities.get(comp) ?? [];
+      list.push(ref);
+      entities.set(comp, list);
+    }
+    if (entities.size === 0) entities.set(null, []);
+    const query = interaction.startsWith('search') ? request.url.split('?')[1] ?? (Array.isArray(request.body) ? new URLSearchParams(request.body as any).toString() : undefined) : undefined;
+    for (const [comp, refs] of entities) {
+      const grant = ctx && ctx.patients !== 'any' ? ctx.patients.find((g) => g.patientId === comp) : undefined;
+      record(request, {
+        interaction,
+        outcome: 'success',
+        principal,
+        access: ctx,
+        patient: comp ? { id: comp, nin: grant?.nin } : undefined,
+        entities: refs,
+        query,
+      });
+    }
+  }
+
+  function deniedPatient(ctx: AccessContext | undefined): AuditInput['patient'] {
+    if (ctx && ctx.patients !== 'any' && ctx.patients.length === 1) return { id: ctx.patients[0].patientId, nin: ctx.patients[0].nin };
+    return undefined;
+  }
+}
+(authPlugin as any)[Symbol.for('skip-override')] = true;
+
+function safeContext(access: RequestAccess): AccessContext | undefined {
+  try {
+    return access.context;
+  } catch {
+    return undefined;
+  }
+}
+
+function outcomeText(payload: unknown): string | undefined {
+  if (typeof payload !== 'string') return undefined;
+  try {
+    const o = JSON.parse(payload);
+    return o?.issue?.map((i: any) => i.diagnostics).join('; ');
+  } catch {
+    return undefined;
+  }
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const v = request.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Security headers, CORS and per-client rate limits. */
+async function registerHttpProtections(app: FastifyInstance, opts: AuthOptions): Promise<void> {
+  const helmet = (await import('@fastify/helmet')).default;
+  await app.register(helmet, { contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], formAction: ["'self'"] } }, global: true });
+  const origins = opts.corsOrigins ?? (process.env.CORS_ORIGINS ? process.env.CORS_ORIGINS.split(',').map((s) => s.trim()) : []);
+  if (origins.length) {
+    const cors = (await import('@fastify/cors')).default;
+    await app.register(cors, {
+      origin: origins.includes('*') ? true : origins,
+      allowedHeaders: ['Authorization', 'DPoP', 'Content-Type', 'If-Match', 'If-None-Exist', 'Prefer', 'nhn-access-basis', 'nhn-patient-nin', 'nhn-user-role'],
+      exposedHeaders: ['ETag', 'Location', 'Content-Location', 'DPoP-Nonce', 'WWW-Authenticate', 'NHN-SecurityLabel-Nors-Count'],
+    });
+  }
+  const perMinute = opts.rateLimitPerMinute ?? Number(process.env.RATE_LIMIT_PER_MINUTE ?? 6000);
+  if (perMinute > 0) {
+    const rateLimit = (await import('@fastify/rate-limit')).default;
+    await app.register(rateLimit, {
+      max: perMinute,
+      timeWindow: '1 minute',
+      // Per client: the token's client_id (unverified here; a forged one only spends its own budget), else the address.
+      keyGenerator: (request) => clientKey(request),
+    });
+  }
+}
+
+function clientKey(request: FastifyRequest): string {
+  const auth = request.headers.authorization;
+  const token = auth?.split(' ')[1];
+  if (token) {
+    try {
+      const payload = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
+      if (payload.client_id || payload.azp) return `client:${payload.client_id ?? payload.azp}:${payload.sub ?? ''}`;
+    } catch {
+      /* fall back to the address */
+    }
+  }
+  return `ip:${request.ip}`;
+}
