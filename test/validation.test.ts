@@ -159,14 +159,24 @@ test('profiles in meta.profile: min cardinality and fixed values are checked; un
   assert.deepEqual(summary(v.validate(patient({ active: false }) as Resource)), [{ code: 'profile-unknown', expression: 'meta.profile' }]);
 });
 
-test('a profile the validator cannot use is refused with a 422', () => {
+test('a profile the validator cannot use is not loaded, with a warning, and does not disturb the base definitions', () => {
   const v = createValidator();
-  const noSnapshot = { ...testPatientProfile(), snapshot: undefined };
-  assert.throws(() => v.addProfile(noSnapshot), (err: unknown) => err instanceof FhirError && err.status === 422);
-  const base = { ...testPatientProfile(), url: 'http://hl7.org/fhir/StructureDefinition/Patient' };
-  assert.throws(() => v.addProfile(base), (err: unknown) => err instanceof FhirError && /base definition/.test(err.message));
+  const unusable = (sd: StructureDefinition, why: RegExp) => {
+    const issues = v.addProfile(sd);
+    assert.equal(issues.length, 1);
+    assert.equal(issues[0].severity, 'warning');
+    assert.equal(issues[0].details?.coding?.[0]?.code, 'profile-unusable');
+    assert.match(issues[0].diagnostics ?? '', why);
+  };
+  unusable({ ...testPatientProfile(), snapshot: undefined }, /snapshot/);
+  unusable({ ...testPatientProfile(), derivation: 'specialization' }, /constraint/);
+  unusable({ ...testPatientProfile(), url: 'http://hl7.org/fhir/StructureDefinition/Patient' }, /base definition/);
   // The base definition was not replaced: an unknown element is still caught.
   assertIssue(errors({ resourceType: 'Patient', nickname: 'x' }), 'element-unknown', 'Patient.nickname');
+  // Resources that claim the unusable profile are validated against the base only, with a warning.
+  const claimed = v.validate({ resourceType: 'Patient', meta: { profile: [PROFILE_URL] }, active: false } as Resource);
+  assert.deepEqual(summary(claimed), [{ code: 'profile-unknown', expression: 'meta.profile' }]);
+  assert.deepEqual(v.addProfile(testPatientProfile()), []);
 });
 
 test('HL7 Norway no-basis examples validate against the no-basis profiles', () => {
@@ -174,7 +184,7 @@ test('HL7 Norway no-basis examples validate against the no-basis profiles', () =
   const dir = path.join(SHARED_DATA, 'norway/no-basis');
   for (const f of fs.readdirSync(path.join(dir, 'conformance'))) {
     const r = JSON.parse(fs.readFileSync(path.join(dir, 'conformance', f), 'utf8'));
-    if (r.resourceType === 'StructureDefinition') v.addProfile(r);
+    if (r.resourceType === 'StructureDefinition') assert.deepEqual(v.addProfile(r), [], f);
   }
   const rejected: Record<string, string[]> = {};
   for (const f of fs.readdirSync(path.join(dir, 'examples')).filter((f) => f.endsWith('.json'))) {

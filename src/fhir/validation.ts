@@ -11,8 +11,11 @@ export interface Validator {
    * holds. Errors make a write fail (422); warnings are kept. Never throws for bad input.
    */
   validate(resource: Resource): OperationOutcomeIssue[];
-  /** Makes a StructureDefinition (profile) available; throws FhirError 422 when the library cannot use it. */
-  addProfile(sd: StructureDefinition): void;
+  /**
+   * Makes a StructureDefinition (profile) available. Never throws: returns a warning when the profile cannot be used
+   * (no snapshot, not a constraint, a base URL, a slicing the library does not support); empty when loaded.
+   */
+  addProfile(sd: StructureDefinition): OperationOutcomeIssue[];
   removeProfile(url: string): void;
 }
 
@@ -57,19 +60,21 @@ export function createValidator(): Validator {
     },
 
     addProfile(sd) {
+      // Storing a StructureDefinition never fails because of this: one the library cannot use is simply not used,
+      // and the warning says why (resources claiming it then get a profile-unknown warning).
+      const url = sd?.url ?? '(no url)';
       const problem = unusableProfile(sd);
       if (problem) {
-        throw new FhirError(422, [issue('not-supported', 'profile-unusable', `StructureDefinition ${sd.url}: ${problem}`, 'StructureDefinition')]);
+        return [issue('not-supported', 'profile-unusable', `StructureDefinition ${url} is not used for validation: ${problem}`, 'StructureDefinition', 'warning')];
       }
       const prepared = prepareProfile(sd);
       try {
         loadDataType(prepared);
       } catch (err) {
-        throw new FhirError(422, [
-          issue('not-supported', 'profile-unusable', `StructureDefinition ${sd.url} cannot be used for validation: ${(err as Error).message}`, 'StructureDefinition'),
-        ]);
+        return [issue('not-supported', 'profile-unusable', `StructureDefinition ${url} is not used for validation: ${(err as Error).message}`, 'StructureDefinition', 'warning')];
       }
-      profiles.set(sd.url, prepared);
+      profiles.set(sd.url as string, prepared);
+      return [];
     },
 
     removeProfile(url) {
