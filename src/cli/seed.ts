@@ -73,7 +73,13 @@ export function seedDefaultPopulation(repo: Repository, opts: { persons?: number
 /** Runs seedPopulation with a progress bar (rate and ETA in citizens). */
 export async function seedWithProgress(repo: Repository, opts: SeedOptions): Promise<SeedSummary> {
   const bar = new cliProgress.SingleBar(
-    { format: 'seeding |{bar}| {value}/{total} citizens | {rate}/s | {resources} resources | ETA {eta_formatted}', hideCursor: true },
+    {
+      format: 'seeding |{bar}| {value}/{total} citizens | {rate}/s | {resources} resources | ETA {eta_formatted}',
+      hideCursor: true,
+      // Logs (CI, benchmarks) get a line every 10 s instead of nothing.
+      noTTYOutput: true,
+      notTTYSchedule: 10_000,
+    },
     cliProgress.Presets.shades_classic
   );
   const start = performance.now();
