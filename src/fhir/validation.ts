@@ -36,6 +36,7 @@ export function createValidator(): Validator {
 
   return {
     validate(resource) {
+      loadBaseDefinitions();
       const structural = checkResourceType(resource);
       if (structural) {
         return [structural];
