@@ -36,7 +36,7 @@ interface Query {
 // Data: the Synthea set plus a few resources derived from it for parameter types Synthea lacks.
 // ---------------------------------------------------------------------------------------------
 
-const synthea = readSynthea({ maxPatients: process.env.SEARCH_SUITE_PATIENTS ? Number(process.env.SEARCH_SUITE_PATIENTS) : undefined });
+const synthea = readSynthea({ maxPatients: Number(process.env.SEARCH_SUITE_PATIENTS ?? 50) });
 const resources: Resource[] = [...synthea, ...derivedFixtures(synthea), ...norwegianExamples()];
 const oracle = new SearchOracle(resources, { baseUrl: BASE });
 
@@ -152,7 +152,8 @@ const year = (ms: number) => new Date(ms).toISOString().slice(0, 4);
 const seconds = (ms: number) => new Date(ms).toISOString().slice(0, 19) + 'Z';
 /** The patient with the n-th most resources of a type (a patient with enough data to page through). */
 function busyPatient(type: string, code: string, n = 0): string {
-  return ranked(type, code, (r) => oracle.referenceKeys(r, code))[n].split('/')[1];
+  const ps = ranked(type, code, (r) => oracle.referenceKeys(r, code));
+  return ps[Math.min(n, ps.length - 1)].split('/')[1];
 }
 const quantities = (code: string) =>
   of('Observation')
@@ -240,6 +241,9 @@ function generateQueries(): Query[] {
   add('Condition', [['code:in', `${VS_BASE}synthea/top-conditions`]]);
   add('Condition', [['code:not-in', `${VS_BASE}synthea/top-conditions`]]);
   add('Immunization', [['vaccine-code:in', `${VS_BASE}other/vaccines`]]);
+  add('Condition', [['clinical-status:in', 'http://hl7.org/fhir/ValueSet/condition-clinical'], ['code', condCodes[1]]]);
+  add('Observation', [['category:not-in', 'http://hl7.org/fhir/ValueSet/observation-category'], ['patient', p1]], { empty: true });
+  add('Encounter', [['type:in', 'http://hl7.org/fhir/ValueSet/encounter-type']], { empty: true });
   add('ImagingStudy', [['modality', tokenValues('ImagingStudy', 'modality')[0]]]);
   add('ImagingStudy', [['bodysite', codeOnly(tokenValues('ImagingStudy', 'bodysite')[0])]]);
   add('AllergyIntolerance', [['criticality', 'low,high']], { allowAll: true });
@@ -335,11 +339,17 @@ function generateQueries(): Query[] {
   add('Flag', [['date', `le${year(pct(births, 0.5))}`]]);
   add('RiskAssessment', [['date', `ge${year(pct(dates('RiskAssessment', 'date'), 0.5))}`]]);
 
-  // ---- _lastUpdated: the values exist only once stored, so these read the stored meta
-  const lastUpdated = () => of('Goal').map((r) => Date.parse(r.meta.lastUpdated)).sort((a, b) => a - b);
-  add('Goal', () => [['_lastUpdated', `ge${new Date(lastUpdated()[0]).toISOString()}`]], { label: '_lastUpdated=ge<first stored>', allowAll: true });
-  add('Goal', () => [['_lastUpdated', `lt${new Date(lastUpdated()[0] - 60_000).toISOString()}`]], { label: '_lastUpdated=lt<before first stored>', empty: true });
-  add('Observation', () => [['_lastUpdated', `gt${new Date(pct(of('Observation').map((r) => Date.parse(r.meta.lastUpdated)).sort(), 0.5)).toISOString()}`], ['code', obsCodes[4]]], { label: '_lastUpdated=gt<median stored>&code=' + obsCodes[4] });
+  // ---- _lastUpdated: the data is stored in two transactions (see loadInTwoBatches), so the
+  // stored instants split it; the values exist only once stored, so these are computed then.
+  const stored = (type: string) => of(type).map((r) => Date.parse(r.meta.lastUpdated)).sort((a, b) => a - b);
+  const iso = (ms: number) => new Date(ms).toISOString();
+  add('Goal', () => [['_lastUpdated', `ge${iso(stored('Goal')[0])}`]], { label: '_lastUpdated=ge<first stored>', allowAll: true });
+  add('Goal', () => [['_lastUpdated', `lt${iso(stored('Goal')[0] - 60_000)}`]], { label: '_lastUpdated=lt<a minute before the first>', empty: true });
+  add('Goal', () => [['_lastUpdated', iso(stored('Goal')[0])]], { label: '_lastUpdated=<first batch instant, ms>' });
+  add('Observation', () => [['_lastUpdated', `gt${iso(stored('Observation')[0])}`], ['code', obsCodes[4]]], { label: `_lastUpdated=gt<first batch>&code=${obsCodes[4]}` });
+  add('Condition', () => [['_lastUpdated', `sa${iso(stored('Condition')[0])}`]], { label: '_lastUpdated=sa<first batch>' });
+  add('Condition', () => [['_lastUpdated', `eb${iso(stored('Condition').at(-1)!)}`]], { label: '_lastUpdated=eb<second batch>' });
+  add('Encounter', () => [['_lastUpdated', `le${iso(stored('Encounter')[0])}`], ['class', 'EMER']], { label: '_lastUpdated=le<first batch>&class=EMER' });
 
   // ---- number (RiskAssessment.prediction.probability)
   const probs = of('RiskAssessment').flatMap((r) => r.prediction.map((p: any) => p.probabilityDecimal)).sort((a, b) => a - b);
@@ -614,6 +624,22 @@ async function check(search: SearchFn, db: Db, q: Query): Promise<void> {
     assert.equal(walked.pages[0].bundle.total, must.length, '_total=accurate');
 }
 
+/**
+ * Stores the data in two transactions, the patients of the first half of the set with the
+ * shared resources, then the rest, so `_lastUpdated` has two distinct instants to tell apart.
+ */
+async function loadInTwoBatches(repo: Parameters<typeof storeAll>[0]): Promise<void> {
+  const patientIds = of('Patient').map((p) => p.id as string);
+  const secondHalf = new Set(patientIds.slice(Math.ceil(patientIds.length / 2)));
+  const patientOf = (r: any): string | undefined =>
+    r.resourceType === 'Patient' ? r.id : oracle.param(r.resourceType, 'patient') ? oracle.referenceKeys(r, 'patient')[0]?.split('/')[1] : undefined;
+  const later = resources.filter((r) => secondHalf.has(patientOf(r)!));
+  const first = resources.filter((r) => !secondHalf.has(patientOf(r)!));
+  await storeAll(repo, first);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await storeAll(repo, later);
+}
+
 describe('generated queries', () => {
   test(`at least 150, with unique names (${queries.length})`, () => {
     assert.ok(queries.length >= 150, `${queries.length} queries`);
@@ -646,7 +672,7 @@ describe('search suite (oracle-checked, Synthea)', () => {
     const { createRepository } = await import('../src/store/repository.ts');
     ({ search } = (await import('../src/store/search/index.ts')) as unknown as { search: SearchFn });
     const repo = await createRepository(db);
-    await storeAll(repo, resources);
+    await loadInTwoBatches(repo);
     // The oracle needs the stored meta (lastUpdated is the server's); the rest must be what we sent.
     const rows = await db.query<{ type: string; id: string; content: string }>('select type, id, content from resource where not deleted');
     assert.equal(rows.length, resources.length, 'every resource stored once');

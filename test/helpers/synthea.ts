@@ -61,11 +61,13 @@ function rewriteReferences(value: unknown, typeOf: Map<string, string>): unknown
   return value;
 }
 
-/** Stores the resources through the repository's bulk path, in batches of one transaction each. */
+/**
+ * Stores the resources through the repository's bulk path in one call (one transaction), so
+ * references between resources resolve whatever order they come in.
+ */
 export async function storeAll(
   repo: { putMany(resources: Resource[]): Promise<{ created: number; updated: number; unchanged: number }> },
   resources: Resource[],
-  batchSize = 500,
-): Promise<void> {
-  for (let i = 0; i < resources.length; i += batchSize) await repo.putMany(resources.slice(i, i + batchSize));
+): Promise<{ created: number; updated: number; unchanged: number }> {
+  return repo.putMany(resources);
 }
