@@ -145,18 +145,31 @@ async function processTransaction(ctx: ServerContext, bundle: Bundle): Promise<B
       });
 
       const ordered = [...entries].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
-      // Plain creates go in one multi-row insert.
-      const creates = ordered.filter((p) => p.method === 'POST' && !skip.has(p.index));
-      try {
-        const stored = await w.createMany(creates.map((p) => p.entry.resource!));
-        creates.forEach((p, i) => (responses[p.index] = { fullUrl: fullUrl(ctx, stored[i]), resource: stored[i], response: responseFor({ resource: stored[i], status: 201 }) }));
-      } catch (err) {
-        // Find the entry the failure belongs to, for the message.
-        const at = creates.find((p) => (err as FhirError).message?.includes(`${p.type}/${targets.get(p.index)}`));
-        throw at ? atEntry(err, at.index) : err;
+      // Plain creates and updates (no If-Match) are written in bulk, each checked first so a
+      // failure names its entry; deletes still run first, as the spec orders.
+      const bulk = (p: Parsed) => (p.method === 'POST' && !skip.has(p.index)) || (p.method === 'PUT' && !p.entry.request?.ifMatch);
+      for (const p of ordered.filter(bulk)) {
+        try {
+          w.check(p.entry.resource!);
+        } catch (err) {
+          throw atEntry(err, p.index);
+        }
       }
+      for (const p of ordered.filter((p) => p.method === 'DELETE')) {
+        try {
+          responses[p.index] = await runEntry(ctx, w, p, targets.get(p.index), false);
+        } catch (err) {
+          throw atEntry(err, p.index);
+        }
+      }
+      const creates = ordered.filter((p) => p.method === 'POST' && bulk(p));
+      const created = await w.createMany(creates.map((p) => p.entry.resource!), { checked: true });
+      creates.forEach((p, i) => (responses[p.index] = { fullUrl: fullUrl(ctx, created[i]), resource: created[i], response: responseFor({ resource: created[i], status: 201 }) }));
+      const updates = ordered.filter((p) => p.method === 'PUT' && bulk(p));
+      const updated = await w.updateMany(updates.map((p) => p.entry.resource!));
+      updates.forEach((p, i) => (responses[p.index] = { fullUrl: fullUrl(ctx, updated[i].resource), resource: updated[i].resource, response: responseFor(updated[i]) }));
       for (const p of ordered) {
-        if (p.method === 'POST' && !skip.has(p.index)) continue;
+        if (bulk(p) || p.method === 'DELETE') continue;
         try {
           responses[p.index] = await runEntry(ctx, w, p, targets.get(p.index), skip.has(p.index));
         } catch (err) {

@@ -75,8 +75,15 @@ export interface Repository {
 export interface Writer {
   readonly tx: Queryable;
   create(resource: Resource, opts?: { id?: string }): Promise<WriteResult>;
-  /** Creates resources that carry new ids with one multi-row insert per table (transaction bundles). */
-  createMany(resources: Resource[]): Promise<Resource[]>;
+  /** Refuses a resource that is not valid (throws the validation FhirError). */
+  check(resource: Resource): void;
+  /**
+   * Creates resources that carry new ids with one multi-row insert per table (transaction bundles).
+   * `checked`: the caller already ran check() on each, to report failures per entry.
+   */
+  createMany(resources: Resource[], o?: { checked?: boolean }): Promise<Resource[]>;
+  /** Updates or creates resources with ids in bulk (no If-Match); content must be checked. */
+  updateMany(resources: Resource[]): Promise<WriteResult[]>;
   /** Refuses relative references to resources that neither exist nor are in `known` ("Type/id"). */
   checkReferences(resources: Resource[], known: Set<string>): Promise<void>;
   update(resource: Resource, opts?: { ifMatch?: string; method?: Method }): Promise<WriteResult>;
@@ -235,17 +242,49 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
     return fresh.map((f) => f.r);
   }
 
+  /**
+   * Updates (or creates) resources that carry their ids, reading all stored rows in one query
+   * and inserting the new ones in one multi-row insert. Content must already be checked.
+   */
+  async function upsertMany(tx: Queryable, resources: Resource[], now: Date): Promise<WriteResult[]> {
+    const existing = await tx.query<StoredRow & { type: string; id: string }>(
+      `select rid, type, id, version, compartment, deleted, content from resource
+        where (type, id) in (select * from unnest($1::text[], $2::text[])) for update`,
+      [resources.map((r) => r.resourceType), resources.map((r) => r.id)]
+    );
+    const byKey = new Map(existing.map((e) => [`${e.type}/${e.id}`, { ...e, rid: Number(e.rid) }]));
+    const results: WriteResult[] = new Array(resources.length);
+    const fresh: number[] = [];
+    for (const [i, r] of resources.entries()) {
+      const prev = byKey.get(`${r.resourceType}/${r.id}`);
+      if (prev && !prev.deleted && contentKey(JSON.parse(prev.content)) === contentKey(r)) {
+        results[i] = { resource: JSON.parse(prev.content), status: 200, unchanged: true };
+      } else if (prev) {
+        results[i] = { resource: await storeVersion(tx, 'PUT', r, prev, now), status: prev.deleted ? 201 : 200 };
+      } else {
+        fresh.push(i);
+      }
+    }
+    if (fresh.length) {
+      const stored = await insertNew(tx, fresh.map((i) => resources[i]), 'PUT', now);
+      fresh.forEach((i, k) => (results[i] = { resource: stored[k], status: 201 }));
+    }
+    return results;
+  }
+
   function writer(tx: Queryable, referenceChecks = opts.referentialIntegrity): Writer {
     const now = clock();
     const w: Writer = {
       tx,
-      async createMany(resources) {
+      check: (r) => checkContent(r),
+      async createMany(resources, o = {}) {
         if (resources.length === 0) return [];
-        for (const r of resources) checkContent(r);
+        if (!o.checked) for (const r of resources) checkContent(r);
         if (referenceChecks) await checkReferences(tx, resources, new Set(resources.map((r) => `${r.resourceType}/${r.id}`)));
         return insertNew(tx, resources, 'POST', now);
       },
       checkReferences: (resources, known) => checkReferences(tx, resources, known),
+      updateMany: (resources) => upsertMany(tx, resources, now),
       async create(resource, o = {}) {
         const id = o.id ?? randomUUID();
         const r = { ...resource, id } as Resource;
@@ -383,27 +422,9 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
       await db.transaction(async (tx) => {
         const integrity = o.referentialIntegrity ?? opts.referentialIntegrity;
         if (integrity) await checkReferences(tx, resources, new Set(resources.map((r) => `${r.resourceType}/${r.id}`)));
-        const existing = await tx.query<StoredRow & { type: string; id: string }>(
-          `select rid, type, id, version, compartment, deleted, content from resource
-            where (type, id) in (select * from unnest($1::text[], $2::text[])) for update`,
-          [resources.map((r) => r.resourceType), resources.map((r) => r.id)]
-        );
-        const byKey = new Map(existing.map((e) => [`${e.type}/${e.id}`, { ...e, rid: Number(e.rid) }]));
-        const now = clock();
-        const fresh: Resource[] = [];
-        for (const r of resources) {
-          const prev = byKey.get(`${r.resourceType}/${r.id}`);
-          if (prev && !prev.deleted && contentKey(JSON.parse(prev.content)) === contentKey(r)) {
-            counts.unchanged++;
-          } else if (prev) {
-            await storeVersion(tx, 'PUT', r, prev, now);
-            counts.updated++;
-          } else {
-            fresh.push(r);
-          }
+        for (const result of await upsertMany(tx, resources, clock())) {
+          counts[result.unchanged ? 'unchanged' : result.status === 201 ? 'created' : 'updated']++;
         }
-        if (fresh.length) await insertNew(tx, fresh, 'PUT', now);
-        counts.created += fresh.length;
       });
       return counts;
     },

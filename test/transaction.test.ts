@@ -1,0 +1,123 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+import { SHARED_DATA } from './helpers/paths.ts';
+
+let s: TestServer;
+before(async () => {
+  s = await startTestServer();
+});
+after(async () => s?.close());
+
+const storedCounts = async () =>
+  Object.fromEntries(
+    (await s.platform.db.query<{ type: string; n: number }>(`select type, count(*)::int as n from resource where deleted = false group by type`)).map((r) => [r.type, r.n])
+  );
+
+test('all of the Synthea set loads as transactions over HTTP, and stored counts equal the bundles', async () => {
+  const dir = path.join(SHARED_DATA, 'synthea');
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
+  const first = files.filter((f) => /^(hospitalInformation|practitionerInformation)/.test(f));
+  const expected: Record<string, number> = {};
+  for (const f of [...first, ...files.filter((f) => !first.includes(f))]) {
+    const bundle = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
+    for (const e of bundle.entry) expected[e.resource.resourceType] = (expected[e.resource.resourceType] ?? 0) + 1;
+    const res = await s.fhir('/', { method: 'POST', body: bundle });
+    assert.equal(res.status, 200, `${f}: ${res.text.slice(0, 500)}`);
+    assert.equal(res.body.type, 'transaction-response');
+    assert.equal(res.body.entry.length, bundle.entry.length);
+    for (const e of res.body.entry) assert.match(e.response.status, /^201/);
+  }
+  assert.deepEqual(await storedCounts(), expected);
+  // urn:uuid references were rewritten to the stored ids, and every one resolves.
+  const [{ n }] = await s.platform.db.query<{ n: number }>(`select count(*)::int as n from resource where content like '%urn:uuid:%'`);
+  assert.equal(n, 0);
+});
+
+test('a transaction is all or nothing: one bad entry leaves nothing behind and names the entry', async () => {
+  const before = await storedCounts();
+  const bundle = {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [
+      { fullUrl: 'urn:uuid:aaaaaaaa-0000-4000-8000-000000000001', resource: { resourceType: 'Patient', gender: 'male' }, request: { method: 'POST', url: 'Patient' } },
+      {
+        fullUrl: 'urn:uuid:aaaaaaaa-0000-4000-8000-000000000002',
+        resource: { resourceType: 'Observation', status: 'not-a-status', code: { text: 'x' }, subject: { reference: 'urn:uuid:aaaaaaaa-0000-4000-8000-000000000001' } },
+        request: { method: 'POST', url: 'Observation' },
+      },
+    ],
+  };
+  const res = await s.fhir('/', { method: 'POST', body: bundle });
+  assert.equal(res.status, 422, res.text);
+  assert.ok(res.body.issue.some((i: any) => i.expression?.some((x: string) => x.startsWith('Bundle.entry[1]'))), res.text);
+  assert.deepEqual(await storedCounts(), before);
+
+  const dangling: any = structuredClone(bundle);
+  dangling.entry[1].resource.status = 'final';
+  dangling.entry[1].resource.subject.reference = 'urn:uuid:aaaaaaaa-0000-4000-8000-00000000ffff';
+  const res2 = await s.fhir('/', { method: 'POST', body: dangling });
+  assert.equal(res2.status, 400, res2.text);
+  assert.equal(res2.body.issue[0].details.coding[0].code, 'reference-not-found');
+  assert.deepEqual(await storedCounts(), before);
+});
+
+test('transaction order, conditional create, conditional references, ifMatch and per-entry responses', async () => {
+  const orgId = 'org-tx-1';
+  await s.fhir(`/Organization/${orgId}`, {
+    method: 'PUT',
+    body: { resourceType: 'Organization', id: orgId, name: 'Legekontoret', identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.101', value: '974760673' }] },
+  });
+  const bundle = {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [
+      { request: { method: 'GET', url: `Organization/${orgId}` } },
+      {
+        fullUrl: 'urn:uuid:bbbbbbbb-0000-4000-8000-000000000001',
+        resource: { resourceType: 'Patient', identifier: [{ system: 'urn:test', value: 'tx-conditional' }], managingOrganization: { reference: 'Organization?identifier=urn:oid:2.16.578.1.12.4.1.4.101|974760673' } },
+        request: { method: 'POST', url: 'Patient', ifNoneExist: 'identifier=urn:test|tx-conditional' },
+      },
+      { resource: { resourceType: 'Organization', id: orgId, name: 'Legekontoret AS', identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.101', value: '974760673' }] }, request: { method: 'PUT', url: `Organization/${orgId}`, ifMatch: 'W/"1"' } },
+    ],
+  };
+  const res = await s.fhir('/', { method: 'POST', body: bundle });
+  assert.equal(res.status, 200, res.text);
+  const [get, post, put] = res.body.entry;
+  // GET runs after the PUT (spec order), so it sees version 2.
+  assert.equal(get.resource.name, 'Legekontoret AS');
+  assert.match(post.response.status, /^201/);
+  assert.match(post.response.location, /^Patient\/[^/]+\/_history\/1$/);
+  assert.equal(post.resource.managingOrganization.reference, `Organization/${orgId}`);
+  assert.equal(put.response.etag, 'W/"2"');
+
+  // The same bundle again: the conditional create finds the patient, the stale ifMatch fails the whole transaction.
+  const again = await s.fhir('/', { method: 'POST', body: bundle });
+  assert.equal(again.status, 412, again.text);
+  bundle.entry.pop();
+  const third = await s.fhir('/', { method: 'POST', body: bundle });
+  assert.equal(third.status, 200, third.text);
+  assert.match(third.body.entry[1].response.status, /^200/);
+  assert.equal(third.body.entry[1].resource.id, post.resource.id);
+});
+
+test('a batch reports each entry on its own', async () => {
+  const res = await s.fhir('/', {
+    method: 'POST',
+    body: {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { resource: { resourceType: 'Patient', gender: 'female' }, request: { method: 'POST', url: 'Patient' } },
+        { resource: { resourceType: 'Patient', gender: 'nonsense' }, request: { method: 'POST', url: 'Patient' } },
+        { request: { method: 'GET', url: 'Patient/does-not-exist' } },
+      ],
+    },
+  });
+  assert.equal(res.status, 200);
+  assert.equal(res.body.type, 'batch-response');
+  assert.deepEqual(res.body.entry.map((e: any) => e.response.status.slice(0, 3)), ['201', '422', '404']);
+  assert.equal(res.body.entry[1].response.outcome.resourceType, 'OperationOutcome');
+});
