@@ -95,7 +95,7 @@ export class ValueSetIndex {
 
   static r4(): ValueSetIndex {
     const index = new ValueSetIndex();
-    for (const file of ['fhir/r4/valuesets.json', 'fhir/r4/v3-codesystems.json', 'fhir/r4/v2-tables.json']) {
+    for (const file of ['fhir/r4/valuesets.json', 'fhir/r4/v3-codesystems.json']) {
       for (const entry of (readJson(file) as Bundle).entry ?? []) {
         const resource = entry.resource;
         if (resource?.resourceType === 'ValueSet' || resource?.resourceType === 'CodeSystem') {

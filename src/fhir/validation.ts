@@ -1,7 +1,8 @@
-import { isResourceType, loadDataType, OperationOutcomeError, tryGetDataType, tryGetProfile, validateResource } from '@medplum/core';
+import { loadDataType, OperationOutcomeError, tryGetDataType, tryGetProfile, validateResource } from '@medplum/core';
 import type { InternalSchemaElement, InternalTypeSchema } from '@medplum/core';
 import type { Coding, OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { FhirError, issue } from './outcome.ts';
+import { isResourceType } from './resource-types.ts';
 import { codeInExpansion, loadBaseDefinitions, prepareProfile, ValueSetIndex } from './profiles.ts';
 import type { Expansion } from './profiles.ts';
 
