@@ -19,6 +19,13 @@ export interface DevAuthority {
 }
 
 export const DEV_AUDIENCE = 'samhandling';
+/** Where the built-in development authorization server is mounted. */
+export const DEV_AUTH_PREFIX = '/oidc';
+
+/** The dev server's issuer for a server at `baseUrl`. */
+export function devIssuer(baseUrl: string): string {
+  return `${baseUrl.replace(/\/$/, '')}${DEV_AUTH_PREFIX}`;
+}
 
 async function loadOrCreateKey(dataDir?: string): Promise<JWK> {
   const file = dataDir ? path.join(dataDir, 'dev-auth', 'signing-key.json') : undefined;

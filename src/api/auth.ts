@@ -3,6 +3,8 @@ import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { loadAccessConfig, type AccessConfig } from '../access/config.ts';
 import { principalFromClaims } from '../access/claims.ts';
 import type { DevAuthority } from '../access/dev-authority.ts';
+import type { DevClient } from '../access/dev-auth-server.ts';
+import fs from 'node:fs';
 import {
   checkRead,
   checkWrite,
@@ -38,8 +40,14 @@ export interface AuthOptions {
   config?: AccessConfig;
   /** 'off': every request is a local administrator. Tests only; refused when NODE_ENV=production. */
   auth?: 'on' | 'off';
-  /** Trust the built-in development authority (embedded mode). */
+  /** Trust this development authority (tests minting tokens in-process). */
   devAuthority?: DevAuthority;
+  /**
+   * Run the built-in development authorization server under /oidc and trust it (embedded mode;
+   * never in production). Clients for client_credentials come from here or from the JSON file
+   * named by DEV_AUTH_CLIENTS.
+   */
+  devAuth?: { dataDir?: string; clients?: DevClient[]; people?: () => Promise<{ nin: string; name: string }[]> } | false;
   /** Record audit events (default: on when auth is on). */
   audit?: boolean;
   /** Requests per minute per client; 0 switches rate limiting off. Default RATE_LIMIT_PER_MINUTE or 6000. */
@@ -127,10 +135,23 @@ export async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promi
   if (mode === 'off' && process.env.NODE_ENV === 'production') throw new Error('AUTH=off is refused when NODE_ENV=production');
   if (mode === 'off') app.log.warn('AUTHENTICATION IS OFF: every request acts as a local administrator. Never run like this with real data.');
   const auditOn = opts.audit ?? mode === 'on';
+  let devAuthority = opts.devAuthority;
+  if (opts.devAuth) {
+    if (process.env.NODE_ENV === 'production') throw new Error('The development authorization server is refused when NODE_ENV=production');
+    const { mountDevAuthServer, peopleFromDb } = await import('../access/dev-auth-server.ts');
+    const fromFile: DevClient[] = process.env.DEV_AUTH_CLIENTS ? JSON.parse(fs.readFileSync(process.env.DEV_AUTH_CLIENTS, 'utf8')) : [];
+    devAuthority = await mountDevAuthServer(app, {
+      baseUrl: opts.baseUrl,
+      dataDir: opts.devAuth.dataDir,
+      clients: [...(opts.devAuth.clients ?? []), ...fromFile],
+      people: opts.devAuth.people ?? peopleFromDb(opts.db),
+    });
+    app.log.warn(`Development authorization server at ${devAuthority.issuer}: tokens from it are trusted. Not for production.`);
+  }
   const auditLog = new AuditLog(opts.db);
   const verifier = new TokenVerifier({
     config,
-    localIssuers: opts.devAuthority ? [{ issuer: { issuer: opts.devAuthority.issuer, kind: 'dev' }, jwks: opts.devAuthority.jwks }] : [],
+    localIssuers: devAuthority ? [{ issuer: { issuer: devAuthority.issuer, kind: 'dev' }, jwks: devAuthority.jwks }] : [],
   });
   const deps = { db: opts.db, registry: opts.registry, config };
 
