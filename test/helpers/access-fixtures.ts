@@ -110,20 +110,20 @@ export function rowId(patientId: string, kind: RowKind): string {
   return kind === 'patient' ? patientId : `${patientId}-${kind}`;
 }
 
-/** Inserts one resource of each kind for every patient straight into `resource`. */
+/** Inserts one resource of each kind for every patient straight into `resource`, in one statement. */
 export async function seedAccessData(db: Db): Promise<void> {
+  const rows: [string, string, string | null, string][] = [];
   for (const p of Object.values(PEOPLE)) {
     for (const kind of ROW_KINDS) {
       if (kind === 'docNors' && WITHOUT_NORS.has(p.patientId!)) continue;
-      const id = rowId(p.patientId!, kind);
-      const r = rowResource(kind, p.patientId!, id);
-      await db.query(
-        `insert into resource (type, id, version, compartment, last_updated, deleted, content) values ($1, $2, 1, $3, now(), false, $4)`,
-        [r.resourceType, id, p.patientId, JSON.stringify(r)]
-      );
+      const r = rowResource(kind, p.patientId!, rowId(p.patientId!, kind));
+      rows.push([r.resourceType, r.id, p.patientId!, JSON.stringify(r)]);
     }
   }
-  await db.query(`insert into resource (type, id, version, compartment, last_updated, deleted, content) values ('Organization', 'org-1', 1, null, now(), false, $1)`, [
-    JSON.stringify({ resourceType: 'Organization', id: 'org-1', name: 'Hospital' }),
-  ]);
+  rows.push(['Organization', 'org-1', null, JSON.stringify({ resourceType: 'Organization', id: 'org-1', name: 'Hospital' })]);
+  await db.query(
+    `insert into resource (type, id, version, compartment, last_updated, deleted, content)
+     select t, i, 1, c, now(), false, x from unnest($1::text[], $2::text[], $3::text[], $4::text[]) as u(t, i, c, x)`,
+    [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]), rows.map((r) => r[3])]
+  );
 }
