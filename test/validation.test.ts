@@ -147,7 +147,7 @@ test('profiles in meta.profile: min cardinality and fixed values are checked; un
 
   // Not held yet: a warning, and the base rules only.
   const unknown = v.validate(patient({ active: false }) as Resource);
-  assert.deepEqual(summary(unknown), [{ code: 'profile-unknown', expression: 'meta.profile' }]);
+  assert.deepEqual(summary(unknown), [{ code: 'profile-unknown', expression: 'Patient.meta.profile[0]' }]);
   assert.equal(unknown[0].severity, 'warning');
 
   v.addProfile(testPatientProfile());
@@ -160,7 +160,7 @@ test('profiles in meta.profile: min cardinality and fixed values are checked; un
   assert.deepEqual(v.validate({ resourceType: 'Patient', active: false } as Resource), []);
 
   v.removeProfile(PROFILE_URL);
-  assert.deepEqual(summary(v.validate(patient({ active: false }) as Resource)), [{ code: 'profile-unknown', expression: 'meta.profile' }]);
+  assert.deepEqual(summary(v.validate(patient({ active: false }) as Resource)), [{ code: 'profile-unknown', expression: 'Patient.meta.profile[0]' }]);
 });
 
 test('a profile the validator cannot use is not loaded, with a warning, and does not disturb the base definitions', () => {
@@ -179,7 +179,7 @@ test('a profile the validator cannot use is not loaded, with a warning, and does
   assertIssue(errors({ resourceType: 'Patient', nickname: 'x' }), 'element-unknown', 'Patient.nickname');
   // Resources that claim the unusable profile are validated against the base only, with a warning.
   const claimed = v.validate({ resourceType: 'Patient', meta: { profile: [PROFILE_URL] }, active: false } as Resource);
-  assert.deepEqual(summary(claimed), [{ code: 'profile-unknown', expression: 'meta.profile' }]);
+  assert.deepEqual(summary(claimed), [{ code: 'profile-unknown', expression: 'Patient.meta.profile[0]' }]);
   assert.deepEqual(v.addProfile(testPatientProfile()), []);
 });
 

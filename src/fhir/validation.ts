@@ -1,4 +1,4 @@
-import { loadDataType, OperationOutcomeError, tryGetDataType, tryGetProfile, validateResource } from '@medplum/core';
+import { getAllDataTypes, loadDataType, OperationOutcomeError, tryGetDataType, tryGetProfile, validateResource, validateTypedValue } from '@medplum/core';
 import type { InternalSchemaElement, InternalTypeSchema } from '@medplum/core';
 import type { Coding, OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { FhirError, issue } from './outcome.ts';
@@ -43,17 +43,18 @@ export function createValidator(): Validator {
         return [structural];
       }
       const issues = [...libraryIssues(resource), ...terminologyAndCalendarIssues(resource, undefined, valueSets)];
-      for (const url of resource.meta?.profile ?? []) {
-        const profile = profiles.get(url);
+      for (const [i, url] of (resource.meta?.profile ?? []).entries()) {
+        const where = `${resource.resourceType}.meta.profile[${i}]`;
+        const profile = profiles.get(url.split('|')[0]); // a canonical may name a version; we hold one
         if (!profile) {
           // R4 lets a server ignore profiles it does not know (http://hl7.org/fhir/R4/validation.html#profiles).
           issues.push(
-            issue('not-supported', 'profile-unknown', `Profile ${url} is not known to this server; not validated against it`, 'meta.profile', 'warning')
+            issue('not-supported', 'profile-unknown', `Profile ${url} is not known to this server; not validated against it`, where, 'warning')
           );
           continue;
         }
         if (profile.type !== resource.resourceType) {
-          issues.push(issue('invalid', 'profile-type-mismatch', `Profile ${url} constrains ${profile.type}, not ${resource.resourceType}`, 'meta.profile'));
+          issues.push(issue('invalid', 'profile-type-mismatch', `Profile ${url} constrains ${profile.type}, not ${resource.resourceType}`, where));
           continue;
         }
         issues.push(...libraryIssues(resource, profile), ...terminologyAndCalendarIssues(resource, url, valueSets));
@@ -76,12 +77,14 @@ export function createValidator(): Validator {
         return [issue('not-supported', 'profile-unusable', `StructureDefinition ${url} is not used for validation: ${(err as Error).message}`, 'StructureDefinition', 'warning')];
       }
       profiles.set(sd.url as string, prepared);
+      registerParsedProfile(sd.url as string);
       return [];
     },
 
     removeProfile(url) {
       // The library has no way to unload a schema; forgetting it here is enough, since only held profiles are used.
       profiles.delete(url);
+      delete getAllDataTypes()[url];
     },
   };
 }
@@ -123,10 +126,23 @@ function unusableProfile(sd: StructureDefinition): string | undefined {
 
 // --- the library's structural validation, mapped to our stable codes -----------------------------------------------
 
+/**
+ * `validateResource(r, { profile })` parses the profile's StructureDefinition on every call (20+ ms for a no-basis
+ * profile). The parsed schema that loadDataType keeps is registered as a data type named by the profile URL, and the
+ * resource is validated as a value of that type: the same schema, the same checks, parsed once. (Nested values are
+ * checked against base types either way; the library looks profile types up only at the root.)
+ */
+function registerParsedProfile(url: string): void {
+  const schema = tryGetProfile(url);
+  if (schema) {
+    getAllDataTypes()[url] = schema;
+  }
+}
+
 function libraryIssues(resource: Resource, profile?: StructureDefinition): OperationOutcomeIssue[] {
   let raw: OperationOutcomeIssue[];
   try {
-    raw = validateResource(resource, profile ? { profile } : undefined);
+    raw = profile ? validateTypedValue({ type: profile.url as string, value: resource }) : validateResource(resource);
   } catch (err) {
     if (!(err instanceof OperationOutcomeError)) {
       return [issue('exception', 'validation-failed', `Validation could not complete: ${(err as Error).message}`, resource.resourceType)];
