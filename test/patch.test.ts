@@ -224,5 +224,6 @@ test('FHIRPath Patch: malformed parameters are a 400, impossible operations a 42
   assert.throws(() => applyFhirPathPatch(patient, params(op('replace', { path: 'Patient.identifier', value: { valueIdentifier: { value: 'c' } } }))), fhirError(422, 'patch-path-ambiguous'));
   assert.throws(() => applyFhirPathPatch(patient, params(op('replace', { path: 'Patient.gender', value: { valueCode: 'male' } }))), fhirError(422, 'patch-path-not-found'));
   assert.throws(() => applyFhirPathPatch(patient, params(op('add', { path: 'Patient', name: 'nickname', value: { valueString: 'x' } }))), fhirError(422, 'patch-path-invalid'));
-  assert.throws(() => applyFhirPathPatch(patient, params(op('delete', { path: 'Patient.identifier.where(' }))), fhirError(422));
+  assert.throws(() => applyFhirPathPatch(patient, params(op('delete', { path: 'Patient.identifier.where(' }))), fhirError(400, 'patch-invalid'));
+  assert.throws(() => applyFhirPathPatch(patient, params(op('add', { path: 'Patient.identifier', name: 'use', value: { valueCode: 'usual' } }))), fhirError(422, 'patch-path-ambiguous'));
 });

@@ -1,4 +1,4 @@
-import { evalFhirPath, evalFhirPathTyped, getDataType, toTypedValue, tryGetDataType } from '@medplum/core';
+import { evalFhirPath, evalFhirPathTyped, getDataType, parseFhirPath, toTypedValue, tryGetDataType } from '@medplum/core';
 import type { InternalTypeSchema } from '@medplum/core';
 import type { Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
 import { applyPatch } from 'rfc6902';
@@ -143,6 +143,11 @@ function readOperation(param: ParametersParameter, i: number): Operation4 {
   if (!path) {
     throw malformed('patch-invalid', `Operation ${i} (${type}) has no path`, `${where}.part`);
   }
+  try {
+    parseFhirPath(path);
+  } catch (err) {
+    throw malformed('patch-invalid', `Operation ${i} (${type}): the path is not valid FHIRPath: ${(err as Error).message}`, `${where}.part`);
+  }
   const op: Operation4 = { type: type as Operation4['type'], path };
   const integer = (name: string): number => {
     const n = part(name)?.valueInteger;
@@ -205,8 +210,11 @@ function applyOperation(doc: Record<string, unknown>, op: Operation4): void {
   switch (op.type) {
     case 'add': {
       const targets = evalFhirPathTyped(op.path, [toTypedValue(doc)]);
-      if (targets.length !== 1 || typeof targets[0].value !== 'object') {
-        throw failed('patch-path-not-found', `${targets.length === 0 ? 'No content' : 'No single element'} found at ${op.path} when adding`, op.path);
+      if (targets.length > 1) {
+        throw failed('patch-path-ambiguous', `${op.path} matches ${targets.length} elements; add takes one`, op.path);
+      }
+      if (targets.length === 0 || typeof targets[0].value !== 'object') {
+        throw failed('patch-path-not-found', `No content found at ${op.path} when adding`, op.path);
       }
       const container = targets[0].value as Record<string, unknown>;
       const schema = tryGetDataType(targets[0].type === 'BackboneElement' ? '' : targets[0].type);
