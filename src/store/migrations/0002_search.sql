@@ -1,7 +1,8 @@
 -- Search index: one narrow table per search-parameter type, rows keyed by the resource's rid
 -- (stable across versions: an update replaces the rows of its rid). `p` is `Type.code`, so a
 -- condition is always an equality on the leading column of the index it uses. Every row
--- carries `compartment` (the distribution key for Citus). Design notes: docs/search.md.
+-- carries `compartment` (the distribution key for Citus). Value indexes end in (or include) rid so
+-- that a search finds its matching rids from the indexes alone. Design notes: docs/search.md.
 
 create table sp_token (
   rid bigint not null,
@@ -10,7 +11,7 @@ create table sp_token (
   system text,
   code text not null
 );
-create index sp_token_value on sp_token (p, code, system);
+create index sp_token_value on sp_token (p, code, system, rid);
 create index sp_token_rid on sp_token (rid, p);
 create index sp_token_compartment on sp_token (compartment, p, code) where compartment is not null;
 
@@ -23,7 +24,7 @@ create table sp_string (
   norm text not null,
   value text not null
 );
-create index sp_string_norm on sp_string (p, norm text_pattern_ops);
+create index sp_string_norm on sp_string (p, norm text_pattern_ops) include (rid);
 create index sp_string_rid on sp_string (rid, p);
 
 -- Narrative text for _text: long, so kept out of any btree; searched by :contains semantics.
@@ -43,8 +44,8 @@ create table sp_date (
   lo timestamptz not null,
   hi timestamptz not null
 );
-create index sp_date_lo on sp_date (p, lo, hi);
-create index sp_date_hi on sp_date (p, hi);
+create index sp_date_lo on sp_date (p, lo, hi) include (rid);
+create index sp_date_hi on sp_date (p, hi) include (rid);
 create index sp_date_rid on sp_date (rid, p);
 
 create table sp_number (
@@ -53,7 +54,7 @@ create table sp_number (
   p text not null,
   value numeric not null
 );
-create index sp_number_value on sp_number (p, value);
+create index sp_number_value on sp_number (p, value) include (rid);
 create index sp_number_rid on sp_number (rid, p);
 
 create table sp_quantity (
@@ -65,8 +66,8 @@ create table sp_quantity (
   code text,
   unit text
 );
-create index sp_quantity_code on sp_quantity (p, code, value);
-create index sp_quantity_value on sp_quantity (p, value);
+create index sp_quantity_code on sp_quantity (p, code, value) include (rid);
+create index sp_quantity_value on sp_quantity (p, value) include (rid);
 create index sp_quantity_rid on sp_quantity (rid, p);
 
 -- A relative reference is kept as (target_type, target_id) so chains, _has and _revinclude
@@ -79,8 +80,8 @@ create table sp_reference (
   target_id text,
   url text
 );
-create index sp_reference_target on sp_reference (p, target_id, target_type);
-create index sp_reference_url on sp_reference (p, url) where url is not null;
+create index sp_reference_target on sp_reference (p, target_id, target_type, rid);
+create index sp_reference_url on sp_reference (p, url) include (rid) where url is not null;
 create index sp_reference_rid on sp_reference (rid, p);
 
 create table sp_uri (
@@ -89,7 +90,7 @@ create table sp_uri (
   p text not null,
   value text not null
 );
-create index sp_uri_value on sp_uri (p, value text_pattern_ops);
+create index sp_uri_value on sp_uri (p, value text_pattern_ops) include (rid);
 create index sp_uri_rid on sp_uri (rid, p);
 
 -- Composite parameters: a token first component and one second component, kept together per
@@ -106,5 +107,17 @@ create table sp_composite (
   lo2 timestamptz,
   hi2 timestamptz
 );
-create index sp_composite_code on sp_composite (p, code1, code2);
-create index sp_composite_rid on sp_composite (rid, p)
+create index sp_composite_code on sp_composite (p, code1, code2) include (rid);
+create index sp_composite_rid on sp_composite (rid, p);
+
+-- The narrow, live part of resource, for searches led by the resource table (by type in rid
+-- order, _id, _lastUpdated, access filters): answered from this index without reading content.
+create index resource_live on resource (type, rid) include (id, compartment, last_updated) where not deleted;
+
+-- Values are strongly correlated with their parameter (a LOINC code only under *.code), and
+-- patients have many more references than the average target: without these statistics the
+-- planner misjudges which condition is selective by an order of magnitude.
+create statistics sp_token_value_stats (mcv, dependencies) on p, system, code from sp_token;
+create statistics sp_reference_target_stats (ndistinct, dependencies) on p, target_type, target_id from sp_reference;
+alter table sp_token alter column code set statistics 1000;
+alter table sp_reference alter column target_id set statistics 1000

@@ -215,8 +215,23 @@ function compositeCond(x: string, param: CompiledParam, value: string, name: str
   return and(parts);
 }
 
-const existsIn = (table: string, x: string, alias: string, where: Sql) =>
-  sql`exists (select 1 from ${raw(table)} ${raw(x)} where ${raw(x)}.rid = ${raw(alias)}.rid and ${where})`;
+/** Positive probes into one index table, by condition: a search can be driven from that table alone. */
+export const indexProbes = new WeakMap<Sql, { table: string; x: string; where: Sql }>();
+/** Conditions that read nothing of the resource row but its rid (so need no resource row to evaluate). */
+export const ridOnly = new WeakSet<Sql>();
+
+function existsIn(table: string, x: string, alias: string, where: Sql): Sql {
+  const s = sql`exists (select 1 from ${raw(table)} ${raw(x)} where ${raw(x)}.rid = ${raw(alias)}.rid and ${where})`;
+  indexProbes.set(s, { table, x, where });
+  ridOnly.add(s);
+  return s;
+}
+
+function negate(e: Sql): Sql {
+  const s = sql`not ${e}`;
+  ridOnly.add(s);
+  return s;
+}
 
 /**
  * One search parameter (all its comma-separated alternatives) as a condition on the resource
@@ -239,7 +254,7 @@ export function compileParam(ctx: CompileContext, types: string[], alias: string
   if (modifier === 'missing') {
     if (value !== 'true' && value !== 'false') throw badRequest('invalid-missing', `${name} must be true or false`, name);
     const e = existsIn(table, x, alias, keyCond(x, params));
-    return value === 'true' ? sql`not ${e}` : e;
+    return value === 'true' ? negate(e) : e;
   }
   const values = splitSearchOnComma(value);
   if (!values.length || values.some((v) => v === '')) throw badRequest('empty-value', `Empty value in ${name}`, name);
@@ -266,11 +281,11 @@ export function compileParam(ctx: CompileContext, types: string[], alias: string
           )
         );
         const e = existsIn(table, x, alias, and([keyCond(x, params), pairs]));
-        return modifier === 'in' ? e : sql`not ${e}`;
+        return modifier === 'in' ? e : negate(e);
       }
       if (modifier && modifier !== 'not') throw new UnsupportedParam(`Modifier :${modifier} is not supported on token parameter ${code}`);
       const e = existsIn(table, x, alias, and([keyCond(x, params), tokenOrCond(x, values)]));
-      return modifier === 'not' ? sql`not ${e}` : e;
+      return modifier === 'not' ? negate(e) : e;
     }
     case 'string': {
       if (modifier && modifier !== 'exact' && modifier !== 'contains')
@@ -356,7 +371,9 @@ function compileChain(
   const t = nextAlias(ctx, 't');
   const inner = or(targets.map((tt) => and([sql`${raw(t)}.type = ${tt}`, compileParam(ctx, [tt], t, chain, value)])));
   const access = ctx.accessFilter ? sql` and (${ctx.accessFilter(t)})` : raw('');
-  return sql`exists (select 1 from sp_reference ${raw(x)} join resource ${raw(t)} on ${raw(t)}.type = ${raw(x)}.target_type and ${raw(t)}.id = ${raw(x)}.target_id where ${raw(x)}.rid = ${raw(alias)}.rid and ${keyCond(x, params)} and not ${raw(t)}.deleted and ${inner}${access})`;
+  const chained = sql`exists (select 1 from sp_reference ${raw(x)} join resource ${raw(t)} on ${raw(t)}.type = ${raw(x)}.target_type and ${raw(t)}.id = ${raw(x)}.target_id where ${raw(x)}.rid = ${raw(alias)}.rid and ${keyCond(x, params)} and not ${raw(t)}.deleted and ${inner}${access})`;
+  ridOnly.add(chained);
+  return chained;
 }
 
 /** _has:Observation:patient:code=x → some Observation whose `patient` points here has code x. */

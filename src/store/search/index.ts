@@ -3,9 +3,9 @@ import { allResourceTypes, isResourceType } from '../../fhir/search-parameters.t
 import { badRequest, FhirError, issue } from '../../fhir/outcome.ts';
 import type { Queryable } from '../db.ts';
 import { and, join, raw, run, sql, type Sql } from '../sql.ts';
-import { compileParam, UnsupportedParam, type CompileContext } from './conditions.ts';
+import { compileParam, indexProbes, ridOnly, UnsupportedParam, type CompileContext } from './conditions.ts';
 import { loadIncludes, parseInclude, type IncludeSpec, type Row } from './include.ts';
-import { afterCursor, decodeCursor, encodeCursor, orderBy, sortKeys, type Cursor } from './paging.ts';
+import { afterCursor, decodeCursor, encodeCursor, orderBy, sortKeys, type Cursor, type SortKey } from './paging.ts';
 import { shapeResource, type Summary } from './shape.ts';
 
 export interface SearchInput {
@@ -34,6 +34,8 @@ interface Plan {
   total?: 'none' | 'accurate' | 'estimate';
   cursor?: Cursor;
   ignored: OperationOutcomeIssue[];
+  /** The positive index probe that leads the match query (see matchQuery). */
+  driver?: Sql;
 }
 
 function unsupported(strict: boolean | undefined, plan: { ignored: OperationOutcomeIssue[] }, name: string, message: string): void {
@@ -116,6 +118,53 @@ function baseConditions(input: SearchInput, p: Plan, alias: string): Sql[] {
   return conds;
 }
 
+/**
+ * Of several positive probes, the one PostgreSQL expects to return the fewest rows leads: a
+ * patient's handful of references rather than a code every patient has. The planner cannot
+ * make this choice itself once the leading table is fixed, so we ask it for each probe.
+ */
+async function chooseDriver(db: Queryable, p: Plan): Promise<void> {
+  const candidates = p.where.filter((w) => indexProbes.has(w));
+  if (candidates.length <= 1) {
+    p.driver = candidates[0];
+    return;
+  }
+  let best = Infinity;
+  for (const c of candidates) {
+    const d = indexProbes.get(c)!;
+    const { text, values } = sql`explain (format json) select ${raw(d.x)}.rid from ${raw(d.table)} ${raw(d.x)} where ${d.where}`.toQuery();
+    const [row] = await db.query<any>(text, values);
+    const plan = typeof row['QUERY PLAN'] === 'string' ? JSON.parse(row['QUERY PLAN']) : row['QUERY PLAN'];
+    const rows = Number(plan[0].Plan['Plan Rows']);
+    if (rows < best) {
+      best = rows;
+      p.driver = c;
+    }
+  }
+}
+
+/**
+ * The rids (and sort keys) of all matches. When every condition is a probe into the index
+ * tables, the first positive probe's table drives the query and the resource table is not read
+ * at all: index rows exist only for live resources, and their `p` implies the type. This keeps
+ * PostgreSQL from walking a whole type in rid order hoping to meet matches early (a plan it
+ * picks on misestimates and that costs O(rows of the type)). Otherwise the resource table leads.
+ */
+function matchQuery(input: SearchInput, p: Plan, a: string, keys: SortKey[], keySelect: Sql): Sql {
+  const driver = p.driver;
+  const rowFree =
+    !input.accessFilter &&
+    !(input.compartment && input.resourceType === 'Patient') &&
+    keys.every((k) => !k.needsRow) &&
+    p.where.every((w) => ridOnly.has(w));
+  if (!driver || !rowFree) return sql`select ${raw(a)}.rid${keySelect} from resource ${raw(a)} where ${and([...baseConditions(input, p, a), ...p.where])}`;
+  const d = indexProbes.get(driver)!;
+  const x = raw(d.x);
+  const inCompartment = input.compartment ? sql` and ${x}.compartment = ${input.compartment.id}` : raw('');
+  const rest = p.where.filter((w) => w !== driver);
+  return sql`select ${raw(a)}.rid${keySelect} from (select distinct ${x}.rid from ${raw(d.table)} ${x} where ${d.where}${inCompartment}) ${raw(a)} where ${and(rest)}`;
+}
+
 function queryString(params: [string, string][]): string {
   return params.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
 }
@@ -139,6 +188,7 @@ export async function search(db: Queryable, input: SearchInput): Promise<Bundle>
   const ctx: CompileContext = { baseUrl: input.baseUrl, accessFilter: input.accessFilter, aliasCount: 0 };
   const a = 'r';
   const p = plan(input, ctx, a);
+  await chooseDriver(db, p);
   const where = and([...baseConditions(input, p, a), ...p.where]);
   let keys;
   try {
@@ -153,7 +203,7 @@ export async function search(db: Queryable, input: SearchInput): Promise<Bundle>
   const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset' };
   const wantTotal = p.summary === 'count' ? (p.total === 'estimate' ? 'estimate' : 'accurate') : p.total;
   if (wantTotal === 'accurate') {
-    const [{ n }] = await run<{ n: number }>(db, sql`select count(*)::int as n from resource ${raw(a)} where ${where}`);
+    const [{ n }] = await run<{ n: number }>(db, sql`select count(*)::int as n from (${matchQuery(input, p, a, [], raw(''))}) m`);
     bundle.total = Number(n);
   } else if (wantTotal === 'estimate') {
     const { text, values } = sql`explain (format json) select 1 from resource ${raw(a)} where ${where}`.toQuery();
@@ -167,12 +217,17 @@ export async function search(db: Queryable, input: SearchInput): Promise<Bundle>
   let hasMore = false;
   if (p.summary !== 'count' && p.count > 0) {
     const reverse = !!p.cursor?.prev;
-    const keyCols = keys.length ? raw(', ' + keys.map((_, i) => `q.k${i}::text as c${i}`).join(', ')) : raw('');
-    const inner = keys.length
-      ? sql`select ${raw(a)}.rid, ${raw(a)}.type, ${raw(a)}.id, ${raw(a)}.content, ${join(keys.map((k, i) => sql`${k.expr} as ${raw(`k${i}`)}`), ', ')} from resource ${raw(a)} where ${where}`
-      : sql`select ${raw(a)}.rid, ${raw(a)}.type, ${raw(a)}.id, ${raw(a)}.content from resource ${raw(a)} where ${where}`;
+    // Two levels: the page of rids (and sort keys) is found first, touching only indexes and
+    // the narrow columns of resource; the wide content is read for those rows alone.
+    const keySelect = keys.length ? sql`, ${join(keys.map((k, i) => sql`${k.expr} as ${raw(`k${i}`)}`), ', ')}` : raw('');
+    const keyText = keys.length ? raw(', ' + keys.map((_, i) => `q.k${i}::text as c${i}`).join(', ')) : raw('');
+    const inner = matchQuery(input, p, a, keys, keySelect);
     const after = p.cursor ? afterCursor(keys, p.cursor, reverse, 'q') : raw('true');
-    rows = await run(db, sql`select q.rid, q.type, q.id, q.content${keyCols} from (${inner}) q where ${after} order by ${orderBy(keys, reverse, 'q')} limit ${p.count + 1}`);
+    const page = sql`select q.*${keyText} from (${inner}) q where ${after} order by ${orderBy(keys, reverse, 'q')} limit ${p.count + 1}`;
+    rows = await run(
+      db,
+      sql`select c.rid, c.type, c.id, c.content, pg.* from (${page}) pg join resource c on c.rid = pg.rid order by ${orderBy(keys, reverse, 'pg')}`
+    );
     hasMore = rows.length > p.count;
     rows = rows.slice(0, p.count);
     if (reverse) rows.reverse();

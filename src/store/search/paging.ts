@@ -15,6 +15,8 @@ export interface SortKey {
   expr: Sql;
   desc: boolean;
   cast: 'text' | 'timestamptz' | 'numeric';
+  /** The key reads a column of the resource row (not only index tables). */
+  needsRow?: boolean;
 }
 
 export interface Cursor {
@@ -47,11 +49,11 @@ export function sortKeys(types: string[], sortParam: string | undefined, alias: 
     const code = desc ? item.slice(1) : item;
     const agg = raw(desc ? 'max' : 'min');
     if (code === '_id') {
-      keys.push({ expr: raw(`${alias}.id`), desc, cast: 'text' });
+      keys.push({ expr: raw(`${alias}.id`), desc, cast: 'text', needsRow: true });
       continue;
     }
     if (code === '_lastUpdated') {
-      keys.push({ expr: raw(`${alias}.last_updated`), desc, cast: 'timestamptz' });
+      keys.push({ expr: raw(`${alias}.last_updated`), desc, cast: 'timestamptz', needsRow: true });
       continue;
     }
     const params = types.map((t) => getSearchParam(t, code));
