@@ -108,6 +108,15 @@ test('base64Binary may contain whitespace (R4) but not other characters', () => 
   assertIssue(errors({ resourceType: 'Binary', contentType: 'text/plain', data: 'SGVs*bG8=' }), 'datatype-value', 'Binary.data');
 });
 
+test('the 1 MB limit holds for strings but not for base64Binary, whose format is still checked', () => {
+  const big = 'QUJD'.repeat(400_000); // 1.6 MB of valid base64
+  assert.deepEqual(errors({ resourceType: 'Binary', contentType: 'application/pdf', data: big }), []);
+  const doc = { resourceType: 'DocumentReference', status: 'current', content: [{ attachment: { contentType: 'application/pdf', data: big } }] };
+  assert.deepEqual(errors(doc), []);
+  assertIssue(errors({ resourceType: 'Binary', contentType: 'application/pdf', data: big + '*' }), 'datatype-value', 'Binary.data');
+  assertIssue(errors({ resourceType: 'Patient', name: [{ text: 'x'.repeat(1_100_000) }] }), 'datatype-value', 'Patient.name[0].text');
+});
+
 test('input that is not a known resource gives an issue, not an exception', () => {
   assert.deepEqual(summary(validator.validate({ resourceType: 'Patientt' } as unknown as Resource)), [{ code: 'resource-type-unknown', expression: 'resourceType' }]);
   assert.deepEqual(summary(validator.validate({ name: 'x' } as unknown as Resource)), [{ code: 'resource-type-missing', expression: 'resourceType' }]);
