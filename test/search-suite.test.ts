@@ -738,12 +738,13 @@ describe('generated queries', () => {
 describe('search suite (oracle-checked, Synthea)', () => {
   let db: Db;
   let search: SearchFn;
+  let repo: Awaited<ReturnType<typeof import('../src/store/repository.ts').createRepository>>;
 
   before(async () => {
     db = await openTestDb();
     const { createRepository } = await import('../src/store/repository.ts');
     ({ search } = (await import('../src/store/search/index.ts')) as unknown as { search: SearchFn });
-    const repo = await createRepository(db);
+    repo = await createRepository(db);
     await loadInTwoBatches(repo);
     // The oracle needs the stored meta (lastUpdated is the server's); the rest must be what we sent.
     const rows = await db.query<{ type: string; id: string; content: string }>('select type, id, content from resource where not deleted');
@@ -760,4 +761,36 @@ describe('search suite (oracle-checked, Synthea)', () => {
   });
 
   for (const q of queries) test(q.name, () => check(search, db, q));
+
+  // Last, because it writes: the oracle does not know these resources.
+  test('paging neither skips nor repeats while others write', async () => {
+    const patient = busyPatient('Observation', 'subject', 3);
+    const params: [string, string][] = [['patient', patient], ['_sort', 'date'], ['_count', '9']];
+    const before = [...oracle.search('Observation', params).verdicts.keys()];
+    assert.ok(before.length > 30);
+    const seen: string[] = [];
+    let current = params;
+    for (let page = 0; ; page++) {
+      const bundle = await search(db, { resourceType: 'Observation', params: current, baseUrl: BASE });
+      const matches = (bundle.entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => e.resource as any);
+      seen.push(...matches.map((r) => `Observation/${r.id}`));
+      // Between pages, someone adds observations that sort before, among and after this one's.
+      for (const when of ['1900-01-01T00:00:00Z', matches.at(-1)?.effectiveDateTime ?? '2000-01-01T00:00:00Z', '2100-01-01T00:00:00Z'])
+        await repo.create({
+          resourceType: 'Observation',
+          status: 'final',
+          code: { coding: [{ system: 'http://loinc.org', code: '8302-2' }] },
+          subject: { reference: `Patient/${patient}` },
+          effectiveDateTime: when,
+        } as Resource);
+      const next = bundle.link?.find((l) => l.relation === 'next')?.url;
+      if (!next) break;
+      assert.ok(page < 200);
+      current = [...new URL(next).searchParams.entries()];
+    }
+    const counts = new Map<string, number>();
+    for (const k of seen) counts.set(k, (counts.get(k) ?? 0) + 1);
+    assert.deepEqual([...counts].filter(([, n]) => n > 1), [], 'repeated');
+    assert.deepEqual(before.filter((k) => !counts.has(k)), [], 'skipped');
+  });
 });
