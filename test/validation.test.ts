@@ -51,6 +51,8 @@ test('bad datatype values: impossible dates, a wrong JSON type, a time without a
   // Passes the R4 regex, but there is no 29 February in 2021.
   assertIssue(errors({ resourceType: 'Patient', birthDate: '2021-02-29' }), 'datatype-value', 'Patient.birthDate');
   assertIssue(errors({ resourceType: 'Patient', active: 'true' }), 'datatype-json', 'Patient.active');
+  assertIssue(errors({ resourceType: 'Patient', multipleBirthInteger: 2 ** 31 }), 'datatype-value', 'Patient.multipleBirth');
+  assert.deepEqual(errors({ resourceType: 'Patient', multipleBirthInteger: 2 ** 31 - 1 }), []);
   // R4: "If hours and minutes are specified, a time zone SHALL be populated".
   assertIssue(
     errors({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, effectiveDateTime: '2020-02-03T10:00:00' }),

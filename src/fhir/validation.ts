@@ -256,6 +256,9 @@ function terminologyAndCalendarIssues(resource: Resource, profileUrl: string | u
           issues.push(issue('code-invalid', 'binding-required', `${problem} is not in the required value set ${valueSetUrl}`, path));
         }
       }
+      if (INTEGER_TYPES.has(typeCode) && typeof value === 'number' && (value > 2147483647 || value < -2147483648)) {
+        issues.push(issue('value', 'datatype-value', `Invalid ${typeCode}: ${value} is outside the 32-bit range R4 allows`, path));
+      }
       if (typeCode === 'base64Binary' && typeof value === 'string' && value.length > 1024 * 1024) {
         largeBinaries.add(path);
         if (!validationRegexes.base64Binary.test(value)) {
@@ -360,6 +363,8 @@ function bindingProblem(typeCode: string, value: unknown, expansion: Expansion):
       return undefined;
   }
 }
+
+const INTEGER_TYPES = new Set(['integer', 'positiveInt', 'unsignedInt']);
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
