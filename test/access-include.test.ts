@@ -42,12 +42,13 @@ after(async () => {
   await db?.close();
 });
 
-async function get(url: string, basis: string) {
+async function fetchAs(url: string, basis: string) {
   const token = await authority.sign(practitionerClaims({ hpr: HPR.doctor, org: ORG.hospital }));
   const res = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}`, 'nhn-access-basis': basis, 'nhn-patient-nin': PEOPLE.plain.nin } });
   assert.equal(res.statusCode, 200, res.body);
-  return res.json();
+  return res;
 }
+const get = async (url: string, basis: string) => (await fetchAs(url, basis)).json();
 const ids = (b: any) => (b.entry ?? []).map((e: any) => `${e.resource.resourceType}/${e.resource.id}`).sort();
 
 test('_revinclude does not bring in a NORS document under SAMTYKKE, and does under FORHOYET_SAMTYKKE', async () => {
@@ -55,9 +56,13 @@ test('_revinclude does not bring in a NORS document under SAMTYKKE, and does und
   assert.deepEqual(ids(await get(`/fhir/Patient?_id=${P}&_revinclude=DocumentReference:subject`, 'FORHOYET_SAMTYKKE')), ['DocumentReference/doc-nors', 'DocumentReference/doc-open', `Patient/${P}`]);
 });
 
-test('search totals count only visible documents', async () => {
-  assert.equal((await get('/fhir/DocumentReference?_total=accurate', 'SAMTYKKE')).total, 1);
-  assert.equal((await get('/fhir/DocumentReference?_total=accurate', 'FORHOYET_SAMTYKKE')).total, 2);
+test('search totals count only visible documents; the hidden ones are counted in NHN-SecurityLabel-Nors-Count', async () => {
+  const samtykke = await fetchAs('/fhir/DocumentReference?_total=accurate', 'SAMTYKKE');
+  assert.equal(samtykke.json().total, 1);
+  assert.equal(samtykke.headers['nhn-securitylabel-nors-count'], '1');
+  const forhoyet = await fetchAs('/fhir/DocumentReference?_total=accurate', 'FORHOYET_SAMTYKKE');
+  assert.equal(forhoyet.json().total, 2);
+  assert.equal(forhoyet.headers['nhn-securitylabel-nors-count'], '0');
 });
 
 test('restricted lab results vanish from _include and chained searches, and come back under FORHOYET', async () => {

@@ -10,6 +10,7 @@ import {
   checkWrite,
   filterFor,
   resolveAccess,
+  restrictedHiddenCount,
   type AccessContext,
   type WriteAction,
 } from '../access/policy.ts';
@@ -63,6 +64,8 @@ export interface RequestAccess {
   filterFor(resourceType?: string): (alias: string) => Sql;
   checkRead(resource: Resource, compartment?: string | null): Promise<void>;
   checkWrite<T extends Resource>(resource: T, action: WriteAction, compartment?: string | null): T;
+  /** Resources of this type hidden only by the patient's restriction (NHN-SecurityLabel-Nors-Count). */
+  restrictedCount(resourceType: string): Promise<number>;
   /** Extra audit events beyond what the response shows (e.g. an operation's side effects). */
   audit(input: Omit<AuditInput, 'principal' | 'access' | 'requestId'>): void;
 }
@@ -232,6 +235,7 @@ export async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promi
         const comp = compartment === undefined ? compartmentOf(resource) : compartment;
         return checkWrite(need(), resource, action, comp);
       },
+      restrictedCount: (type) => restrictedHiddenCount(need(), opts.db, type),
       audit(input) {
         record(request, { ...input, principal, access: ctx });
       },

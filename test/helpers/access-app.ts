@@ -36,6 +36,7 @@ export async function accessTestApp(opts: { db: Db; registry: RegistryLookup; au
     const { type } = request.params as { type: string };
     const params = Object.entries(request.query as Record<string, string>);
     const bundle = await search(opts.db, { resourceType: type, params, baseUrl: `${BASE}/fhir`, accessFilter: request.access.filterFor(type) });
+    if (type === 'DocumentReference') reply.header('NHN-SecurityLabel-Nors-Count', String(await request.access.restrictedCount(type)));
     return reply.header('content-type', 'application/fhir+json').send(JSON.stringify(bundle));
   });
   return app;
