@@ -66,8 +66,11 @@ export async function seedPopulation(repo: Repository, opts: SeedOptions): Promi
 }
 
 /** The population `npm start` loads into an empty database so the APIs and portal have something to show. */
-export function seedDefaultPopulation(repo: Repository, opts: { persons?: number; seed?: number | string } = {}): Promise<SeedSummary> {
-  return seedPopulation(repo, { persons: opts.persons ?? 2000, seed: opts.seed ?? 42 });
+export function seedDefaultPopulation(
+  repo: Repository,
+  opts: { persons?: number; seed?: number | string; onProgress?: SeedOptions['onProgress'] } = {}
+): Promise<SeedSummary> {
+  return seedPopulation(repo, { persons: opts.persons ?? 2000, seed: opts.seed ?? 42, onProgress: opts.onProgress });
 }
 
 /** Runs seedPopulation with a progress bar (rate and ETA in citizens). */
