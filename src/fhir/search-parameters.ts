@@ -32,6 +32,12 @@ export interface CompiledParam {
   targets: string[];
   components?: CompiledComponent[];
   url?: string;
+  /**
+   * The top-level elements the expression starts from (`value` for `Observation.value.ofType(Quantity)`),
+   * or undefined when that cannot be read off the expression. A resource without any of them
+   * has no value for the parameter, which spares most FHIRPath evaluations when indexing.
+   */
+  roots?: string[];
 }
 
 /** Parameters answered from the resource table itself rather than the index tables. */
@@ -96,6 +102,20 @@ export function expressionForType(expression: string, resourceType: string): str
   return parts.length ? fixAsExpressions(parts.join(' | ')) : undefined;
 }
 
+function rootsOf(expression: string, resourceType: string): string[] | undefined {
+  const roots: string[] = [];
+  for (const part of splitUnion(expression)) {
+    // Only plain paths qualify: `A.x.exists() and ...` yields `false` even when x is absent.
+    let outer = part;
+    while (/\([^()]*\)/.test(outer)) outer = outer.replace(/\([^()]*\)/g, '');
+    if (/\s(and|or|xor|implies|is|as)\s|[=<>!~+*/-]|\.(exists|empty|not|count|iif|all|allTrue|anyTrue|hasValue)\b/.test(outer)) return undefined;
+    const m = new RegExp(`^\\(*${resourceType}\\.([a-zA-Z]+)(?![a-zA-Z(])`).exec(part);
+    if (!m) return undefined;
+    roots.push(m[1]);
+  }
+  return roots;
+}
+
 function compile(sp: SearchParameter, resourceType: string): CompiledParam | undefined {
   const type = sp.type as SearchParamType;
   const code = sp.code!;
@@ -110,7 +130,7 @@ function compile(sp: SearchParameter, resourceType: string): CompiledParam | und
   } catch {
     return undefined; // an unparsable custom expression must not break every write
   }
-  const compiled: CompiledParam = { ...base, expression, atom };
+  const compiled: CompiledParam = { ...base, expression, atom, roots: rootsOf(expression, resourceType) };
   if (type === 'composite') {
     const components: CompiledComponent[] = [];
     for (const c of sp.component ?? []) {

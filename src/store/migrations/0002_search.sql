@@ -13,7 +13,6 @@ create table sp_token (
 );
 create index sp_token_value on sp_token (p, code, system, rid);
 create index sp_token_rid on sp_token (rid, p);
-create index sp_token_compartment on sp_token (compartment, p, code) where compartment is not null;
 
 -- `norm` is the value lower-cased with accents stripped (but æ ø å kept), cut to 255 characters,
 -- the form every default and :contains search compares with; `value` is the original for :exact.
@@ -37,6 +36,8 @@ create table sp_text (
 create index sp_text_rid on sp_text (rid, p);
 
 -- Every date is the range [lo, hi] it stands for (2020-03 = the whole of March; a Period its span).
+-- Conditions on hi alone (gt, sa) are served by an index-only scan of (p, lo, hi): a second
+-- index on hi cost more at write time than it saved at read time.
 create table sp_date (
   rid bigint not null,
   compartment text,
@@ -45,7 +46,6 @@ create table sp_date (
   hi timestamptz not null
 );
 create index sp_date_lo on sp_date (p, lo, hi) include (rid);
-create index sp_date_hi on sp_date (p, hi) include (rid);
 create index sp_date_rid on sp_date (rid, p);
 
 create table sp_number (

@@ -252,8 +252,12 @@ function narrativeText(div: string): string {
 export function extractIndexRows(resource: Resource): ExtractedRows {
   const rows = emptyRows();
   const input = [toTypedValue(resource)];
+  const present = Object.keys(resource);
+  // `value` is present as valueQuantity, valueString, ... (choice elements)
+  const has = (root: string) => present.some((k) => k === root || (k.startsWith(root) && /[A-Z]/.test(k[root.length] ?? '')));
   for (const param of searchParamsFor(resource.resourceType).values()) {
     if (!param.atom) continue;
+    if (param.roots && !param.roots.some(has)) continue;
     const values = evaluate(param.atom, input);
     if (!values.length) continue;
     if (param.type === 'composite') addComposite(rows, param, values);
