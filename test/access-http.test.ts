@@ -255,3 +255,55 @@ test('the parent sees a lab result of the 11-year-old but not of the 13-year-old
   const filtered = await app.inject({ method: 'GET', url: `/fhir/$access-log?to=2000-01-01`, headers: { authorization: `Bearer ${parent}`, 'nhn-patient-nin': PEOPLE.child11.nin } });
   assert.equal(filtered.json().total, 0);
 });
+
+test('auth off: every request is the local administrator, nothing is audited; refused in production', async () => {
+  const Fastify = (await import('fastify')).default;
+  const { authPlugin } = await import('../src/api/auth.ts');
+  const off = Fastify({ logger: false });
+  await off.register(authPlugin, { db, registry: fakeRegistry(), baseUrl: BASE, config, auth: 'off', rateLimitPerMinute: 0 });
+  off.get('/fhir/:type/:id', async (request) => {
+    await request.access.checkRead({ resourceType: 'DocumentReference', id: 'p-plain-docNors', meta: { security: [{ code: 'NORS' }] } } as any, 'p-plain');
+    return { kind: request.principal!.kind };
+  });
+  const before = await lastSeq();
+  const res = await off.inject({ method: 'GET', url: '/fhir/DocumentReference/p-plain-docNors' });
+  assert.equal(res.statusCode, 200);
+  assert.equal(res.json().kind, 'admin');
+  assert.equal(await lastSeq(), before);
+  await off.close();
+
+  const prod = Fastify({ logger: false });
+  const saved = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await assert.rejects(async () => {
+      await prod.register(authPlugin, { db, registry: fakeRegistry(), baseUrl: BASE, config, auth: 'off', rateLimitPerMinute: 0 });
+      await prod.ready();
+    }, /refused/);
+  } finally {
+    process.env.NODE_ENV = saved;
+    await prod.close().catch(() => undefined);
+  }
+});
+
+test('security headers are set on every response', async () => {
+  const res = await app.inject({ method: 'GET', url: '/fhir/metadata' });
+  assert.equal(res.headers['x-content-type-options'], 'nosniff');
+  assert.ok(res.headers['strict-transport-security']);
+  assert.ok(res.headers['content-security-policy']);
+});
+
+test('rate limiting is per client', async () => {
+  const Fastify = (await import('fastify')).default;
+  const { authPlugin } = await import('../src/api/auth.ts');
+  const limited = Fastify({ logger: false });
+  await limited.register(authPlugin, { db, registry: fakeRegistry(), baseUrl: BASE, config, devAuthority: authority, rateLimitPerMinute: 3 });
+  limited.get('/fhir/metadata', async () => ({ resourceType: 'CapabilityStatement' }));
+  const a = await authority.sign(citizenClaims(PEOPLE.adult.nin));
+  const b = await authority.sign(citizenClaims(PEOPLE.elder.nin));
+  const statuses = [];
+  for (let i = 0; i < 4; i++) statuses.push((await limited.inject({ method: 'GET', url: '/fhir/metadata', headers: { authorization: `Bearer ${a}` } })).statusCode);
+  assert.deepEqual(statuses, [200, 200, 200, 429]);
+  assert.equal((await limited.inject({ method: 'GET', url: '/fhir/metadata', headers: { authorization: `Bearer ${b}` } })).statusCode, 200);
+  await limited.close();
+});
