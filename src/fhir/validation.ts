@@ -151,8 +151,12 @@ function libraryIssues(resource: Resource, profile: StructureDefinition | undefi
     }
     raw = err.outcome.issue ?? [];
   }
+  const wrongStringLimit = (i: OperationOutcomeIssue) =>
+    largeBinaries.has(i.expression?.[0] ?? '') && /^String cannot be larger/.test(i.details?.text ?? '');
   return raw
-    .filter((i) => !isNoiseIssue(i) && !(largeBinaries.has(i.expression?.[0] ?? '') && /^String cannot be larger/.test(i.details?.text ?? ''))).map((i) => mapLibraryIssue(i, profile?.url, resource)).map((i) => judgeableSlice(i, profile?.url));
+    .filter((i) => !isNoiseIssue(i) && !wrongStringLimit(i))
+    .map((i) => mapLibraryIssue(i, profile?.url, resource))
+    .map((i) => judgeableSlice(i, profile?.url));
 }
 
 /**
@@ -176,7 +180,8 @@ function judgeableSlice(i: OperationOutcomeIssue, profileUrl: string | undefined
   if (!byBindingOnly) {
     return i;
   }
-  return issue('not-supported', 'slice-unchecked', `${i.diagnostics} (slice membership is decided by a value set binding, which is not checked)`, i.expression, 'warning');
+  const why = '(slice membership is decided by a value set binding, which is not checked)';
+  return issue('not-supported', 'slice-unchecked', `${i.diagnostics} ${why}`, i.expression, 'warning');
 }
 
 /**
@@ -210,7 +215,7 @@ function mapLibraryIssue(raw: OperationOutcomeIssue, profileUrl: string | undefi
   const rule = LIBRARY_MESSAGES.find(([pattern]) => pattern.test(message));
   const [, type, code, severity] = rule ?? [undefined, 'invalid' as const, 'invalid', undefined];
   const detail = raw.diagnostics && code.startsWith('invariant') ? ` (${raw.diagnostics})` : '';
-  const diagnostics = (profileUrl ? `${message} [profile ${profileUrl}]` : message) + detail;
+  const diagnostics = message + detail + (profileUrl ? ` [profile ${profileUrl}]` : '');
   return issue(type, code, diagnostics, raw.expression?.map((e) => fhirPathOf(e, resource)), severity ?? raw.severity);
 }
 
