@@ -7,7 +7,7 @@ import { loadAccessConfig } from '../src/access/config.ts';
 import { devAuthority, citizenClaims, practitionerClaims, systemClaims, type PractitionerTokenOptions, type DevAuthority } from '../src/access/dev-authority.ts';
 import { TokenVerifier } from '../src/access/tokens.ts';
 import { principalFromClaims, type AccessHeaders } from '../src/access/claims.ts';
-import { accessFilterSql, checkRead, resolveAccess } from '../src/access/policy.ts';
+import { accessFilterSql, checkRead, checkWrite, resolveAccess } from '../src/access/policy.ts';
 import { savePrivacy } from '../src/access/privacy.ts';
 import { FhirError } from '../src/fhir/outcome.ts';
 import { sql } from '../src/store/sql.ts';
@@ -261,3 +261,52 @@ for (const c of cases) {
     }
   });
 }
+
+// Writes: the same contexts decide what may be stored.
+
+async function contextOf(who: Who, basis?: string, header?: Person) {
+  const token = await tokenFor(who);
+  const verified = await verifier.verify({ method: 'POST', url: 'http://localhost/fhir/Observation', authorization: `Bearer ${token}` });
+  const principal = await principalFromClaims(verified.claims, { accessBasis: basis, patientNin: header ? PEOPLE[header].nin : undefined }, registry, verified.issuer.kind, config.citizenAcceptedAcr);
+  return resolveAccess(principal, { db, registry, config });
+}
+const obs = (pid: string, category = 'vital-signs') => ({ resourceType: 'Observation', status: 'final', category: [{ coding: [{ code: category }] }], code: { text: 'x' }, subject: { reference: `Patient/${pid}` } }) as any;
+const refusal = (fn: () => unknown) => {
+  try {
+    fn();
+    return 'allowed';
+  } catch (err) {
+    if (err instanceof FhirError) return `${err.status} ${err.issues[0].details?.coding?.[0]?.code}`;
+    throw err;
+  }
+};
+
+const writeCases: { name: string; who: Who; basis?: string; header?: Person; resource: any; compartment: string | null; expect: string }[] = [
+  { name: 'citizen records a measurement for themself', who: citizen('adult'), resource: obs('p-adult'), compartment: 'p-adult', expect: 'allowed' },
+  { name: 'parent records a measurement for an 11-year-old', who: citizen('adult'), header: 'child11', resource: obs('p-child11'), compartment: 'p-child11', expect: 'allowed' },
+  { name: 'citizen cannot write for an unrelated person', who: citizen('adult'), resource: obs('p-plain'), compartment: 'p-plain', expect: '403 patient-not-in-context' },
+  { name: 'citizen cannot write prescriptions', who: citizen('adult'), resource: { resourceType: 'MedicationRequest', subject: { reference: 'Patient/p-adult' } }, compartment: 'p-adult', expect: '403 write-not-allowed' },
+  { name: 'citizen cannot write outside patient compartments', who: citizen('adult'), resource: { resourceType: 'Organization', name: 'x' }, compartment: null, expect: '403 write-not-allowed' },
+  { name: 'doctor writes a lab result for the patient in context', who: doctor(), basis: 'SAMTYKKE', header: 'plain', resource: obs('p-plain', 'laboratory'), compartment: 'p-plain', expect: 'allowed' },
+  { name: 'doctor cannot store lab results the patient reserved against', who: doctor(), basis: 'SAMTYKKE', header: 'reservedLabs', resource: obs('p-reservedlabs', 'laboratory'), compartment: 'p-reservedlabs', expect: '403 patient-reserved' },
+  { name: 'doctor cannot write for a patient outside the request context', who: doctor(), basis: 'SAMTYKKE', header: 'plain', resource: obs('p-adult'), compartment: 'p-adult', expect: '403 patient-not-in-context' },
+  { name: 'read-only scopes cannot create', who: doctor({ scope: 'user/*.rs' }), basis: 'SAMTYKKE', header: 'plain', resource: obs('p-plain'), compartment: 'p-plain', expect: '403 scope-insufficient' },
+  { name: 'the privacy Consent is not writable through the FHIR API', who: citizen('adult'), resource: { resourceType: 'Consent', policy: [{ uri: 'https://samhandling.dev/fhir/privacy-settings' }] }, compartment: 'p-adult', expect: '403 privacy-settings-api' },
+];
+
+for (const c of writeCases) {
+  test(`write: ${c.name}`, async () => {
+    const ctx = await contextOf(c.who, c.basis, c.header);
+    assert.equal(refusal(() => checkWrite(ctx, c.resource, 'create', c.compartment)), c.expect);
+  });
+}
+
+test('write: what health personnel and systems store carries their organisation, which is what systems later see', async () => {
+  const ctx = await contextOf(doctor(), 'SAMTYKKE', 'plain');
+  const stored = checkWrite(ctx, obs('p-plain'), 'create', 'p-plain');
+  assert.deepEqual(stored.meta?.tag, [{ system: 'urn:oid:2.16.578.1.12.4.1.4.101', code: ORG.hospital }]);
+  const system = await contextOf({ system: { org: ORG.hospital, scope: 'system/*.rs' } });
+  await checkRead(system, { ...stored, id: 'x' }, 'p-plain', db);
+  const otherSystem = await contextOf({ system: { org: ORG.other, scope: 'system/*.rs' } });
+  await assert.rejects(checkRead(otherSystem, { ...stored, id: 'x' }, 'p-plain', db), (e: FhirError) => e.status === 404);
+});
