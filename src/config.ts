@@ -14,6 +14,9 @@ export interface Config {
   /** Accept the synthetic national-id conventions (month + 40, month + 80). */
   testData: boolean;
   logLevel: string;
+  /** Synthetic citizens to generate when the database has no patients (0: none). */
+  seedPersons: number;
+  seed: number | string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -28,5 +31,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: Number(env.MAX_BODY_BYTES ?? 32 * 1024 * 1024),
     testData: (env.TEST_DATA ?? 'true') !== 'false',
     logLevel: env.LOG_LEVEL ?? 'info',
+    // Only the embedded database is seeded by default: a real server may hold real data.
+    seedPersons: Number(env.SEED_PERSONS ?? (env.DATABASE_URL ? 0 : 2000)),
+    seed: /^\d+$/.test(env.SEED ?? '42') ? Number(env.SEED ?? '42') : env.SEED!,
   };
 }

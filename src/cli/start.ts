@@ -1,10 +1,17 @@
 import { loadConfig } from '../config.ts';
 import { createPlatform } from '../app.ts';
 import { SchemaTooNewError } from '../store/migrate.ts';
+import { printSummary, seedWithProgress } from './seed.ts';
 
 const config = loadConfig();
 try {
   const platform = await createPlatform(config);
+  const [{ n }] = await platform.db.query<{ n: number }>(`select count(*)::int as n from resource where type = 'Patient'`);
+  if (n === 0 && config.seedPersons > 0) {
+    console.log(`The database is empty: generating ${config.seedPersons} synthetic citizens (seed ${config.seed}); SEED_PERSONS=0 skips this.`);
+    const opts = { persons: config.seedPersons, seed: config.seed };
+    printSummary(await seedWithProgress(platform.repo, opts), opts);
+  }
   await platform.server.listen({ port: config.port, host: config.host });
   const where = config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${config.dataDir}`;
   console.log(`Samhandling FHIR R4 server on ${config.baseUrl}/fhir, storage: ${where}`);
