@@ -43,7 +43,7 @@ export function createValidator(): Validator {
         return [structural];
       }
       const largeBinaries = new Set<string>();
-      const issues = [...terminologyAndCalendarIssues(resource, undefined, valueSets, largeBinaries), ...libraryIssues(resource, undefined, largeBinaries)];
+      const issues = [...bindingAndValueIssues(resource, undefined, valueSets, largeBinaries), ...libraryIssues(resource, undefined, largeBinaries)];
       for (const [i, url] of (resource.meta?.profile ?? []).entries()) {
         const where = `${resource.resourceType}.meta.profile[${i}]`;
         const profile = profiles.get(url.split('|')[0]); // a canonical may name a version; we hold one
@@ -58,7 +58,7 @@ export function createValidator(): Validator {
           issues.push(issue('invalid', 'profile-type-mismatch', `Profile ${url} constrains ${profile.type}, not ${resource.resourceType}`, where));
           continue;
         }
-        issues.push(...terminologyAndCalendarIssues(resource, url, valueSets, largeBinaries), ...libraryIssues(resource, profile, largeBinaries));
+        issues.push(...bindingAndValueIssues(resource, url, valueSets, largeBinaries), ...libraryIssues(resource, profile, largeBinaries));
       }
       return dedupe(issues);
     },
@@ -242,13 +242,13 @@ function dedupe(issues: OperationOutcomeIssue[]): OperationOutcomeIssue[] {
   });
 }
 
-// --- what the library leaves out: required bindings and calendar dates ----------------------------------------------
+// --- what the library leaves out: required bindings, calendar dates, integer range, large binaries -----------------
 
 /**
  * Also checks base64Binary values over 1 MB: R4's 1 MB limit is for `string`, but the library applies it to every
  * string-like type and then skips the format check, so those are collected in `largeBinaries` and checked here.
  */
-function terminologyAndCalendarIssues(resource: Resource, profileUrl: string | undefined, valueSets: ValueSetIndex, largeBinaries: Set<string>): OperationOutcomeIssue[] {
+function bindingAndValueIssues(resource: Resource, profileUrl: string | undefined, valueSets: ValueSetIndex, largeBinaries: Set<string>): OperationOutcomeIssue[] {
   const issues: OperationOutcomeIssue[] = [];
   const schema = profileUrl ? tryGetProfile(profileUrl) : tryGetDataType(resource.resourceType);
   if (schema) {
