@@ -721,6 +721,38 @@ describe('generated queries', () => {
     const names = queries.map((q) => q.name);
     assert.deepEqual(names.filter((n, i) => names.indexOf(n) !== i), [], 'query names are unique');
   });
+  test('cover every parameter type, modifier, prefix and search feature', () => {
+    const seen = new Set<string>();
+    for (const q of queries) {
+      if (typeof q.params === 'function') continue;
+      const keys = q.params.map(([k]) => k);
+      if (q.compartment) seen.add('compartment');
+      for (const [k, v] of q.params) {
+        if (k.startsWith('_has:')) seen.add(k.split(':').filter((x) => x === '_has').length > 1 ? '_has nested' : '_has');
+        else if (k.includes('.')) seen.add(k.split('.').length > 2 ? 'chain 2+' : 'chain');
+        else if (k === '_sort') seen.add(v.includes(',') ? '_sort several' : '_sort').add(v.includes('-') ? '_sort desc' : '_sort asc');
+        else if (k.startsWith('_include') || k.startsWith('_revinclude')) seen.add(k);
+        else if (k === '_count') seen.add('_count');
+        else if (!k.startsWith('_') || ['_id', '_tag', '_profile', '_lastUpdated'].includes(k.split(':')[0])) {
+          const [code, mod] = k.split(':');
+          const sp = oracle.param(q.type, code)!;
+          seen.add(sp.type!);
+          if (mod) seen.add(/^[A-Z]/.test(mod) ? ':[type]' : `:${mod}`);
+          if (v.includes(',')) seen.add('OR');
+          if (['date', 'number', 'quantity'].includes(sp.type!) && /^[a-z]{2}\d/.test(v)) seen.add(v.slice(0, 2));
+        }
+      }
+      if (new Set(keys).size < keys.length) seen.add('AND');
+    }
+    const wanted = [
+      ...['number', 'date', 'string', 'token', 'reference', 'quantity', 'uri', 'composite'],
+      ...[':missing', ':exact', ':contains', ':text', ':not', ':above', ':below', ':in', ':not-in', ':identifier', ':[type]'],
+      ...['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap'],
+      ...['OR', 'AND', 'chain', 'chain 2+', '_has', '_has nested', '_include', '_revinclude', '_include:iterate', '_revinclude:iterate'],
+      ...['_sort', '_sort several', '_sort asc', '_sort desc', '_count', 'compartment'],
+    ];
+    assert.deepEqual(wanted.filter((w) => !seen.has(w)), []);
+  });
   test('each has a non-trivial expected answer, or an empty one where meant', () => {
     const problems: string[] = [];
     for (const q of queries) {
