@@ -216,13 +216,21 @@ function compositeCond(x: string, param: CompiledParam, value: string, name: str
 }
 
 /** Positive probes into one index table, by condition: a search can be driven from that table alone. */
-export const indexProbes = new WeakMap<Sql, { table: string; x: string; where: Sql }>();
+export const indexProbes = new WeakMap<Sql, IndexProbe>();
+
+export interface IndexProbe {
+  table: string;
+  x: string;
+  where: Sql;
+  /** Set for a probe for the references to a few given resources: rows of a handful of targets. */
+  targets?: number;
+}
 /** Conditions that read nothing of the resource row but its rid (so need no resource row to evaluate). */
 export const ridOnly = new WeakSet<Sql>();
 
-function existsIn(table: string, x: string, alias: string, where: Sql): Sql {
+function existsIn(table: string, x: string, alias: string, where: Sql, targets?: number): Sql {
   const s = sql`exists (select 1 from ${raw(table)} ${raw(x)} where ${raw(x)}.rid = ${raw(alias)}.rid and ${where})`;
-  indexProbes.set(s, { table, x, where });
+  indexProbes.set(s, { table, x, where, targets });
   ridOnly.add(s);
   return s;
 }
@@ -315,7 +323,7 @@ export function compileParam(ctx: CompileContext, types: string[], alias: string
       const cond = ids
         ? sql`${raw(x)}.target_id = any(${values}::text[])`
         : or(values.map((v) => referenceCond(x, params[0], v, typeModifier, ctx)));
-      return existsIn(table, x, alias, and([keyCond(x, params), cond]));
+      return existsIn(table, x, alias, and([keyCond(x, params), cond]), values.length);
     }
     case 'uri':
       if (modifier && modifier !== 'above' && modifier !== 'below') throw new UnsupportedParam(`Modifier :${modifier} is not supported on uri parameter ${code}`);

@@ -119,14 +119,24 @@ function baseConditions(input: SearchInput, p: Plan, alias: string): Sql[] {
 }
 
 /**
- * Of several positive probes, the one PostgreSQL expects to return the fewest rows leads: a
- * patient's handful of references rather than a code every patient has. The planner cannot
- * make this choice itself once the leading table is fixed, so we ask it for each probe.
+ * Of several positive probes, the one expected to return the fewest rows leads: a patient's
+ * handful of references rather than a code every patient has. The planner cannot make this
+ * choice itself once the leading table is fixed, so unless a probe is obviously selective we
+ * ask it for its estimate of each probe (one EXPLAIN each, planning only).
  */
 async function chooseDriver(db: Queryable, p: Plan): Promise<void> {
   const candidates = p.where.filter((w) => indexProbes.has(w));
   if (candidates.length <= 1) {
     p.driver = candidates[0];
+    return;
+  }
+  // References to one or a few given resources (patient=123) are as selective as it gets:
+  // no need for the planner's opinion, which would cost a round trip per probe.
+  const targeted = candidates
+    .filter((c) => (indexProbes.get(c)!.targets ?? Infinity) <= 3)
+    .sort((a, b) => indexProbes.get(a)!.targets! - indexProbes.get(b)!.targets!);
+  if (targeted.length) {
+    p.driver = targeted[0];
     return;
   }
   let best = Infinity;
