@@ -7,6 +7,7 @@ import { createRepository, type Repository, type RepositoryOptions } from './sto
 import { createValidator } from './fhir/validation.ts';
 import { checkNorwegianIdentifiers } from './registry/identifiers.ts';
 import { buildServer } from './api/server.ts';
+import type { DevAuthority } from './access/dev-authority.ts';
 
 export interface Platform {
   config: Config;
@@ -21,25 +22,37 @@ export interface Platform {
  * every write, and the HTTP server on top. Profiles stored on the server are loaded at start and
  * whenever one is written, so validation against meta.profile follows the data.
  */
-export async function createPlatform(config: Config, o: { db?: Db; repository?: Partial<RepositoryOptions> } = {}): Promise<Platform> {
+export async function createPlatform(
+  config: Config,
+  o: { db?: Db; repository?: Partial<RepositoryOptions>; auth?: 'on' | 'off'; devAuthority?: DevAuthority } = {}
+): Promise<Platform> {
   const db = o.db ?? (await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
   await migrate(db);
   const validator = createValidator();
   for (const row of await db.query<{ content: string }>(`select content from resource where type = 'StructureDefinition' and deleted = false`)) {
     const sd = JSON.parse(row.content) as StructureDefinition;
-    if (sd.snapshot || sd.differential) validator.addProfile(sd);
+    for (const warning of validator.addProfile(sd)) console.warn(warning.diagnostics);
   }
   const repo = await createRepository(db, {
     validate: (r: Resource) => [...validator.validate(r), ...checkNorwegianIdentifiers(r, { testData: config.testData })],
-    afterWrite: (_tx, r, method) => {
+    afterWrite: async (tx, r, method) => {
       if (r.resourceType !== 'StructureDefinition') return;
-      const sd = r as StructureDefinition;
-      if (method === 'DELETE') return; // tombstones carry no url; the profile stays until restart
-      if (sd.url) validator.addProfile(sd);
+      if (method === 'DELETE') {
+        // The tombstone has no url; the version before it does.
+        const [prev] = await tx.query<{ content: string }>(
+          `select content from resource_history where type = 'StructureDefinition' and id = $1 and content is not null order by version desc limit 1`,
+          [r.id]
+        );
+        const url = prev && (JSON.parse(prev.content) as StructureDefinition).url;
+        if (url) validator.removeProfile(url);
+        return;
+      }
+      // A profile the validator cannot use is stored all the same; the warning says why.
+      validator.addProfile(r as StructureDefinition);
     },
     ...o.repository,
   });
-  const server = await buildServer({ config, repo });
+  const server = await buildServer({ config, repo, auth: o.auth, devAuthority: o.devAuthority });
   return {
     config,
     db,

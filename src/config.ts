@@ -16,6 +16,8 @@ export interface Config {
   logLevel: string;
   /** Synthetic citizens to generate when the database has no patients (0: none). */
   seedPersons: number;
+  /** Run the built-in development authorization server (/oidc) and trust its tokens. */
+  devAuth: boolean;
   seed: number | string;
 }
 
@@ -33,6 +35,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: env.LOG_LEVEL ?? 'info',
     // Only the embedded database is seeded by default: a real server may hold real data.
     seedPersons: Number(env.SEED_PERSONS ?? (env.DATABASE_URL ? 0 : 2000)),
+    // On by default for the embedded database only, and never under NODE_ENV=production.
+    devAuth: env.NODE_ENV !== 'production' && (env.DEV_AUTH ? env.DEV_AUTH === 'true' : !env.DATABASE_URL),
     seed: /^\d+$/.test(env.SEED ?? '42') ? Number(env.SEED ?? '42') : env.SEED!,
   };
 }

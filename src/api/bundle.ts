@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Binary, Bundle, BundleEntry, Parameters, Resource } from '@medplum/fhirtypes';
 import type { ServerContext } from './server.ts';
-import type { Writer, WriteResult } from '../store/repository.ts';
+import type { WriteGuard, Writer, WriteResult } from '../store/repository.ts';
+import type { RequestAccess } from './auth.ts';
 import { parseQuery, parseIfMatch } from '../store/repository.ts';
+import { search } from '../store/search/index.ts';
+import { applyFhirPathPatch, applyJsonPatch } from '../fhir/patch.ts';
 import { badRequest, FhirError, issue, notFound, preconditionFailed } from '../fhir/outcome.ts';
 import { parseRelativeReference, references } from '../fhir/json.ts';
 import { isResourceType } from '../fhir/resource-types.ts';
@@ -71,9 +74,14 @@ function responseFor(result: WriteResult | undefined, status?: string): BundleEn
   };
 }
 
-export async function processBundle(ctx: ServerContext, bundle: Bundle): Promise<Bundle> {
-  if (bundle.type === 'transaction') return processTransaction(ctx, bundle);
-  if (bundle.type === 'batch') return processBatch(ctx, bundle);
+/**
+ * `access` is the caller's: every entry is held to the same policy as the REST interaction it
+ * stands for (writes guarded, reads checked, searches filtered). Without it (the import CLI,
+ * seeding) the caller is the platform itself.
+ */
+export async function processBundle(ctx: ServerContext, bundle: Bundle, access?: RequestAccess): Promise<Bundle> {
+  if (bundle.type === 'transaction') return processTransaction(ctx, bundle, access);
+  if (bundle.type === 'batch') return processBatch(ctx, bundle, access);
   throw badRequest('invalid-bundle-type', `Only batch and transaction Bundles can be processed, not ${JSON.stringify(bundle.type)}`, 'Bundle.type');
 }
 
@@ -82,7 +90,10 @@ export async function processBundle(ctx: ServerContext, bundle: Bundle): Promise
  * If-None-Exist and conditional updates matched), then every urn:uuid: and conditional reference
  * is rewritten, then the entries run in the spec's order inside one database transaction.
  */
-async function processTransaction(ctx: ServerContext, bundle: Bundle): Promise<Bundle> {
+const guardOf = (access?: RequestAccess): WriteGuard | undefined =>
+  access && ((resource, action, compartment) => access.checkWrite(resource, action, compartment));
+
+async function processTransaction(ctx: ServerContext, bundle: Bundle, access?: RequestAccess): Promise<Bundle> {
   const entries = (bundle.entry ?? []).map((e, i) => parseEntry(e, i));
   const responses: BundleEntry[] = new Array(entries.length);
   await ctx.repo.inTransaction(
@@ -157,7 +168,7 @@ async function processTransaction(ctx: ServerContext, bundle: Bundle): Promise<B
       }
       for (const p of ordered.filter((p) => p.method === 'DELETE')) {
         try {
-          responses[p.index] = await runEntry(ctx, w, p, targets.get(p.index), false);
+          responses[p.index] = await runEntry(ctx, w, p, targets.get(p.index), false, access);
         } catch (err) {
           throw atEntry(err, p.index);
         }
@@ -171,19 +182,19 @@ async function processTransaction(ctx: ServerContext, bundle: Bundle): Promise<B
       for (const p of ordered) {
         if (bulk(p) || p.method === 'DELETE') continue;
         try {
-          responses[p.index] = await runEntry(ctx, w, p, targets.get(p.index), skip.has(p.index));
+          responses[p.index] = await runEntry(ctx, w, p, targets.get(p.index), skip.has(p.index), access);
         } catch (err) {
           throw atEntry(err, p.index);
         }
       }
     },
-    { referenceChecks: false }
+    { referenceChecks: false, guard: guardOf(access) }
   );
   return { resourceType: 'Bundle', type: 'transaction-response', entry: responses };
 }
 
 /** A batch: each entry on its own, each reporting its own outcome. */
-async function processBatch(ctx: ServerContext, bundle: Bundle): Promise<Bundle> {
+async function processBatch(ctx: ServerContext, bundle: Bundle, access?: RequestAccess): Promise<Bundle> {
   const out: BundleEntry[] = [];
   for (const [index, entry] of (bundle.entry ?? []).entries()) {
     try {
@@ -194,7 +205,7 @@ async function processBatch(ctx: ServerContext, bundle: Bundle): Promise<Bundle>
           if (p.method === 'POST' && entry.request?.ifNoneExist) {
             const matches = await w.findMatches(p.type, parseQuery(entry.request.ifNoneExist), 2);
             if (matches.length > 1) throw preconditionFailed('multiple-matches', `ifNoneExist matches more than one ${p.type}`);
-            if (matches.length === 1) return runEntry(ctx, w, p, matches[0].id, true);
+            if (matches.length === 1) return runEntry(ctx, w, p, matches[0].id, true, access);
           }
           if (!id && p.query && p.method !== 'GET' && p.method !== 'HEAD') {
             const matches = await w.findMatches(p.type, p.query, 2);
@@ -207,8 +218,8 @@ async function processBatch(ctx: ServerContext, bundle: Bundle): Promise<Bundle>
             for (const ref of references(copy)) ref.set(await resolveReference(w, ref.value, new Map()));
             p.entry = { ...entry, resource: copy };
           }
-          return runEntry(ctx, w, p, p.method === 'POST' ? randomUUID() : id, false);
-        })
+          return runEntry(ctx, w, p, p.method === 'POST' ? randomUUID() : id, false, access);
+        }, { guard: guardOf(access) })
       );
     } catch (err) {
       const e = err instanceof FhirError ? err : new FhirError(500, [issue('exception', 'internal-error', String((err as Error)?.message))]);
@@ -239,12 +250,13 @@ async function resolveReference(w: Writer, ref: string, idMap: Map<string, strin
   return ref;
 }
 
-async function runEntry(ctx: ServerContext, w: Writer, p: Parsed, id: string | undefined, existing: boolean): Promise<BundleEntry> {
+async function runEntry(ctx: ServerContext, w: Writer, p: Parsed, id: string | undefined, existing: boolean, access?: RequestAccess): Promise<BundleEntry> {
   const ifMatch = p.entry.request?.ifMatch;
   switch (p.method) {
     case 'POST': {
       if (existing) {
         const r = await w.read(p.type, id!);
+        await access?.checkRead(r);
         return { fullUrl: fullUrl(ctx, r), resource: r, response: responseFor({ resource: r, status: 200 }) };
       }
       const result = await w.create(p.entry.resource!, { id });
@@ -255,8 +267,8 @@ async function runEntry(ctx: ServerContext, w: Writer, p: Parsed, id: string | u
       return { fullUrl: fullUrl(ctx, result.resource), resource: result.resource, response: responseFor(result) };
     }
     case 'PATCH': {
-      const { applyFhirPathPatch, applyJsonPatch } = await import('../fhir/patch.ts');
       const current = await w.read(p.type, id!);
+      await access?.checkRead(current);
       const body = p.entry.resource;
       let patched: Resource;
       if (body?.resourceType === 'Parameters') patched = applyFhirPathPatch(current, body as Parameters);
@@ -276,10 +288,10 @@ async function runEntry(ctx: ServerContext, w: Writer, p: Parsed, id: string | u
     case 'HEAD': {
       if (p.id && !p.query) {
         const r = await w.read(p.type, p.id);
+        await access?.checkRead(r);
         return { fullUrl: fullUrl(ctx, r), resource: r, response: { status: '200 OK', etag: `W/"${r.meta?.versionId}"`, lastModified: r.meta?.lastUpdated } };
       }
-      const { search } = await import('../store/search/index.ts');
-      const result = await search(w.tx, { resourceType: p.type, params: p.query ?? [], baseUrl: `${ctx.config.baseUrl}/fhir` });
+      const result = await search(w.tx, { resourceType: p.type, params: p.query ?? [], baseUrl: `${ctx.config.baseUrl}/fhir`, accessFilter: access?.filterFor(p.type) });
       return { resource: result, response: { status: '200 OK' } };
     }
   }

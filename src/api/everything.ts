@@ -3,6 +3,7 @@ import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import type { ServerContext } from './server.ts';
 import { parseRelativeReference, references } from '../fhir/json.ts';
 import { badRequest } from '../fhir/outcome.ts';
+import { run, sql } from '../store/sql.ts';
 
 /**
  * Patient/$everything: the patient, every resource in its compartment, and the resources those
@@ -16,11 +17,14 @@ export async function everything(ctx: ServerContext, patientId: string, request:
   const count = Math.min(Math.max(Number(q._count ?? 100) || 100, 1), 1000);
   const after = q._cursor === undefined ? 0 : Number(q._cursor);
   if (!Number.isInteger(after) || after < 0) throw badRequest('invalid-cursor', '_cursor is not a valid paging cursor', '_cursor');
-  if (after === 0) await repo.read('Patient', patientId); // 404/410 for an unknown patient
 
-  const rows = await repo.db.query<{ rid: number; content: string }>(
-    `select rid, content from resource where compartment = $1 and deleted = false and rid > $2 order by rid limit $3`,
-    [patientId, after, count + 1]
+  if (after === 0) await request.access.checkRead(await repo.read('Patient', patientId), patientId);
+  const visible = request.access.filterFor(undefined);
+  const rows = await run<{ rid: number; content: string }>(
+    repo.db,
+    sql`select r.rid, r.content from resource r
+         where r.compartment = ${patientId} and r.deleted = false and r.rid > ${after} and ${visible('r')}
+         order by r.rid limit ${count + 1}`
   );
   const page = rows.slice(0, count).map((r) => ({ rid: Number(r.rid), resource: JSON.parse(r.content) as Resource }));
   const inPage = new Set(page.map((p) => `${p.resource.resourceType}/${p.resource.id}`));
@@ -35,9 +39,11 @@ export async function everything(ctx: ServerContext, patientId: string, request:
   // Referenced resources outside any compartment (practitioners, organisations …); ones in another
   // patient's compartment are not part of this patient's record.
   const included = keys.length
-    ? await repo.db.query<{ content: string }>(
-        `select content from resource where deleted = false and compartment is null and (type, id) in (select * from unnest($1::text[], $2::text[]))`,
-        [keys.map((k) => k.split('/')[0]), keys.map((k) => k.split('/')[1])]
+    ? await run<{ content: string }>(
+        repo.db,
+        sql`select r.content from resource r
+             where r.deleted = false and r.compartment is null and ${visible('r')}
+               and (r.type, r.id) in (select * from unnest(${keys.map((k) => k.split('/')[0])}::text[], ${keys.map((k) => k.split('/')[1])}::text[]))`
       )
     : [];
   const entry = (resource: Resource, mode: 'match' | 'include'): BundleEntry => ({

@@ -1,21 +1,22 @@
 import type { FastifyRequest } from 'fastify';
 import type { Parameters, Resource } from '@medplum/fhirtypes';
-import type { Repository, WriteResult } from '../store/repository.ts';
+import type { Repository, WriteGuard, WriteResult } from '../store/repository.ts';
 import { badRequest } from '../fhir/outcome.ts';
+import { applyFhirPathPatch, applyJsonPatch } from '../fhir/patch.ts';
 
 /**
  * PATCH of one resource: JSON Patch (application/json-patch+json) or FHIRPath Patch (a Parameters
  * resource). Read, patch and write happen in one transaction holding the row, so a concurrent
  * writer cannot slip in between; If-Match is checked against the version read.
  */
-export async function applyPatchRequest(repo: Repository, type: string, id: string, request: FastifyRequest): Promise<WriteResult> {
+export async function applyPatchRequest(repo: Repository, type: string, id: string, request: FastifyRequest, guard?: WriteGuard): Promise<WriteResult> {
   const body = request.body;
   const contentType = String(request.headers['content-type'] ?? '');
   const ifMatch = request.headers['if-match'] as string | undefined;
-  const { applyFhirPathPatch, applyJsonPatch } = await import('../fhir/patch.ts');
   return repo.inTransaction(async (w) => {
     await w.tx.query('select 1 from resource where type = $1 and id = $2 for update', [type, id]);
     const current = await w.read(type, id);
+    await request.access.checkRead(current);
     let patched: Resource;
     if (contentType.startsWith('application/json-patch+json') || Array.isArray(body)) {
       patched = applyJsonPatch(current, body);
@@ -25,5 +26,5 @@ export async function applyPatchRequest(repo: Repository, type: string, id: stri
       throw badRequest('unsupported-patch', 'PATCH takes a JSON Patch document (application/json-patch+json) or a FHIRPath Patch Parameters resource');
     }
     return w.update(patched, { ifMatch, method: 'PATCH' });
-  });
+  }, { guard });
 }

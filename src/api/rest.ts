@@ -3,9 +3,10 @@ import type { Bundle, BundleEntry, Parameters, Resource } from '@medplum/fhirtyp
 import type { ServerContext } from './server.ts';
 import { badRequest, FhirError, informational, issue, notFound, preconditionFailed } from '../fhir/outcome.ts';
 import { isResourceType } from '../fhir/resource-types.ts';
-import { parseQuery, type HistoryEntry, type WriteResult } from '../store/repository.ts';
+import type { HistoryEntry, WriteGuard, WriteResult } from '../store/repository.ts';
 import { checkFormat, etagOf, preferReturn, preferStrict, queryPairs, requireBody, sendResource, versionHeaders } from './http.ts';
 import { processBundle } from './bundle.ts';
+import { search as runSearch } from '../store/search/index.ts';
 import { capabilityStatement } from './capability.ts';
 import { everything } from './everything.ts';
 import { applyPatchRequest } from './patch.ts';
@@ -41,25 +42,43 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     return sendResource(request, reply, r, result.status);
   }
 
-  const search = async (request: FastifyRequest, resourceType: string | undefined, extra: [string, string][] = [], compartment?: { type: 'Patient'; id: string }) => {
-    const { search } = await import('../store/search/index.ts');
-    return search(repo.db, { resourceType, params: [...queryPairs(request), ...extra], compartment, strict: preferStrict(request), baseUrl: base() });
+  const search = async (request: FastifyRequest, resourceType: string | undefined, extra: [string, string][] = [], compartment?: { type: 'Patient'; id: string }) =>
+    runSearch(repo.db, {
+      resourceType,
+      params: [...queryPairs(request), ...extra],
+      compartment,
+      strict: preferStrict(request),
+      baseUrl: base(),
+      accessFilter: request.access.filterFor(resourceType),
+    });
+  /** Searches answer with the number of restricted documents the caller did not get (NHN convention). */
+  const sendSearch = async (request: FastifyRequest, reply: FastifyReply, type: string | undefined, bundle: Bundle) => {
+    if (type === 'DocumentReference') reply.header('NHN-SecurityLabel-Nors-Count', String(await request.access.restrictedCount(type)));
+    return sendResource(request, reply, bundle);
   };
+  const guard = (request: FastifyRequest): WriteGuard => (resource, action, compartment) => request.access.checkWrite(resource, action, compartment);
   const formBody = (request: FastifyRequest): [string, string][] => (Array.isArray(request.body) ? (request.body as [string, string][]) : []);
 
   // --- whole system
   app.get('/metadata', async (request, reply) => sendResource(request, reply, await capabilityStatement(ctx)));
   app.get('/', async (request, reply) => sendResource(request, reply, await search(request, undefined)));
+  app.post('/_search', async (request, reply) => sendResource(request, reply, await search(request, undefined, formBody(request))));
   app.post('/', async (request, reply) => {
     const body = requireBody(request);
     if (body.resourceType !== 'Bundle') throw badRequest('not-a-bundle', `POST to the base takes a batch or transaction Bundle, not ${body.resourceType}`, 'resourceType');
-    return sendResource(request, reply, await processBundle(ctx, body as Bundle));
+    return sendResource(request, reply, await processBundle(ctx, body as Bundle, request.access));
   });
   app.get('/_history', async (request, reply) => sendResource(request, reply, await historyBundle(request, {})));
 
   // --- type level
-  app.get('/:type', async (request, reply) => sendResource(request, reply, await search(request, typeOf(request))));
-  app.post('/:type/_search', async (request, reply) => sendResource(request, reply, await search(request, typeOf(request), formBody(request))));
+  app.get('/:type', async (request, reply) => {
+    const type = typeOf(request);
+    return sendSearch(request, reply, type, await search(request, type));
+  });
+  app.post('/:type/_search', async (request, reply) => {
+    const type = typeOf(request);
+    return sendSearch(request, reply, type, await search(request, type, formBody(request)));
+  });
   app.get('/:type/_history', async (request, reply) => sendResource(request, reply, await historyBundle(request, { type: typeOf(request) })));
 
   app.post('/:type', async (request, reply) => {
@@ -68,7 +87,7 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     if (body.resourceType !== type) throw badRequest('type-mismatch', `The body is a ${body.resourceType}, but was sent to ${type}`, 'resourceType');
     const ifNoneExist = request.headers['if-none-exist'] as string | undefined;
     const { id: _ignored, ...withoutId } = body; // the server assigns ids on create
-    return sendWrite(request, reply, await repo.create(withoutId as Resource, { ifNoneExist }));
+    return sendWrite(request, reply, await repo.create(withoutId as Resource, { ifNoneExist, guard: guard(request) }));
   });
 
   /** Conditional update / delete / patch: PUT|DELETE|PATCH /Type?criteria */
@@ -77,6 +96,7 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     if (criteria.length === 0) throw badRequest('missing-criteria', `Conditional ${action} needs search criteria in the URL`);
     return repo.inTransaction(async (w) => w.findMatches(type, criteria, 2));
   };
+  const ifMatchOf = (request: FastifyRequest) => request.headers['if-match'] as string | undefined;
 
   app.put('/:type', async (request, reply) => {
     const type = typeOf(request);
@@ -86,17 +106,17 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     if (matches.length > 1) throw preconditionFailed('multiple-matches', `The criteria match more than one ${type}; be more specific`);
     if (matches.length === 1) {
       if (body.id && body.id !== matches[0].id) throw badRequest('id-mismatch', `The body's id ${body.id} is not the id of the matching ${type} (${matches[0].id})`, `${type}.id`);
-      return sendWrite(request, reply, await repo.update({ ...body, id: matches[0].id }, { ifMatch: request.headers['if-match'] as string | undefined }));
+      return sendWrite(request, reply, await repo.update({ ...body, id: matches[0].id }, { ifMatch: ifMatchOf(request), guard: guard(request) }));
     }
-    if (body.id) return sendWrite(request, reply, await repo.update(body));
-    return sendWrite(request, reply, await repo.create(body));
+    if (body.id) return sendWrite(request, reply, await repo.update(body, { guard: guard(request) }));
+    return sendWrite(request, reply, await repo.create(body, { guard: guard(request) }));
   });
 
   app.delete('/:type', async (request, reply) => {
     const type = typeOf(request);
     const matches = await conditionalTarget(request, type, 'delete');
     if (matches.length > 1) throw preconditionFailed('multiple-matches', `The criteria match more than one ${type}; conditional delete removes one at a time`);
-    if (matches.length === 1) await repo.delete(type, matches[0].id);
+    if (matches.length === 1) await repo.delete(type, matches[0].id, { guard: guard(request) });
     return reply.code(204).send();
   });
 
@@ -105,7 +125,7 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     const matches = await conditionalTarget(request, type, 'patch');
     if (matches.length === 0) throw notFound(`No ${type} matches the criteria`);
     if (matches.length > 1) throw preconditionFailed('multiple-matches', `The criteria match more than one ${type}`);
-    return sendWrite(request, reply, await applyPatchRequest(repo, type, matches[0].id, request));
+    return sendWrite(request, reply, await applyPatchRequest(repo, type, matches[0].id, request, guard(request)));
   });
 
   app.post('/:type/$validate', async (request, reply) => sendResource(request, reply, await validateOperation(request, typeOf(request))));
@@ -115,6 +135,7 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     const type = typeOf(request);
     const { id } = request.params as Params;
     const r = await repo.read(type, id);
+    await request.access.checkRead(r);
     versionHeaders(reply, r);
     const ifNoneMatch = request.headers['if-none-match'];
     if (ifNoneMatch && ifNoneMatch.replace(/^W\//, '') === etagOf(r).replace(/^W\//, '')) return reply.code(304).send();
@@ -134,19 +155,19 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     if (body.resourceType !== type) throw badRequest('type-mismatch', `The body is a ${body.resourceType}, but was sent to ${type}`, 'resourceType');
     if (body.id === undefined) throw badRequest('missing-id', `An update needs the id in the body (${id})`, `${type}.id`);
     if (body.id !== id) throw badRequest('id-mismatch', `The body's id ${body.id} does not match the URL's ${id}`, `${type}.id`);
-    return sendWrite(request, reply, await repo.update(body, { ifMatch: request.headers['if-match'] as string | undefined }));
+    return sendWrite(request, reply, await repo.update(body, { ifMatch: ifMatchOf(request), guard: guard(request) }));
   });
 
   app.patch('/:type/:id', async (request, reply) => {
     const type = typeOf(request);
     const { id } = request.params as Params;
-    return sendWrite(request, reply, await applyPatchRequest(repo, type, id, request));
+    return sendWrite(request, reply, await applyPatchRequest(repo, type, id, request, guard(request)));
   });
 
   app.delete('/:type/:id', async (request, reply) => {
     const type = typeOf(request);
     const { id } = request.params as Params;
-    const result = await repo.delete(type, id, { ifMatch: request.headers['if-match'] as string | undefined });
+    const result = await repo.delete(type, id, { ifMatch: ifMatchOf(request), guard: guard(request) });
     if (result) reply.header('etag', etagOf(result.resource));
     return reply.code(204).send();
   });
@@ -155,8 +176,11 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     const type = typeOf(request);
     const { id } = request.params as Params;
     const entries = await historyBundle(request, { type, id });
-    // An empty history of an unknown resource is a 404, not an empty Bundle.
-    if (entries.entry?.length === 0) await repo.read(type, id).catch((e: FhirError) => { if (e.status === 404) throw e; });
+    // An empty history of an unknown resource is a 404, not an empty Bundle (as is one the caller may not see).
+    if (entries.entry?.length === 0) {
+      const [row] = await repo.db.query(`select 1 from resource where type = $1 and id = $2`, [type, id]);
+      if (!row) throw notFound(`${type}/${id} is not known`);
+    }
     return sendResource(request, reply, entries);
   };
   app.get('/:type/:id/_history', instanceHistory);
@@ -165,6 +189,7 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     const type = typeOf(request);
     const { id, vid } = request.params as Params;
     const r = await repo.vread(type, id, vid);
+    await request.access.checkRead(r);
     versionHeaders(reply, r);
     return sendResource(request, reply, r);
   });
@@ -193,7 +218,7 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     for (const k of ['_since', '_at'] as const) {
       if (q[k] !== undefined && Number.isNaN(Date.parse(q[k]))) throw badRequest('invalid-date', `${k} must be an instant, got ${JSON.stringify(q[k])}`, k);
     }
-    const rows: HistoryEntry[] = await repo.history({ ...scope, since: q._since, at: q._at, count: count + 1, offset });
+    const rows: HistoryEntry[] = await repo.history({ ...scope, since: q._since, at: q._at, count: count + 1, offset, filter: request.access.filterFor(scope.type) });
     const page = rows.slice(0, count);
     const path = `${base()}${scope.type ? `/${scope.type}` : ''}${scope.id ? `/${scope.id}` : ''}/_history`;
     const keep = queryPairs(request).filter(([k]) => k !== '_offset');
@@ -223,7 +248,7 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     }
     if (body.resourceType !== type) throw badRequest('type-mismatch', `The resource is a ${body.resourceType}, but $validate was called on ${type}`, 'resourceType');
     if (id && body.id !== id) throw badRequest('id-mismatch', `The resource's id ${body.id} does not match ${id}`, `${type}.id`);
-    const issues = repo.options.validate?.(body) ?? [];
+    const issues = repo.options.validate?.(body as Resource) ?? [];
     return {
       resourceType: 'OperationOutcome',
       issue: issues.length ? issues : [issue('informational', 'valid', `The ${type} is valid`, undefined, 'information')],

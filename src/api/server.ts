@@ -4,10 +4,18 @@ import type { Repository } from '../store/repository.ts';
 import { FhirError, issue } from '../fhir/outcome.ts';
 import { FHIR_JSON } from './http.ts';
 import { registerRestRoutes } from './rest.ts';
+import { authPlugin } from './auth.ts';
+import { privacyRoutes } from './privacy-routes.ts';
+import { createRegistryLookup } from '../registry/lookup.ts';
+import type { DevAuthority } from '../access/dev-authority.ts';
 
 export interface ServerContext {
   config: Config;
   repo: Repository;
+  /** 'off' makes every request a local administrator: for the storage and API test suites only. */
+  auth?: 'on' | 'off';
+  /** A development authority whose tokens are trusted (tests mint tokens in-process with it). */
+  devAuthority?: DevAuthority;
 }
 
 /** Content types a FHIR body may arrive in; all are JSON. */
@@ -16,6 +24,8 @@ const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/js
 export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: ctx.config.maxBodyBytes,
+    // Lets clients correlate their requests with audit records.
+    requestIdHeader: 'x-request-id',
     logger: ctx.config.logLevel === 'silent' ? false : { level: ctx.config.logLevel },
     // Long OR lists and chained searches make long URLs.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2000 },
@@ -60,6 +70,19 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
       .send(JSON.stringify(new FhirError(404, [issue('not-found', 'no-such-endpoint', `No endpoint ${request.method} ${request.url.split('?')[0]}`)]).outcome));
   });
 
+  // Authentication, the access policy and the audit trail wrap every /fhir route.
+  const db = ctx.repo.db;
+  const registry = createRegistryLookup(db);
+  const embedded = !ctx.config.databaseUrl;
+  await app.register(authPlugin, {
+    db,
+    registry,
+    baseUrl: ctx.config.baseUrl,
+    auth: ctx.auth,
+    devAuthority: ctx.devAuthority,
+    devAuth: ctx.config.devAuth ? { dataDir: embedded ? ctx.config.dataDir : undefined } : false,
+  });
+  await app.register(privacyRoutes, { db, registry });
   await app.register(async (fhir) => registerRestRoutes(fhir, ctx), { prefix: '/fhir' });
   return app as unknown as FastifyInstance;
 }

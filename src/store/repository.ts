@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Db, Queryable } from './db.ts';
+import { and, run, sql, raw, type Sql } from './sql.ts';
 import { FhirError, badRequest, conflict, gone, issue, notFound, preconditionFailed, unprocessable } from '../fhir/outcome.ts';
 import { patientCompartmentOf } from '../fhir/compartment.ts';
 import { contentKey, parseRelativeReference, references } from '../fhir/json.ts';
@@ -37,6 +38,17 @@ export interface RepositoryOptions {
 
 export type Method = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
+/**
+ * The caller's write permission, asked for every version written with the compartment it lands
+ * in: returns the resource to store (the policy may tag it) or throws a FhirError (403).
+ */
+export type WriteGuard = <T extends Resource>(resource: T, action: 'create' | 'update' | 'delete', compartment: string | null) => T;
+
+/** Per-call options every write accepts. */
+export interface WriteOptions {
+  guard?: WriteGuard;
+}
+
 interface StoredRow {
   rid: number;
   version: number;
@@ -57,18 +69,19 @@ export interface HistoryEntry {
 export interface Repository {
   readonly db: Db;
   readonly options: RepositoryOptions;
-  create(resource: Resource, opts?: { ifNoneExist?: string }): Promise<WriteResult>;
-  update(resource: Resource, opts?: { ifMatch?: string; method?: Method }): Promise<WriteResult>;
-  delete(type: string, id: string, opts?: { ifMatch?: string }): Promise<WriteResult | undefined>;
+  create(resource: Resource, opts?: { ifNoneExist?: string } & WriteOptions): Promise<WriteResult>;
+  update(resource: Resource, opts?: { ifMatch?: string; method?: Method } & WriteOptions): Promise<WriteResult>;
+  delete(type: string, id: string, opts?: { ifMatch?: string } & WriteOptions): Promise<WriteResult | undefined>;
   read(type: string, id: string): Promise<Resource>;
   vread(type: string, id: string, version: string): Promise<Resource>;
-  history(q: { type?: string; id?: string; since?: string; at?: string; before?: string; count: number; offset?: number }): Promise<HistoryEntry[]>;
+  /** `filter` restricts the versions to those the caller may see (over a resource_history alias). */
+  history(q: { type?: string; id?: string; since?: string; at?: string; count: number; offset?: number; filter?: (alias: string) => Sql }): Promise<HistoryEntry[]>;
   putMany(resources: Resource[], opts?: { referentialIntegrity?: boolean }): Promise<{ created: number; updated: number; unchanged: number }>;
   /**
    * Runs fn with one transaction; the writer's operations inside share it (transaction bundles).
    * With referenceChecks: false the caller checks references itself (once, for the whole bundle).
    */
-  inTransaction<T>(fn: (w: Writer) => Promise<T>, o?: { referenceChecks?: boolean }): Promise<T>;
+  inTransaction<T>(fn: (w: Writer) => Promise<T>, o?: { referenceChecks?: boolean } & WriteOptions): Promise<T>;
 }
 
 /** The write operations bound to one open transaction. */
@@ -172,12 +185,18 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
     method: Method,
     resource: Resource,
     existing: StoredRow | undefined,
-    now: Date
+    now: Date,
+    guard?: WriteGuard
   ): Promise<Resource> {
     const version = (existing?.version ?? 0) + 1;
-    const stored = stamp(resource, version, now);
-    const content = JSON.stringify(stored);
+    let stored = stamp(resource, version, now);
     const compartment = patientCompartmentOf(stored);
+    if (guard) {
+      // Moving a resource between compartments needs the right to change it where it was, too.
+      if (existing && !existing.deleted && existing.compartment !== compartment) guard(JSON.parse(existing.content), 'update', existing.compartment);
+      stored = guard(stored, existing && !existing.deleted ? 'update' : 'create', compartment);
+    }
+    const content = JSON.stringify(stored);
     let rid: number;
     if (existing) {
       await tx.query(`update resource set version = $2, compartment = $3, last_updated = $4, deleted = false, content = $5 where rid = $1`, [
@@ -218,11 +237,13 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
    * Inserts resources that are new (no stored row) as version 1: one multi-row insert per table,
    * since bulk loading is dominated by round trips otherwise.
    */
-  async function insertNew(tx: Queryable, resources: Resource[], method: Method, now: Date): Promise<Resource[]> {
+  async function insertNew(tx: Queryable, resources: Resource[], method: Method, now: Date, guard?: WriteGuard): Promise<Resource[]> {
     const ts = now.toISOString();
     const fresh = resources.map((r) => {
-      const stored = stamp(r, 1, now);
-      return { r: stored, compartment: patientCompartmentOf(stored), content: JSON.stringify(stored) };
+      let stored = stamp(r, 1, now);
+      const compartment = patientCompartmentOf(stored);
+      if (guard) stored = guard(stored, 'create', compartment);
+      return { r: stored, compartment, content: JSON.stringify(stored) };
     });
     const rows = await tx.query<{ rid: number; type: string; id: string }>(
       `insert into resource (type, id, version, compartment, last_updated, content)
@@ -246,7 +267,7 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
    * Updates (or creates) resources that carry their ids, reading all stored rows in one query
    * and inserting the new ones in one multi-row insert. Content must already be checked.
    */
-  async function upsertMany(tx: Queryable, resources: Resource[], now: Date): Promise<WriteResult[]> {
+  async function upsertMany(tx: Queryable, resources: Resource[], now: Date, guard?: WriteGuard): Promise<WriteResult[]> {
     const existing = await tx.query<StoredRow & { type: string; id: string }>(
       `select rid, type, id, version, compartment, deleted, content from resource
         where (type, id) in (select * from unnest($1::text[], $2::text[])) for update`,
@@ -260,19 +281,19 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
       if (prev && !prev.deleted && contentKey(JSON.parse(prev.content)) === contentKey(r)) {
         results[i] = { resource: JSON.parse(prev.content), status: 200, unchanged: true };
       } else if (prev) {
-        results[i] = { resource: await storeVersion(tx, 'PUT', r, prev, now), status: prev.deleted ? 201 : 200 };
+        results[i] = { resource: await storeVersion(tx, 'PUT', r, prev, now, guard), status: prev.deleted ? 201 : 200 };
       } else {
         fresh.push(i);
       }
     }
     if (fresh.length) {
-      const stored = await insertNew(tx, fresh.map((i) => resources[i]), 'PUT', now);
+      const stored = await insertNew(tx, fresh.map((i) => resources[i]), 'PUT', now, guard);
       fresh.forEach((i, k) => (results[i] = { resource: stored[k], status: 201 }));
     }
     return results;
   }
 
-  function writer(tx: Queryable, referenceChecks = opts.referentialIntegrity): Writer {
+  function writer(tx: Queryable, referenceChecks = opts.referentialIntegrity, guard?: WriteGuard): Writer {
     const now = clock();
     const w: Writer = {
       tx,
@@ -281,10 +302,10 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
         if (resources.length === 0) return [];
         if (!o.checked) for (const r of resources) checkContent(r);
         if (referenceChecks) await checkReferences(tx, resources, new Set(resources.map((r) => `${r.resourceType}/${r.id}`)));
-        return insertNew(tx, resources, 'POST', now);
+        return insertNew(tx, resources, 'POST', now, guard);
       },
       checkReferences: (resources, known) => checkReferences(tx, resources, known),
-      updateMany: (resources) => upsertMany(tx, resources, now),
+      updateMany: (resources) => upsertMany(tx, resources, now, guard),
       async create(resource, o = {}) {
         const id = o.id ?? randomUUID();
         const r = { ...resource, id } as Resource;
@@ -292,7 +313,7 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
         if (referenceChecks) await checkReferences(tx, [r]);
         const existing = await lockRow(tx, r.resourceType, id);
         if (existing) throw conflict('id-exists', `${r.resourceType}/${id} already exists`);
-        return { resource: await storeVersion(tx, 'POST', r, undefined, now), status: 201 };
+        return { resource: await storeVersion(tx, 'POST', r, undefined, now, guard), status: 201 };
       },
       async update(resource, o = {}) {
         checkContent(resource);
@@ -303,13 +324,14 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
         if (existing && !existing.deleted && contentKey(JSON.parse(existing.content)) === contentKey(resource)) {
           return { resource: JSON.parse(existing.content), status: 200, unchanged: true };
         }
-        const stored = await storeVersion(tx, o.method ?? 'PUT', resource, existing, now);
+        const stored = await storeVersion(tx, o.method ?? 'PUT', resource, existing, now, guard);
         return { resource: stored, status: existing && !existing.deleted ? 200 : 201 };
       },
       async delete(type, id, o = {}) {
         const existing = await lockRow(tx, type, id);
         checkVersion(existing, o.ifMatch, type, id);
         if (!existing || existing.deleted) return undefined;
+        guard?.(JSON.parse(existing.content), 'delete', existing.compartment);
         const version = existing.version + 1;
         const tombstone = stamp({ resourceType: type, id } as Resource, version, now);
         await tx.query(`update resource set version = $2, last_updated = $3, deleted = true, content = $4 where rid = $1`, [
@@ -345,10 +367,10 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
   const repo: Repository = {
     db,
     options: opts,
-    inTransaction: (fn, o = {}) => db.transaction((tx) => fn(writer(tx, o.referenceChecks ?? opts.referentialIntegrity))),
+    inTransaction: (fn, o = {}) => db.transaction((tx) => fn(writer(tx, o.referenceChecks ?? opts.referentialIntegrity, o.guard))),
     async create(resource, o = {}) {
       return db.transaction(async (tx) => {
-        const w = writer(tx);
+        const w = writer(tx, opts.referentialIntegrity, o.guard);
         if (o.ifNoneExist !== undefined) {
           const matches = await w.findMatches(resource.resourceType, parseQuery(o.ifNoneExist), 2);
           if (matches.length > 1) {
@@ -359,8 +381,8 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
         return w.create(resource);
       });
     },
-    update: (resource, o) => db.transaction((tx) => writer(tx).update(resource, o)),
-    delete: (type, id, o) => db.transaction((tx) => writer(tx).delete(type, id, o)),
+    update: (resource, o = {}) => db.transaction((tx) => writer(tx, opts.referentialIntegrity, o.guard).update(resource, o)),
+    delete: (type, id, o = {}) => db.transaction((tx) => writer(tx, opts.referentialIntegrity, o.guard).delete(type, id, o)),
     read: (type, id) => readFrom(db, type, id),
     async vread(type, id, version) {
       if (!/^[0-9]+$/.test(version)) throw notFound(`${type}/${id} has no version ${version}`);
@@ -373,35 +395,29 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
       return JSON.parse(row.content);
     },
     async history(q) {
-      const where: string[] = [];
-      const params: unknown[] = [];
-      const add = (cond: string, v: unknown) => {
-        params.push(v);
-        where.push(cond.replace('?', `$${params.length}`));
-      };
-      if (q.type) add('type = ?', q.type);
-      if (q.id) add('id = ?', q.id);
-      if (q.since) add('last_updated >= ?', q.since);
-      if (q.before) add('last_updated < ?', q.before);
-      params.push(q.count, q.offset ?? 0);
-      let rows = await db.query<any>(
-        `select type, id, version, last_updated, deleted, method, content,
-                to_char(last_updated at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as ts
-           from resource_history ${where.length ? 'where ' + where.join(' and ') : ''}
-          order by last_updated desc, seq desc limit $${params.length - 1} offset $${params.length}`,
-        params
-      );
+      const ts = raw(`to_char(h.last_updated at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as ts`);
+      const where: Sql[] = [];
+      if (q.type) where.push(sql`h.type = ${q.type}`);
+      if (q.id) where.push(sql`h.id = ${q.id}`);
+      if (q.filter) where.push(q.filter('h'));
+      let rows: any[];
       if (q.at) {
-        // _at: the version current at that instant, one per resource.
-        const seen = new Set<string>();
-        const atRows = await db.query<any>(
-          `select distinct on (rid) type, id, version, last_updated, deleted, method, content,
-                  to_char(last_updated at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as ts
-             from resource_history where last_updated <= $1 ${q.type ? 'and type = $2' : ''} ${q.id ? `and id = $${q.type ? 3 : 2}` : ''}
-            order by rid, version desc`,
-          [q.at, ...(q.type ? [q.type] : []), ...(q.id ? [q.id] : [])]
+        // _at: per resource, the version current at that instant (not a deletion).
+        rows = await run(
+          db,
+          sql`select * from (
+                select distinct on (h.rid) h.type, h.id, h.version, h.deleted, h.method, h.content, h.seq, h.last_updated, ${ts}
+                  from resource_history h where ${and([...where, sql`h.last_updated <= ${q.at}`])}
+                 order by h.rid, h.version desc) v
+              where not v.deleted order by v.last_updated desc, v.seq desc limit ${q.count} offset ${q.offset ?? 0}`
         );
-        rows = atRows.filter((r) => !seen.has(`${r.type}/${r.id}`) && seen.add(`${r.type}/${r.id}`)).slice(q.offset ?? 0, (q.offset ?? 0) + q.count);
+      } else {
+        if (q.since) where.push(sql`h.last_updated >= ${q.since}`);
+        rows = await run(
+          db,
+          sql`select h.type, h.id, h.version, h.deleted, h.method, h.content, ${ts} from resource_history h
+               where ${and(where)} order by h.last_updated desc, h.seq desc limit ${q.count} offset ${q.offset ?? 0}`
+        );
       }
       return rows.map((r) => ({
         type: r.type,

@@ -1,6 +1,8 @@
+import net from 'node:net';
 import { loadConfig } from '../../src/config.ts';
 import { createPlatform, type Platform } from '../../src/app.ts';
 import type { RepositoryOptions } from '../../src/store/repository.ts';
+import type { DevAuthority } from '../../src/access/dev-authority.ts';
 import { openTestDb } from './db.ts';
 
 export interface TestServer {
@@ -12,15 +14,37 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** The whole platform over real HTTP on a free port, on a fresh test database. */
-export async function startTestServer(o: { env?: Record<string, string>; repository?: Partial<RepositoryOptions> } = {}): Promise<TestServer> {
+export const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+
+/**
+ * The whole platform over real HTTP on a free port, on a fresh test database. `auth: 'off'`
+ * (the default here) makes every request a local administrator: for the storage and API suites,
+ * which test FHIR behaviour; the access suites run with auth on and real tokens.
+ */
+export async function startTestServer(
+  o: {
+    env?: Record<string, string>;
+    repository?: Partial<RepositoryOptions>;
+    auth?: 'on' | 'off';
+    /** Builds the development authority whose tokens the server trusts, given the server's base URL. */
+    devAuthority?: (baseUrl: string) => Promise<DevAuthority>;
+  } = {}
+): Promise<TestServer> {
   const db = await openTestDb();
-  const config = loadConfig({ LOG_LEVEL: 'silent', PORT: '0', ...o.env });
-  const platform = await createPlatform(config, { db, repository: o.repository });
-  const address = await platform.server.listen({ port: 0, host: '127.0.0.1' });
-  // Links and Location headers must name the address the server really listens on.
-  platform.config.baseUrl = address;
-  const base = `${address}/fhir`;
+  const port = await freePort();
+  // The public URL must be known before start: DPoP proofs and audiences are checked against it.
+  const config = loadConfig({ LOG_LEVEL: 'silent', PORT: String(port), BASE_URL: `http://127.0.0.1:${port}`, DEV_AUTH: 'false', ...o.env });
+  const devAuthority = await o.devAuthority?.(config.baseUrl);
+  const platform = await createPlatform(config, { db, repository: o.repository, auth: o.auth ?? 'off', devAuthority });
+  await platform.server.listen({ port, host: '127.0.0.1' });
+  const base = `http://127.0.0.1:${port}/fhir`;
   return {
     platform,
     base,
