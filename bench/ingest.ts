@@ -1,0 +1,55 @@
+import pg from 'pg';
+import { loadConfig } from '../src/config.ts';
+import { createPlatform } from '../src/app.ts';
+import { openPostgres } from '../src/store/db.ts';
+import { BENCH_DB, freshSchema, pool, syntheaBundles } from './common.ts';
+
+/**
+ * Ingest of the Synthea set: transaction Bundles over HTTP with several concurrent clients, with
+ * validation and indexing on, next to the raw baseline measured in the same run: each bundle's
+ * resources as plain INSERTs of their JSON into a one-table schema, one transaction per bundle.
+ */
+export async function benchIngest(clients = 4): Promise<{ raw: number; ours: number; resources: number }> {
+  const bundles = syntheaBundles();
+  const master = bundles.filter((b) => b.entry.some((e: any) => e.resource.resourceType === 'Organization') && !b.entry.some((e: any) => e.resource.resourceType === 'Patient'));
+  const patients = bundles.filter((b) => !master.includes(b));
+  const resources = patients.reduce((n, b) => n + b.entry.length, 0);
+
+  // Raw baseline.
+  const raw = await freshSchema('bench_raw');
+  const rawPool = new pg.Pool({ connectionString: BENCH_DB, max: clients, options: `-c search_path=${raw.schema}` });
+  await rawPool.query(`create table resources (id text primary key, type text not null, content jsonb not null)`);
+  let t = performance.now();
+  await pool(patients, clients, async (b) => {
+    const c = await rawPool.connect();
+    try {
+      await c.query('begin');
+      for (const e of b.entry) await c.query('insert into resources (id, type, content) values ($1, $2, $3)', [crypto.randomUUID(), e.resource.resourceType, JSON.stringify(e.resource)]);
+      await c.query('commit');
+    } finally {
+      c.release();
+    }
+  });
+  const rawRate = resources / ((performance.now() - t) / 1000);
+  await rawPool.end();
+  await raw.drop();
+
+  // Samhandling over HTTP.
+  const ours = await freshSchema('bench_ours');
+  const db = await openPostgres(BENCH_DB, ours.schema);
+  const platform = await createPlatform({ ...loadConfig(), logLevel: 'silent', databaseUrl: BENCH_DB }, { db });
+  const address = await platform.server.listen({ port: 0, host: '127.0.0.1' });
+  const post = async (b: unknown) => {
+    const res = await fetch(`${address}/fhir`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(b) });
+    if (res.status !== 200) throw new Error(`bundle refused: ${res.status} ${(await res.text()).slice(0, 300)}`);
+    await res.arrayBuffer();
+  };
+  for (const b of master) await post(b);
+  // The master-data bundles (untimed, as in the baseline) also warm up validation and indexing.
+  t = performance.now();
+  await pool(patients, clients, post);
+  const oursRate = resources / ((performance.now() - t) / 1000);
+  await platform.close();
+  await ours.drop();
+  return { raw: rawRate, ours: oursRate, resources };
+}
