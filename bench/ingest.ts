@@ -37,7 +37,8 @@ export async function benchIngest(clients = 4): Promise<{ raw: number; ours: num
   // Samhandling over HTTP.
   const ours = await freshSchema('bench_ours');
   const db = await openPostgres(BENCH_DB, ours.schema);
-  const platform = await createPlatform({ ...loadConfig(), logLevel: 'silent', databaseUrl: BENCH_DB }, { db });
+  // Auth off: this measures storage, validation and indexing; bench/read.ts measures the access path.
+  const platform = await createPlatform({ ...loadConfig(), logLevel: 'silent', databaseUrl: BENCH_DB }, { db, auth: 'off' });
   const address = await platform.server.listen({ port: 0, host: '127.0.0.1' });
   const post = async (b: unknown) => {
     const res = await fetch(`${address}/fhir`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(b) });
