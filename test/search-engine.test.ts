@@ -39,7 +39,11 @@ const others: Resource[] = [
   { resourceType: 'Condition', id: 'c1', subject: { reference: 'Patient/ostby' }, code: { coding: [{ system: 'http://snomed.info/sct', code: '44054006', display: 'Diabetes mellitus type 2' }] },
     clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] } },
   { resourceType: 'ValueSet', id: 'vs1', status: 'active', url: 'http://example.org/fhir/ValueSet/blood-pressure' },
-  { resourceType: 'ValueSet', id: 'vs2', status: 'active', url: 'http://example.org/fhir/ValueSet/blood-pressure/systolic' },
+  { resourceType: 'ValueSet', id: 'vs2', status: 'active', url: 'http://example.org/fhir/ValueSet/blood-pressure/systolic',
+    compose: { include: [{ system: 'http://loinc.org', concept: [{ code: '8480-6' }] }] } },
+  { resourceType: 'ValueSet', id: 'vs3', status: 'active', url: 'http://example.org/fhir/ValueSet/all-snomed', compose: { include: [{ system: 'http://snomed.info/sct' }] } },
+  { resourceType: 'Encounter', id: 'e1', status: 'finished', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' }, subject: { reference: 'Patient/ostby' } },
+  { resourceType: 'Encounter', id: 'e2', status: 'finished', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' }, subject: { reference: 'Patient/aasen' } },
 ] as Resource[];
 
 function obs(id: string, patient: string, code: string, value: number, unit: string, effective: string): Resource {
@@ -110,10 +114,21 @@ describe('token', () => {
     assert.deepEqual(await find('Observation', [['code:not', '8480-6']]), ['o3', 'o5']);
     assert.deepEqual(await find('Observation', [['code:text', 'blodprø']]), ['o5']);
     assert.deepEqual(await find('Condition', [['code:text', 'diabetes']]), ['c1']);
+    assert.deepEqual(await find('Condition', [['code:text', 'mellitus']]), [], ':text matches the start of the text, like string search');
     assert.deepEqual(await find('Patient', [['birthdate:missing', 'true']]), ['jose']);
     assert.deepEqual(await find('Patient', [['birthdate:missing', 'false']]), ['aasen', 'ostby']);
     assert.deepEqual(await find('Observation', [['status:in', 'http://hl7.org/fhir/ValueSet/observation-status']]), ['o1', 'o2', 'o3', 'o4', 'o5']);
     assert.deepEqual(await find('Observation', [['status:not-in', 'http://hl7.org/fhir/ValueSet/observation-status']]), []);
+  });
+  test(':in with a ValueSet stored on the server; :below and :above in a code system hierarchy', async () => {
+    assert.deepEqual(await find('Observation', [['code:in', 'http://example.org/fhir/ValueSet/blood-pressure/systolic']]), ['o1', 'o2', 'o4']);
+    assert.deepEqual(await find('Condition', [['code:in', 'http://example.org/fhir/ValueSet/all-snomed']]), ['c1']);
+    assert.deepEqual(await find('Observation', [['code:in', 'http://example.org/fhir/ValueSet/all-snomed']]), []);
+    // v3-ActCode: ACUTE and NONAC are below IMP (inpatient); AMB is another branch of _ActEncounterCode
+    assert.deepEqual(await find('Encounter', [['class:below', 'http://terminology.hl7.org/CodeSystem/v3-ActCode|IMP']]), ['e1']);
+    assert.deepEqual(await find('Encounter', [['class:below', 'http://terminology.hl7.org/CodeSystem/v3-ActCode|_ActEncounterCode']]), ['e1', 'e2']);
+    assert.deepEqual(await find('Encounter', [['class:above', 'http://terminology.hl7.org/CodeSystem/v3-ActCode|ACUTE']]), ['e1']);
+    await assert.rejects(run('Encounter', [['class:below', 'urn:unknown|X']], { strict: true }), (e: any) => e.status === 400);
   });
   test('a 100-value OR list', async () => {
     const codes = Array.from({ length: 99 }, (_, i) => `code-${i}`);

@@ -3,7 +3,8 @@ import { getSearchParam, isResourceType, type CompiledParam } from '../../fhir/s
 import { badRequest } from '../../fhir/outcome.ts';
 import { and, or, raw, sql, type Sql } from '../sql.ts';
 import { IDENTIFIER_SUFFIX, TEXT_SUFFIX } from './extract.ts';
-import { expandValueSet } from './valuesets.ts';
+import type { ValueSet } from '@medplum/fhirtypes';
+import { codesAbove, codesBelow, expandValueSet } from './valuesets.ts';
 import { dateRange, decimals, normalizeString, parseLocalReference } from './values.ts';
 
 /** Thrown for a parameter or modifier we do not support: ignored (and reported) unless strict. */
@@ -13,6 +14,8 @@ export interface CompileContext {
   baseUrl: string;
   accessFilter?: (alias: string) => Sql;
   aliasCount: number;
+  /** ValueSets stored on this server that the search's :in / :not-in name (loaded beforehand). */
+  valueSets?: Map<string, ValueSet>;
 }
 
 const PREFIXES = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap'] as const;
@@ -270,26 +273,33 @@ export function compileParam(ctx: CompileContext, types: string[], alias: string
   switch (type) {
     case 'token': {
       if (modifier === 'text') {
-        const conds = values.map((v) => {
-          const n = escapeLike(normalizeString(v));
-          return sql`(${raw(x)}.norm like ${n + '%'} or ${raw(x)}.norm like ${'% ' + n + '%'})`;
-        });
+        // string semantics: the text starts with the value (case- and accent-insensitive)
+        const conds = values.map((v) => sql`${raw(x)}.norm like ${escapeLike(normalizeString(v)) + '%'}`);
         return existsIn('sp_string', x, alias, and([keyCond(x, params, TEXT_SUFFIX), or(conds)]));
       }
       if (modifier === 'in' || modifier === 'not-in') {
-        const codes = values.flatMap((v) => {
-          const exp = expandValueSet(v);
-          if (!exp) throw new UnsupportedParam(`Value set '${v}' of ${name} is not known to this server`);
+        const members = values.flatMap((v) => {
+          const exp = expandValueSet(v, ctx.valueSets);
+          if (!exp) throw new UnsupportedParam(`Value set '${v}' of ${name} is not known to this server, or not an enumeration`);
           return exp;
         });
-        const pairs = or(
-          [...new Set(codes.map((c) => c.system))].map(
-            // elements of type `code` carry no system in the index: their binding implies it
-            (s) => sql`((${raw(x)}.system = ${s} or ${raw(x)}.system is null) and ${raw(x)}.code = any(${codes.filter((c) => c.system === s).map((c) => c.code)}::text[]))`
-          )
+        const conds = members.map((m) =>
+          // elements of type `code` carry no system in the index: their binding implies it
+          m.codes
+            ? sql`((${raw(x)}.system = ${m.system} or ${raw(x)}.system is null) and ${raw(x)}.code = any(${m.codes}::text[]))`
+            : sql`${raw(x)}.system = ${m.system}`
         );
-        const e = existsIn(table, x, alias, and([keyCond(x, params), pairs]));
+        const e = existsIn(table, x, alias, and([keyCond(x, params), or(conds)]));
         return modifier === 'in' ? e : negate(e);
+      }
+      if (modifier === 'below' || modifier === 'above') {
+        const conds = values.map((v) => {
+          const [system, code] = splitBars(v);
+          const codes = system && code ? (modifier === 'below' ? codesBelow(system, code) : codesAbove(system, code)) : undefined;
+          if (!codes) throw new UnsupportedParam(`:${modifier} on ${code} needs system|code of a code system known to this server`);
+          return sql`(${raw(x)}.system = ${system} and ${raw(x)}.code = any(${codes}::text[]))`;
+        });
+        return existsIn(table, x, alias, and([keyCond(x, params), or(conds)]));
       }
       if (modifier && modifier !== 'not') throw new UnsupportedParam(`Modifier :${modifier} is not supported on token parameter ${code}`);
       const e = existsIn(table, x, alias, and([keyCond(x, params), tokenOrCond(x, values)]));

@@ -7,6 +7,7 @@ import { compileParam, indexProbes, ridOnly, UnsupportedParam, type CompileConte
 import { loadIncludes, parseInclude, type IncludeSpec, type Row } from './include.ts';
 import { afterCursor, decodeCursor, encodeCursor, orderBy, sortKeys, type Cursor, type SortKey } from './paging.ts';
 import { shapeResource, type Summary } from './shape.ts';
+import { loadStoredValueSets } from './valuesets.ts';
 
 export interface SearchInput {
   resourceType?: string;
@@ -175,6 +176,12 @@ function matchQuery(input: SearchInput, p: Plan, a: string, keys: SortKey[], key
   return sql`select ${raw(a)}.rid${keySelect} from (select distinct ${x}.rid from ${raw(d.table)} ${x} where ${d.where}${inCompartment}) ${raw(a)} where ${and(rest)}`;
 }
 
+/** The stored ValueSets that :in / :not-in parameters name (compilation itself is synchronous). */
+async function valueSetsNamed(db: Queryable, params: [string, string][]) {
+  const urls = params.filter(([k]) => /:(in|not-in)$/.test(k)).flatMap(([, v]) => v.split(','));
+  return loadStoredValueSets(db, urls);
+}
+
 function queryString(params: [string, string][]): string {
   return params.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
 }
@@ -195,7 +202,7 @@ function link(input: SearchInput, relation: string, cursor?: Cursor): BundleLink
  * reported in an OperationOutcome entry, or a 400 when `strict`.
  */
 export async function search(db: Queryable, input: SearchInput): Promise<Bundle> {
-  const ctx: CompileContext = { baseUrl: input.baseUrl, accessFilter: input.accessFilter, aliasCount: 0 };
+  const ctx: CompileContext = { baseUrl: input.baseUrl, accessFilter: input.accessFilter, aliasCount: 0, valueSets: await valueSetsNamed(db, input.params) };
   const a = 'r';
   const p = plan(input, ctx, a);
   await chooseDriver(db, p);
@@ -281,7 +288,7 @@ export async function findMatches(
   params: [string, string][],
   limit = 2
 ): Promise<{ rid: number; id: string }[]> {
-  const ctx: CompileContext = { baseUrl: '', aliasCount: 0 };
+  const ctx: CompileContext = { baseUrl: '', aliasCount: 0, valueSets: await valueSetsNamed(db, params) };
   const input: SearchInput = { resourceType, params, strict: true, baseUrl: '' };
   const p = plan(input, ctx, 'r');
   if (!p.where.length) throw badRequest('missing-criteria', `Conditional matching on ${resourceType} needs at least one search parameter`);
