@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import type { Db, Queryable } from './db.ts';
 import { and, run, sql, raw, type Sql } from './sql.ts';
+import { deleteSearchIndex, writeSearchIndex } from './search-index.ts';
+import { findMatches } from './search/index.ts';
 import { FhirError, badRequest, conflict, gone, issue, notFound, preconditionFailed, unprocessable } from '../fhir/outcome.ts';
 import { patientCompartmentOf } from '../fhir/compartment.ts';
 import { contentKey, parseRelativeReference, references } from '../fhir/json.ts';
@@ -105,26 +107,6 @@ export interface Writer {
   findMatches: (type: string, params: [string, string][], limit?: number) => Promise<{ rid: number; id: string }[]>;
 }
 
-const noIndexer: SearchIndexer = { writeSearchIndex: async () => undefined, deleteSearchIndex: async () => undefined };
-
-/** The default collaborators, loaded lazily so the store has no import cycle with search. */
-async function defaultOptions(): Promise<Partial<RepositoryOptions>> {
-  const out: Partial<RepositoryOptions> = {};
-  try {
-    const idx = await import('./search-index.ts');
-    out.indexer = { writeSearchIndex: idx.writeSearchIndex, deleteSearchIndex: idx.deleteSearchIndex };
-  } catch (err) {
-    if ((err as any)?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
-  }
-  try {
-    const s = await import('./search/index.ts');
-    out.findMatches = (tx, type, params, limit) => s.findMatches(tx, type, params, limit);
-  } catch (err) {
-    if ((err as any)?.code !== 'ERR_MODULE_NOT_FOUND') throw err;
-  }
-  return out;
-}
-
 export function parseIfMatch(value: string): number {
   const m = /^(?:W\/)?"?([0-9]+)"?$/.exec(value.trim());
   if (!m) throw badRequest('invalid-if-match', `If-Match must be an ETag like W/"3", got ${JSON.stringify(value)}`);
@@ -132,8 +114,13 @@ export function parseIfMatch(value: string): number {
 }
 
 export async function createRepository(db: Db, options: RepositoryOptions = {}): Promise<Repository> {
-  const opts: RepositoryOptions = { referentialIntegrity: true, ...(await defaultOptions()), ...options };
-  const indexer = opts.indexer ?? noIndexer;
+  const opts: RepositoryOptions = {
+    referentialIntegrity: true,
+    indexer: { writeSearchIndex, deleteSearchIndex },
+    findMatches: (tx, type, params, limit) => findMatches(tx, type, params, limit),
+    ...options,
+  };
+  const indexer = opts.indexer!;
   const clock = opts.clock ?? (() => new Date());
 
   function checkContent(resource: Resource, expressionPrefix = resource.resourceType): void {
@@ -346,10 +333,7 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
         return { resource: tombstone, status: 200 };
       },
       read: (type, id) => readFrom(tx, type, id),
-      findMatches: async (type, params, limit) => {
-        if (!opts.findMatches) throw new FhirError(501, [issue('not-supported', 'search-unavailable', 'Search is not available in this build')]);
-        return opts.findMatches(tx, type, params, limit);
-      },
+      findMatches: (type, params, limit) => opts.findMatches!(tx, type, params, limit),
     };
     return w;
   }
