@@ -1,0 +1,223 @@
+import http from 'node:http';
+import net from 'node:net';
+import { pathToFileURL } from 'node:url';
+import pg from 'pg';
+import type { Resource } from '@medplum/fhirtypes';
+import { loadConfig } from '../src/config.ts';
+import { createPlatform } from '../src/app.ts';
+import { openPostgres } from '../src/store/db.ts';
+import { devAuthority, practitionerClaims, type DevAuthority } from '../src/access/dev-authority.ts';
+import { makeNationalId, makeOrgnr } from '../src/registry/identifiers.ts';
+import { organization, patient, practitioner, practitionerRole } from '../src/registry/resources.ts';
+import { MUNICIPALITIES } from '../src/registry/municipalities.ts';
+import { BENCH_DB, freshSchema, machine, pool } from './common.ts';
+
+/**
+ * Read by id (issue 4) with everything a real read does: a signed practitioner token verified
+ * against the issuer's keys, the access policy (attestation, access basis, the patient's privacy
+ * settings) and a durable AuditEvent stored before the answer — next to the raw baseline measured
+ * in the same run: a plain node:http server answering `select content from resources where id = $1`
+ * from PostgreSQL. Each client reads its own patient's Observations (its own token and patient).
+ */
+
+export interface ReadFigures {
+  rps: number;
+  p50: number;
+  p95: number;
+}
+export interface ReadBenchResult {
+  requests: number;
+  clients: number;
+  raw: ReadFigures;
+  ours: ReadFigures;
+  /** AuditEvents with outcome success stored during the measured reads (one per read). */
+  audited: number;
+}
+
+const OBSERVATIONS_PER_PATIENT = 200;
+const HPR = '7100002';
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+
+function years(n: number): string {
+  const d = new Date();
+  d.setUTCFullYear(d.getUTCFullYear() - n);
+  d.setUTCDate(d.getUTCDate() - 40);
+  return d.toISOString().slice(0, 10);
+}
+
+/** A hospital, a doctor, `clients` patients and their lab results, as the registry stores them. */
+function dataset(clients: number): { resources: Resource[]; patients: { id: string; nin: string; observations: string[] }[]; orgnr: string } {
+  const oslo = MUNICIPALITIES.find((m) => m.number === '0301')!;
+  const orgnr = makeOrgnr('91000002')!;
+  const resources: Resource[] = [
+    organization({ id: 'org-hospital', kind: 'hospital' as any, name: 'Sykehuset', orgnr, municipality: oslo }),
+    practitioner({ id: 'pr-doctor', hpr: HPR, nin: makeNationalId({ birthDate: years(45), individual: 203, synthetic: 'tenor' })!, given: 'Didrik', family: 'Doktor', gender: 'male', birthDate: years(45), category: 'LE', authorisedSince: '2005-01-01' }),
+    practitionerRole({ id: 'role-doctor', practitionerId: 'pr-doctor', practitionerName: 'Didrik Doktor', organizationId: 'org-hospital', category: 'LE', kind: 'hospital', since: '2020-01-01' }),
+  ];
+  const patients = Array.from({ length: clients }, (_, i) => {
+    const nin = makeNationalId({ birthDate: years(30 + i), individual: 300 + i, synthetic: 'tenor' })!;
+    const id = `pat-${i}`;
+    resources.push(
+      patient({ id, nin, given: 'Åse', family: `Østby${i}`, gender: 'female', birthDate: years(30 + i), address: { municipality: oslo, line: `Storgata ${i + 1}`, cadastralUnit: 1, propertyUnit: 2 }, protection: 'ugradert' })
+    );
+    const observations = Array.from({ length: OBSERVATIONS_PER_PATIENT }, (_, j) => {
+      const oid = `lab-${i}-${j}`;
+      resources.push({
+        resourceType: 'Observation',
+        id: oid,
+        status: 'final',
+        category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory', display: 'Laboratory' }] }],
+        code: { coding: [{ system: 'http://loinc.org', code: '718-7', display: 'Hemoglobin [Mass/volume] in Blood' }], text: 'Hemoglobin' },
+        subject: { reference: `Patient/${id}` },
+        effectiveDateTime: new Date(Date.UTC(2020, 0, 1) + j * 86_400_000).toISOString(),
+        issued: new Date(Date.UTC(2020, 0, 1) + j * 86_400_000 + 3_600_000).toISOString(),
+        valueQuantity: { value: 12 + (j % 30) / 10, unit: 'g/dL', system: 'http://unitsofmeasure.org', code: 'g/dL' },
+        referenceRange: [{ low: { value: 12, unit: 'g/dL', system: 'http://unitsofmeasure.org', code: 'g/dL' }, high: { value: 16, unit: 'g/dL', system: 'http://unitsofmeasure.org', code: 'g/dL' } }],
+      } as Resource);
+      return oid;
+    });
+    return { id, nin, observations };
+  });
+  return { resources, patients, orgnr };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/** `requests` reads spread over `clients` concurrent clients, each issuing its next read when the last is answered. */
+async function load(requests: number, clients: number, request: (client: number, n: number) => Promise<void>): Promise<ReadFigures> {
+  const times: number[] = [];
+  const perClient = Math.ceil(requests / clients);
+  const started = performance.now();
+  await pool(
+    Array.from({ length: clients }, (_, i) => i),
+    clients,
+    async (client) => {
+      for (let n = 0; n < perClient; n++) {
+        const t = performance.now();
+        await request(client, n);
+        times.push(performance.now() - t);
+      }
+    }
+  );
+  const seconds = (performance.now() - started) / 1000;
+  times.sort((a, b) => a - b);
+  return { rps: times.length / seconds, p50: percentile(times, 50), p95: percentile(times, 95) };
+}
+
+async function expectOk(res: Response, what: string): Promise<void> {
+  const body = await res.arrayBuffer();
+  if (res.status !== 200) throw new Error(`${what} → ${res.status}: ${Buffer.from(body).toString().slice(0, 300)}`);
+}
+
+export async function benchRead(o: { clients?: number; requests?: number } = {}): Promise<ReadBenchResult> {
+  const clients = o.clients ?? 8;
+  const requests = o.requests ?? 8000;
+  const warmup = Math.min(1000, requests / 4);
+  // Rate limiting protects a server from its clients; here it would only cap the measurement.
+  process.env.RATE_LIMIT_PER_MINUTE = '0';
+  const data = dataset(clients);
+
+  // Samhandling with authentication, policy and audit on.
+  const ours = await freshSchema('bench_read');
+  const db = await openPostgres(BENCH_DB, ours.schema);
+  const port = await freePort();
+  const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent', PORT: String(port), BASE_URL: `http://127.0.0.1:${port}`, DEV_AUTH: 'false', DATABASE_URL: BENCH_DB });
+  const authority: DevAuthority = await devAuthority(`${config.baseUrl}/dev-auth`);
+  const platform = await createPlatform(config, { db, auth: 'on', devAuthority: authority });
+  let oursFigures: ReadFigures;
+  let audited: number;
+  let contents: { id: string; content: string }[];
+  try {
+    await platform.server.listen({ port, host: '127.0.0.1' });
+    const base = `http://127.0.0.1:${port}/fhir`;
+    await platform.repo.putMany(data.resources);
+    const headers = await Promise.all(
+      data.patients.map(async (p) => ({
+        accept: 'application/fhir+json',
+        authorization: `Bearer ${await authority.sign(practitionerClaims({ hpr: HPR, org: data.orgnr, patient: p.nin } as any))}`,
+        'nhn-access-basis': 'SAMTYKKE',
+        'nhn-patient-nin': p.nin,
+      }))
+    );
+    const read = async (client: number, n: number) => {
+      const p = data.patients[client];
+      await expectOk(await fetch(`${base}/Observation/${p.observations[n % p.observations.length]}`, { headers: headers[client] }), 'read');
+    };
+    // The policy must hold: another patient's data is refused with the same token.
+    const foreign = await fetch(`${base}/Observation/${data.patients[1 % clients].observations[0]}`, { headers: headers[0] });
+    await foreign.arrayBuffer();
+    if (clients > 1 && foreign.status === 200) throw new Error('the access policy let a token read another patient’s data');
+    await load(warmup, clients, read);
+    const [{ n: before }] = await db.query<{ n: number }>(`select count(*)::int as n from audit_event where outcome = 'success'`);
+    oursFigures = await load(requests, clients, read);
+    const [{ n: after }] = await db.query<{ n: number }>(`select count(*)::int as n from audit_event where outcome = 'success'`);
+    audited = after - before;
+    contents = await db.query(`select id, content from resource where type = 'Observation'`);
+  } finally {
+    await platform.close();
+    await ours.drop();
+  }
+
+  // Raw baseline: the same JSON, one table, plain node:http.
+  const raw = await freshSchema('bench_read_raw');
+  const rawPool = new pg.Pool({ connectionString: BENCH_DB, max: Number(process.env.DB_POOL_SIZE ?? 10), options: `-c search_path=${raw.schema}` });
+  let rawFigures: ReadFigures;
+  try {
+    await rawPool.query(`create table resources (id text primary key, content text not null)`);
+    await rawPool.query(`insert into resources select * from unnest($1::text[], $2::text[])`, [contents.map((c) => c.id), contents.map((c) => c.content)]);
+    await rawPool.query(`vacuum analyze resources`);
+    const server = http.createServer(async (req, res) => {
+      try {
+        const id = req.url!.split('/').pop()!;
+        const rows = (await rawPool.query('select content from resources where id = $1', [id])).rows;
+        if (!rows.length) {
+          res.writeHead(404).end();
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/fhir+json' }).end(rows[0].content);
+      } catch {
+        res.writeHead(500).end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const rawBase = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    const read = async (client: number, n: number) => {
+      const p = data.patients[client];
+      await expectOk(await fetch(`${rawBase}/Observation/${p.observations[n % p.observations.length]}`), 'raw read');
+    };
+    await load(warmup, clients, read);
+    rawFigures = await load(requests, clients, read);
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  } finally {
+    await rawPool.end();
+    await raw.drop();
+  }
+  return { requests, clients, raw: rawFigures, ours: oursFigures, audited };
+}
+
+export function formatRead(r: ReadBenchResult): string {
+  const f = (x: ReadFigures) => `${x.rps.toFixed(0)} req/s (p50 ${x.p50.toFixed(1)} ms, p95 ${x.p95.toFixed(1)} ms)`;
+  return (
+    `read by id (${r.requests} reads, ${r.clients} clients): raw node:http + select ${f(r.raw)}, ` +
+    `Samhandling with token, policy and durable audit ${f(r.ours)}, ratio ${((r.ours.rps / r.raw.rps) * 100).toFixed(0)} % (target ≥ 50 %); ` +
+    `${r.audited} AuditEvents stored for the ${Math.ceil(r.requests / r.clients) * r.clients} measured reads`
+  );
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(`read benchmark — ${machine()}`);
+  const r = await benchRead({ clients: Number(process.env.BENCH_READ_CLIENTS ?? 8), requests: Number(process.env.BENCH_READ_REQUESTS ?? 8000) });
+  console.log(formatRead(r));
+  process.exit(0);
+}
