@@ -1,0 +1,605 @@
+import {
+  arrayify,
+  createConstraintIssue,
+  createOperationOutcomeIssue,
+  createProcessingIssue,
+  createStructureIssue,
+  deepEquals,
+  deepIncludes,
+  evalFhirPathTyped,
+  fhirTypeToJsType,
+  getDataType,
+  getNestedProperty,
+  getTypedPropertyValue,
+  isPrimitiveType,
+  isReference,
+  isResource,
+  matchDiscriminant,
+  parseFhirPath,
+  PropertyType,
+  toTypedValue,
+  UCUM,
+  validationRegexes,
+} from '@medplum/core';
+import type { InternalSchemaElement, InternalTypeSchema, SliceDefinition, SlicingRules, TypedValue } from '@medplum/core';
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+
+/**
+ * @medplum/core's structural validator (`validateResource` / `validateTypedValue` of 4.5.2, ResourceValidator in
+ * typeschema/validation.ts), with the same checks, messages, paths and issue order, but without its main cost: its
+ * crawler visits every element a schema defines, present or not, resolving each through the choice-type lookup.
+ * Here an object visits only the elements one of its JSON keys can belong to, plus the required ones (the only
+ * absent elements the library reports on) and a profile's nested-path constraints. Everything else is the
+ * library's own code path, called through its exports, so verdicts cannot drift apart on a subtle rule.
+ *
+ * Throws what the library throws (OperationOutcomeError for an unknown data type); unlike the library it returns
+ * error issues instead of throwing them, which is what the caller turns them into anyway.
+ */
+export function validateTypedValueFast(root: TypedValue): OperationOutcomeIssue[] {
+  return new FastValidator(root).validate();
+}
+
+type TypedValueWithPath = TypedValue & { path: string };
+
+/** The library's own list; `ele-1` is always true of a value present in JSON, the others it deliberately skips. */
+const SKIPPED_CONSTRAINT_KEYS = new Set(['ele-1', 'dom-3', 'org-1', 'sdf-19']);
+
+interface SchemaPlan {
+  /** Element keys in the schema's order (the order the library reports in). */
+  keys: string[];
+  /** Per key: the JSON names (`valueQuantity`) and type codes the library's property getter tries, in its order. */
+  candidates: { name: string; extension: string; type: string }[][];
+  /** JSON key (`valueQuantity`, `_birthDate`) -> positions in `keys` of the elements it can belong to. */
+  byJsonKey: Map<string, number[]>;
+  /** Positions always visited: required elements and a profile's nested paths (`identifier.system`). */
+  always: number[];
+  /** JSON key -> the choice element (`value[x]`, `_value[x]`) its name could spell, or null; see choiceElementName. */
+  choiceNames: Map<string, string | null>;
+}
+
+const plans = new WeakMap<InternalTypeSchema, SchemaPlan>();
+
+function planFor(schema: InternalTypeSchema): SchemaPlan {
+  let plan = plans.get(schema);
+  if (!plan) {
+    const keys = Object.keys(schema.elements);
+    const byJsonKey = new Map<string, number[]>();
+    const always: number[] = [];
+    const candidates: SchemaPlan['candidates'] = [];
+    keys.forEach((key, index) => {
+      const element = schema.elements[key];
+      // The JSON names the library's getTypedPropertyValueWithSchema tries for this element.
+      const lastSegment = element.path.substring(element.path.lastIndexOf('.') + 1);
+      candidates.push(
+        (element.type ?? []).map((t) => {
+          const name = lastSegment.replace('[x]', capitalize(t.code));
+          return { name, extension: '_' + name, type: t.code };
+        })
+      );
+      if (key.includes('.') || element.min > 0) {
+        always.push(index);
+        return;
+      }
+      for (const { name } of candidates[index]) {
+        for (const jsonKey of [name, '_' + name]) {
+          const list = byJsonKey.get(jsonKey) ?? [];
+          if (!list.includes(index)) {
+            list.push(index);
+          }
+          byJsonKey.set(jsonKey, list);
+        }
+      }
+    });
+    plan = { keys, candidates, byJsonKey, always, choiceNames: new Map() };
+    plans.set(schema, plan);
+  }
+  return plan;
+}
+
+function capitalize(s: string): string {
+  return s ? s.charAt(0).toUpperCase() + s.substring(1) : '';
+}
+
+/** Element positions to visit for this object, in schema order. */
+function visitOrder(plan: SchemaPlan, value: unknown): number[] {
+  const hits = new Set<number>(plan.always);
+  if (value && typeof value === 'object') {
+    for (const key of Object.keys(value)) {
+      const found = plan.byJsonKey.get(key);
+      if (found) {
+        for (const index of found) {
+          hits.add(index);
+        }
+      }
+    }
+  }
+  return [...hits].sort((a, b) => a - b);
+}
+
+const ucum = toTypedValue(UCUM);
+const parsedExpressions = new Map<string, ReturnType<typeof parseFhirPath>>();
+
+class FastValidator {
+  private readonly issues: OperationOutcomeIssue[] = [];
+  private readonly root: TypedValue;
+  private readonly currentResource: Resource[] = [];
+  private readonly schema: InternalTypeSchema;
+
+  constructor(root: TypedValue) {
+    this.root = root;
+    if (isResource(root.value)) {
+      this.currentResource.push(root.value);
+    }
+    this.schema = getDataType(root.type);
+  }
+
+  validate(): OperationOutcomeIssue[] {
+    this.constraintsCheck({ ...this.root, path: this.schema.path }, this.schema);
+    checkObjectForNull(this.root.value as Record<string, unknown>, this.schema.path, this.issues);
+    this.crawlObject({ ...this.root, path: this.schema.path }, this.schema, this.schema.path);
+    return this.issues;
+  }
+
+  // --- the crawler (typeschema/crawler.ts), visiting present and required elements only ---------------------------
+
+  private crawlObject(obj: TypedValueWithPath, schema: InternalTypeSchema, path: string): void {
+    const objIsResource = isResource(obj.value);
+    if (objIsResource) {
+      this.currentResource.push(obj.value as Resource);
+    }
+    const plan = planFor(schema);
+    for (const index of visitOrder(plan, obj.value)) {
+      const key = plan.keys[index];
+      this.crawlProperty(obj, key, plan.candidates[index], schema, `${path}.${key}`);
+    }
+    this.checkAdditionalProperties(obj, schema, obj.path);
+    if (objIsResource) {
+      this.currentResource.pop();
+    }
+  }
+
+  private crawlProperty(parent: TypedValueWithPath, key: string, candidates: SchemaPlan['candidates'][number], schema: InternalTypeSchema, path: string): void {
+    const propertyValues = key.includes('.')
+      ? (getNestedProperty(parent, key, { withPath: true }) as (TypedValueWithPath | TypedValueWithPath[])[])
+      : [propertyValue(parent, key, schema.elements[key], candidates)];
+    this.visitProperty(key, path, propertyValues, schema);
+    for (const propertyValue of propertyValues) {
+      if (propertyValue) {
+        for (const value of arrayify(propertyValue) as TypedValueWithPath[]) {
+          if (!isPrimitiveType(value.type)) {
+            this.crawlObject(value, getDataType(value.type), path);
+          }
+        }
+      }
+    }
+  }
+
+  // --- the validator (typeschema/validation.ts), unchanged apart from caching --------------------------------------
+
+  private visitProperty(key: string, path: string, propertyValues: (TypedValueWithPath | TypedValueWithPath[])[], schema: InternalTypeSchema): void {
+    const element = schema.elements[key];
+    for (const value of propertyValues) {
+      if (!this.checkPresence(value, element, path)) {
+        return;
+      }
+      let values: TypedValueWithPath[];
+      if (element.isArray) {
+        if (!Array.isArray(value)) {
+          this.issues.push(createStructureIssue(path, 'Expected array of values for property'));
+          return;
+        }
+        values = value;
+      } else {
+        if (Array.isArray(value)) {
+          this.issues.push(createStructureIssue(path, 'Expected single value for property'));
+          return;
+        }
+        values = [value];
+      }
+      if (values.length < element.min || values.length > element.max) {
+        this.issues.push(
+          createStructureIssue(
+            element.path,
+            `Invalid number of values: expected ${element.min}..${Number.isFinite(element.max) ? element.max : '*'}, but found ${values.length}`
+          )
+        );
+      }
+      if (!matchesSpecifiedValue(value, element)) {
+        this.issues.push(createStructureIssue(path, 'Value did not match expected pattern'));
+      }
+      const sliceCounts: Record<string, number> | undefined = element.slicing
+        ? Object.fromEntries(element.slicing.slices.map((s) => [s.name, 0]))
+        : undefined;
+      for (const v of values) {
+        this.constraintsCheck(v, element);
+        this.referenceTypeCheck(v, element);
+        this.checkPropertyValue(v);
+        const sliceName = checkSliceElement(v, element.slicing);
+        if (sliceName && sliceCounts) {
+          sliceCounts[sliceName] += 1;
+        }
+      }
+      this.validateSlices(element.slicing?.slices, sliceCounts, path);
+    }
+  }
+
+  private checkPresence(value: TypedValueWithPath | TypedValueWithPath[], field: InternalSchemaElement, path: string): boolean {
+    if (!Array.isArray(value) && value.value === undefined) {
+      if (field.min > 0) {
+        this.issues.push(createStructureIssue(value.path, 'Missing required property'));
+      }
+      return false;
+    }
+    if (isEmptyValue(value)) {
+      this.issues.push(createStructureIssue(path, 'Invalid empty value'));
+      return false;
+    }
+    return true;
+  }
+
+  private checkPropertyValue(value: TypedValueWithPath): void {
+    if (isPrimitiveType(value.type)) {
+      this.validatePrimitiveType(value);
+    } else if (isEmptyValue(value.value)) {
+      this.issues.push(createStructureIssue(value.path, `Invalid empty non-primitive value`));
+    }
+  }
+
+  private validateSlices(slices: SliceDefinition[] | undefined, counts: Record<string, number> | undefined, path: string): void {
+    if (!slices || !counts) {
+      return;
+    }
+    for (const slice of slices) {
+      const count = counts[slice.name];
+      if (count < slice.min || count > slice.max) {
+        this.issues.push(
+          createStructureIssue(
+            path,
+            `Incorrect number of values provided for slice '${slice.name}': expected ${slice.min}..${Number.isFinite(slice.max) ? slice.max : '*'}, but found ${count}`
+          )
+        );
+      }
+    }
+  }
+
+  private checkAdditionalProperties(parent: TypedValueWithPath, schema: InternalTypeSchema, path: string): void {
+    const object = parent.value as Record<string, unknown> | undefined;
+    if (!object) {
+      return;
+    }
+    const properties = schema.elements;
+    const choiceOfTypeElements: Record<string, string> = {};
+    for (const key of Object.keys(object)) {
+      if (key === 'resourceType') {
+        continue;
+      }
+      const choiceOfTypeElementName = isChoiceOfType(parent, key, schema);
+      if (choiceOfTypeElementName) {
+        let relatedElementName: string;
+        let requiredRelatedElementName: string;
+        if (choiceOfTypeElementName.startsWith('_')) {
+          relatedElementName = choiceOfTypeElementName.slice(1);
+          requiredRelatedElementName = key.slice(1);
+        } else {
+          relatedElementName = '_' + choiceOfTypeElementName;
+          requiredRelatedElementName = '_' + key;
+        }
+        if (relatedElementName in choiceOfTypeElements && choiceOfTypeElements[relatedElementName] !== requiredRelatedElementName) {
+          const name = choiceOfTypeElementName.startsWith('_') ? choiceOfTypeElementName.slice(1) : choiceOfTypeElementName;
+          this.issues.push(
+            createOperationOutcomeIssue('warning', 'structure', `Type of primitive extension does not match the type of property "${name}"`, choiceOfTypeElementName)
+          );
+        }
+        if (choiceOfTypeElements[choiceOfTypeElementName]) {
+          this.issues.push(
+            createOperationOutcomeIssue(
+              'warning',
+              'structure',
+              `Conflicting choice of type properties: "${key}", "${choiceOfTypeElements[choiceOfTypeElementName]}"`,
+              key
+            )
+          );
+        }
+        choiceOfTypeElements[choiceOfTypeElementName] = key;
+        continue;
+      }
+      if (!(key in properties) && !(key.startsWith('_') && key.slice(1) in properties)) {
+        this.issues.push(createStructureIssue(`${path}.${key}`, `Invalid additional property "${key}"`));
+      }
+    }
+  }
+
+  private constraintsCheck(value: TypedValueWithPath, field: InternalTypeSchema | InternalSchemaElement): void {
+    const constraints = field.constraints;
+    if (!constraints) {
+      return;
+    }
+    for (const constraint of constraints) {
+      if (constraint.severity === 'error' && !SKIPPED_CONSTRAINT_KEYS.has(constraint.key)) {
+        if (!this.isExpressionTrue(constraint.expression, value)) {
+          this.issues.push(createConstraintIssue(value.path, constraint));
+          return;
+        }
+      }
+    }
+  }
+
+  private referenceTypeCheck(value: TypedValueWithPath, field: InternalSchemaElement): void {
+    if (value.type !== 'Reference') {
+      return;
+    }
+    const reference = value.value;
+    if (!isReference(reference) || reference.reference.startsWith('#')) {
+      return;
+    }
+    const referenceResourceType = reference.reference.includes('?') ? reference.reference.split('?')[0] : reference.reference.split('/')[0];
+    if (!referenceResourceType) {
+      return;
+    }
+    const targetProfiles = field.type.find((t) => t.code === 'Reference')?.targetProfile;
+    if (!targetProfiles) {
+      return;
+    }
+    const hl7BaseUrl = 'http://hl7.org/fhir/StructureDefinition/';
+    const medplumBaseUrl = 'https://medplum.com/fhir/StructureDefinition/';
+    for (const targetProfile of targetProfiles) {
+      if (
+        targetProfile === hl7BaseUrl + 'Resource' ||
+        targetProfile === hl7BaseUrl + referenceResourceType ||
+        targetProfile === medplumBaseUrl + referenceResourceType
+      ) {
+        return;
+      }
+      if (!targetProfile.startsWith(hl7BaseUrl) && !targetProfile.startsWith(medplumBaseUrl)) {
+        return;
+      }
+    }
+    this.issues.push(
+      createOperationOutcomeIssue(
+        'warning',
+        'structure',
+        `Invalid reference: got "${referenceResourceType}", expected "${targetProfiles.join('", "')}"`,
+        value.path
+      )
+    );
+  }
+
+  private isExpressionTrue(expression: string, value: TypedValueWithPath): boolean {
+    const variables: Record<string, TypedValue> = { '%context': value, '%ucum': ucum };
+    if (this.currentResource.length > 0) {
+      variables['%resource'] = toTypedValue(this.currentResource[this.currentResource.length - 1]);
+    }
+    if (isResource(this.root.value)) {
+      variables['%rootResource'] = this.root;
+    }
+    try {
+      let atom = parsedExpressions.get(expression);
+      if (!atom) {
+        atom = parseFhirPath(expression);
+        parsedExpressions.set(expression, atom);
+      }
+      const result = evalFhirPathTyped(atom, [value], variables);
+      return result.length === 1 && result[0].value === true;
+    } catch (e) {
+      this.issues.push(createProcessingIssue(value.path, 'Error evaluating invariant expression', e as Error, { fhirpath: expression }));
+      return false;
+    }
+  }
+
+  private validatePrimitiveType(typedValue: TypedValueWithPath): void {
+    const [primitiveValue, extensionElement] = unpackPrimitiveElement(typedValue);
+    const path = typedValue.path;
+    if (primitiveValue) {
+      const { type, value } = primitiveValue;
+      if (!(type in fhirTypeToJsType)) {
+        this.issues.push(createStructureIssue(path, `Invalid JSON type: ${type} is not a valid FHIR type`));
+        return;
+      }
+      const expectedType = fhirTypeToJsType[type as keyof typeof fhirTypeToJsType];
+      if (typeof value !== expectedType) {
+        if (value !== null) {
+          this.issues.push(createStructureIssue(path, `Invalid JSON type: expected ${expectedType}, but got ${typeof value}`));
+        }
+        return;
+      }
+      if (expectedType === 'string') {
+        this.validateString(value as string, type, path);
+      } else if (expectedType === 'number') {
+        this.validateNumber(value as number, type, path);
+      }
+    }
+    if (extensionElement) {
+      // The library crawls a primitive's extensions as an Element rooted at the primitive's path.
+      const schema = getDataType('Element');
+      this.crawlObject({ ...extensionElement, path }, schema, path);
+    }
+  }
+
+  private validateString(str: string, type: string, path: string): void {
+    if (!str.trim()) {
+      this.issues.push(createStructureIssue(path, 'String must contain non-whitespace content'));
+      return;
+    }
+    if (str.length > 1024 * 1024) {
+      this.issues.push(createStructureIssue(path, 'String cannot be larger than 1 MB'));
+      return;
+    }
+    const regex = validationRegexes[type];
+    if (regex && !regex.exec(str)) {
+      this.issues.push(createStructureIssue(path, 'Invalid ' + type + ' format'));
+    }
+  }
+
+  private validateNumber(n: number, type: string, path: string): void {
+    const isInteger = type === PropertyType.integer || type === PropertyType.positiveInt || type === PropertyType.unsignedInt;
+    if (Number.isNaN(n) || !Number.isFinite(n)) {
+      this.issues.push(createStructureIssue(path, 'Invalid numeric value'));
+    } else if (isInteger && !Number.isInteger(n)) {
+      this.issues.push(createStructureIssue(path, 'Expected number to be an integer'));
+    } else if (type === PropertyType.positiveInt && n <= 0) {
+      this.issues.push(createStructureIssue(path, 'Expected number to be positive'));
+    } else if (type === PropertyType.unsignedInt && n < 0) {
+      this.issues.push(createStructureIssue(path, 'Expected number to be non-negative'));
+    }
+  }
+}
+
+/**
+ * `getNestedProperty(parent, key, { withPath: true })` for a plain key, as the library computes it through
+ * getTypedPropertyValueWithSchema, with the JSON names worked out once per schema instead of per call. A value with
+ * a primitive extension (`_birthDate`) goes to the library itself: it merges the two in ways worth not copying.
+ */
+function propertyValue(
+  parent: TypedValueWithPath,
+  key: string,
+  element: InternalSchemaElement,
+  candidates: SchemaPlan['candidates'][number]
+): TypedValueWithPath | TypedValueWithPath[] {
+  const obj = parent.value as Record<string, unknown> | undefined;
+  const path = parent.path ? parent.path + '.' + key : key;
+  if (!obj || candidates.length === 0) {
+    return { type: 'undefined', value: undefined, path };
+  }
+  let value: unknown = undefined;
+  let type = 'undefined';
+  for (const candidate of candidates) {
+    value = obj[candidate.name];
+    const extension = obj[candidate.extension];
+    if (extension !== undefined) {
+      return getNestedProperty(parent, key, { withPath: true })[0] as TypedValueWithPath | TypedValueWithPath[];
+    }
+    if (value !== undefined) {
+      type = candidate.type;
+      break;
+    }
+  }
+  if (isEmptyValue(value)) {
+    return { type: 'undefined', value: undefined, path };
+  }
+  if (type === 'Element' || type === 'BackboneElement') {
+    type = element.type[0].code;
+  }
+  if (Array.isArray(value)) {
+    return value.map((v, i) => ({ type: type === 'Resource' && isResource(v) ? v.resourceType : type, value: v, path: `${path}[${i}]` }));
+  }
+  return { type: type === 'Resource' && isResource(value) ? value.resourceType : type, value, path };
+}
+
+/** The library's isEmpty: null, undefined, '', and objects or arrays without content. */
+function isEmptyValue(v: unknown): boolean {
+  if (v === null || v === undefined) {
+    return true;
+  }
+  if (typeof v === 'string') {
+    return v === '';
+  }
+  if (typeof v === 'object') {
+    if ('length' in v && (v as { length: number }).length > 0) {
+      return false;
+    }
+    for (const k in v) {
+      if (Object.hasOwn(v, k)) {
+        return false;
+      }
+    }
+    return true;
+  }
+  return false;
+}
+
+/**
+ * The library splits the key before each capital and looks for `<prefix>[x]`; the split depends only on the key
+ * and the schema, so it is cached, and only the presence lookup runs per object.
+ */
+function isChoiceOfType(typedValue: TypedValue, key: string, schema: InternalTypeSchema): string | undefined {
+  const plan = planFor(schema);
+  let cached = plan.choiceNames.get(key);
+  if (cached === undefined) {
+    cached = null;
+    const bare = key.startsWith('_') ? key.slice(1) : key;
+    let testProperty = '';
+    for (const part of bare.split(/(?=[A-Z])/g)) {
+      testProperty += part;
+      if (schema.elements[testProperty + '[x]']) {
+        cached = testProperty;
+        break;
+      }
+    }
+    plan.choiceNames.set(key, cached);
+  }
+  if (cached === null) {
+    return undefined;
+  }
+  const prefix = key.startsWith('_') ? '_' : '';
+  return getTypedPropertyValue(typedValue, cached) ? prefix + cached + '[x]' : undefined;
+}
+
+function checkObjectForNull(obj: Record<string, unknown>, path: string, issues: OperationOutcomeIssue[]): void {
+  for (const [key, value] of Object.entries(obj)) {
+    const propertyPath = `${path}.${key}`;
+    const partnerKey = key.startsWith('_') ? key.slice(1) : `_${key}`;
+    if (value === null) {
+      issues.push(createStructureIssue(propertyPath, 'Invalid null value'));
+    } else if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        if (value[i] === undefined) {
+          issues.push(createStructureIssue(`${propertyPath}[${i}]`, 'Invalid undefined value'));
+        } else if (value[i] === null && !(obj[partnerKey] as unknown[] | undefined)?.[i]) {
+          issues.push(createStructureIssue(`${propertyPath}[${i}]`, 'Invalid null value'));
+        } else if (value[i]) {
+          checkObjectForNull(value[i], `${propertyPath}[${i}]`, issues);
+        }
+      }
+    } else if (typeof value === 'object') {
+      checkObjectForNull(value as Record<string, unknown>, propertyPath, issues);
+    }
+  }
+}
+
+function matchesSpecifiedValue(value: TypedValue | TypedValue[], element: InternalSchemaElement): boolean {
+  if (!element.pattern && !element.fixed) {
+    return true;
+  }
+  const typeAndValue = Array.isArray(value) ? value.map((v) => ({ type: v.type, value: v.value })) : { type: value.type, value: value.value };
+  if (element.pattern && !deepIncludes(typeAndValue, element.pattern)) {
+    return false;
+  }
+  if (element.fixed && !deepEquals(typeAndValue, element.fixed)) {
+    return false;
+  }
+  return true;
+}
+
+function checkSliceElement(value: TypedValue, slicingRules: SlicingRules | undefined): string | undefined {
+  if (!slicingRules) {
+    return undefined;
+  }
+  for (const slice of slicingRules.slices) {
+    if (
+      slicingRules.discriminator.every((discriminator) =>
+        arrayify(getNestedProperty(value, discriminator.path))?.some((v) => matchDiscriminant(v, discriminator, slice))
+      )
+    ) {
+      return slice.name;
+    }
+  }
+  return undefined;
+}
+
+function unpackPrimitiveElement(v: TypedValue): [TypedValue | undefined, TypedValue | undefined] {
+  if (typeof v.value !== 'object' || !v.value) {
+    return [v, undefined];
+  }
+  const primitiveValue = v.value.valueOf();
+  if (primitiveValue === v.value) {
+    return [undefined, { type: 'Element', value: v.value }];
+  }
+  const primitiveKeys = new Set(Object.keys(primitiveValue));
+  const extensionEntries = Object.entries(v.value).filter(([k]) => !primitiveKeys.has(k));
+  const extensionElement = extensionEntries.length > 0 ? Object.fromEntries(extensionEntries) : undefined;
+  return [
+    { type: v.type, value: primitiveValue },
+    { type: 'Element', value: extensionElement },
+  ];
+}
+
