@@ -1,4 +1,6 @@
 import { benchIngest } from './ingest.ts';
+import { benchRead, formatRead } from './read.ts';
+import { benchSearch, formatSearchComparison } from './search.ts';
 import { machine, BENCH_DB } from './common.ts';
 
 /** `npm run bench`: every benchmark next to its raw baseline, measured in the same run. */
@@ -9,4 +11,9 @@ console.log(
   `ingest (Synthea, ${ingest.resources} resources, ${clients} clients): raw INSERT ${ingest.raw.toFixed(0)}/s, ` +
     `Samhandling ${ingest.ours.toFixed(0)}/s, ratio ${(ingest.ours / ingest.raw * 100).toFixed(0)} % (target ≥ 50 %)`
 );
+const reads = await benchRead({ clients: Number(process.env.BENCH_READ_CLIENTS ?? 8), requests: Number(process.env.BENCH_READ_REQUESTS ?? 8000) });
+console.log(formatRead(reads));
+const sizes = (process.env.BENCH_SEARCH_SIZES ?? '1000,20000').split(',').map(Number);
+const search = await benchSearch({ sizes, clients, perShape: Number(process.env.BENCH_SEARCH_PER_SHAPE ?? 200) });
+console.log(formatSearchComparison(search));
 process.exit(0);
