@@ -94,7 +94,8 @@ test('kill -9 under concurrent load loses no audit record of a response the clie
     }
   };
   const workers = Array.from({ length: 16 }, worker);
-  await new Promise((r) => setTimeout(r, 2500));
+  // Kill once the load is well under way (a fixed delay is too short on a busy machine).
+  for (let waited = 0; received.length < 60 && waited < 60_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
   child.kill('SIGKILL');
   stop = true;
   await Promise.all(workers);
