@@ -290,7 +290,7 @@ function bindingAndValueIssues(resource: Resource, profileUrl: string | undefine
           issues.push(issue('value', 'datatype-value', 'Invalid base64Binary format', path));
         }
       }
-      if ((typeCode === 'date' || typeCode === 'dateTime' || typeCode === 'instant') && typeof value === 'string' && !isCalendarDate(value)) {
+      if (DATE_TYPES.has(typeCode) && typeof value === 'string' && !isCalendarDate(value)) {
         issues.push(issue('value', 'datatype-value', `Invalid ${typeCode}: ${value} is not a calendar date`, path));
       }
     });
@@ -316,11 +316,13 @@ function walk(obj: Record<string, unknown>, schema: InternalTypeSchema, path: st
     const values = Array.isArray(raw) ? raw : [raw];
     for (let i = 0; i < values.length; i++) {
       const value = values[i];
-      if (value === null || value === undefined) {
+      if (value === null || value === undefined || (!hit.checked && typeof value !== 'object')) {
         continue;
       }
       const valuePath = Array.isArray(raw) ? `${path}.${hit.name}[${i}]` : `${path}.${hit.name}`;
-      visit(hit.element, hit.typeCode, value, valuePath);
+      if (hit.checked) {
+        visit(hit.element, hit.typeCode, value, valuePath);
+      }
       if (typeof value === 'object') {
         const typeName = hit.typeCode === 'Resource' ? (value as Resource).resourceType : hit.typeCode;
         const inner = typeName ? tryGetDataType(typeName, profileUrl) : undefined;
@@ -332,10 +334,24 @@ function walk(obj: Record<string, unknown>, schema: InternalTypeSchema, path: st
   }
 }
 
+const INTEGER_TYPES_LIST = ['integer', 'positiveInt', 'unsignedInt'];
+const DATE_TYPES_LIST = ['date', 'dateTime', 'instant'];
+const INTEGER_TYPES = new Set(INTEGER_TYPES_LIST);
+const DATE_TYPES = new Set(DATE_TYPES_LIST);
+
 interface KeyHit {
   name: string; // the FHIRPath name: `value` for `valueQuantity`
   element: InternalSchemaElement;
   typeCode: string;
+  /** Whether bindingAndValueIssues has anything to check on such a value; the walk still descends into objects. */
+  checked: boolean;
+}
+
+const CHECKED_TYPES = new Set(['base64Binary', ...INTEGER_TYPES_LIST, ...DATE_TYPES_LIST]);
+
+function keyHit(name: string, element: InternalSchemaElement, typeCode: string): KeyHit {
+  const checked = CHECKED_TYPES.has(typeCode) || element.binding?.strength === 'required';
+  return { name, element, typeCode, checked };
 }
 
 const keyIndexes = new WeakMap<InternalTypeSchema, Map<string, KeyHit>>();
@@ -352,10 +368,10 @@ function keyIndex(schema: InternalTypeSchema): Map<string, KeyHit> {
       if (name.endsWith('[x]')) {
         const base = name.slice(0, -3);
         for (const t of element.type) {
-          index.set(base + t.code.charAt(0).toUpperCase() + t.code.slice(1), { name: base, element, typeCode: t.code });
+          index.set(base + t.code.charAt(0).toUpperCase() + t.code.slice(1), keyHit(base, element, t.code));
         }
       } else {
-        index.set(name, { name, element, typeCode: element.type[0]?.code ?? '' });
+        index.set(name, keyHit(name, element, element.type[0]?.code ?? ''));
       }
     }
     keyIndexes.set(schema, index);
@@ -389,7 +405,6 @@ function bindingProblem(typeCode: string, value: unknown, expansion: Expansion):
   }
 }
 
-const INTEGER_TYPES = new Set(['integer', 'positiveInt', 'unsignedInt']);
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
