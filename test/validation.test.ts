@@ -230,3 +230,78 @@ test('HL7 Norway no-basis examples validate against the no-basis profiles', () =
   // The base rules still apply to the same resource (R4 Medication has no element "brand").
   assertIssue(v.validate({ ...medication({ coding: [fest] }, form), brand: 'x' } as Resource), 'element-unknown', 'Medication.brand');
 });
+
+// --- the fast engine against the library it replaces -----------------------------------------------------------
+
+/** Deterministic variants of a resource: keys dropped, values of the wrong type, null, empty, wrapped, extended. */
+function* variants(resource: object, seed: number): Generator<object> {
+  let state = seed;
+  const random = () => (state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  for (let n = 0; n < 3; n++) {
+    const copy = structuredClone(resource) as Record<string, unknown>;
+    const slots: [Record<string, unknown>, string][] = [];
+    (function collect(o: unknown) {
+      if (o && typeof o === 'object') {
+        for (const k of Object.keys(o)) {
+          slots.push([o as Record<string, unknown>, k]);
+          collect((o as Record<string, unknown>)[k]);
+        }
+      }
+    })(copy);
+    const [o, k] = slots[Math.floor(random() * slots.length)];
+    const v = o[k];
+    const edits: (() => void)[] = [
+      () => delete o[k],
+      () => (o[k] = typeof v === 'string' ? 42 : 'x'),
+      () => (o[k] = null),
+      () => (o[k] = Array.isArray(v) ? v[0] : [v]),
+      () => (o[k] = {}),
+      () => (o[k] = []),
+      () => (o[k] = ''),
+      () => (o[k + 'Quantity'] = { value: 1 }),
+      () => (o['_' + k] = { extension: [{ url: 'http://example.org/x', valueString: 'y' }] }),
+      () => (o.contained = [{ resourceType: 'Patient', id: 'c1', active: 'yes' }]),
+      // Breaking the invariants the fast engine decides without FHIRPath when their element is absent:
+      () => (copy.contained = [{ resourceType: 'Patient', id: 'c2', meta: { versionId: '1', security: [{ code: 'R' }] } }]),
+      () => (copy.contained = [{ resourceType: 'Patient', id: 'c3', contained: [{ resourceType: 'Patient', id: 'c4' }] }]),
+      () => (copy.dataAbsentReason = { text: 'unknown' }),
+      () => (copy.component = [{ code: copy.code ?? { text: 'x' }, valueString: 'x' }]),
+      () => (copy.verificationStatus = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status', code: 'entered-in-error' }] }),
+      () => Array.isArray(copy.activity) && Object.assign(copy.activity[0], { detail: { status: 'completed' }, reference: { reference: 'Appointment/a1' } }),
+    ];
+    edits[Math.floor(random() * edits.length)]();
+    yield JSON.parse(JSON.stringify(copy)); // what arrives over HTTP: no undefined, no shared objects
+  }
+}
+
+test('the fast engine gives exactly the issues of @medplum/core validateResource, on real data and broken variants', () => {
+  const fast = createValidator();
+  const library = createValidator({ engine: 'library' });
+  const dir = path.join(SHARED_DATA, 'norway/no-basis');
+  for (const f of fs.readdirSync(path.join(dir, 'conformance'))) {
+    const r = JSON.parse(fs.readFileSync(path.join(dir, 'conformance', f), 'utf8'));
+    if (r.resourceType === 'StructureDefinition') {
+      fast.addProfile(r);
+      library.addProfile(r);
+    }
+  }
+  const corpus: object[] = [];
+  const readAll = (folder: string) =>
+    fs.readdirSync(folder).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(fs.readFileSync(path.join(folder, f), 'utf8')));
+  corpus.push(...readAll(path.join(dir, 'examples')), ...readAll(path.join(SHARED_DATA, 'r4-examples')).filter((_, i) => i % 3 === 0));
+  const synthea = readAll(path.join(SHARED_DATA, 'synthea')).slice(0, 3);
+  corpus.push(...synthea.flatMap((b) => b.entry.map((e: { resource: object }) => e.resource)).filter((_: object, i: number) => i % 4 === 0));
+  let compared = 0;
+  let rejected = 0;
+  corpus.forEach((resource, i) => {
+    for (const input of [resource, ...variants(resource, i + 1)]) {
+      const text = JSON.stringify(input);
+      const expected = library.validate(JSON.parse(text));
+      assert.deepEqual(fast.validate(JSON.parse(text)), expected, text.slice(0, 300));
+      compared++;
+      rejected += expected.some((x) => x.severity === 'error') ? 1 : 0;
+    }
+  });
+  // The comparison means something only if many inputs are rejected and many are not.
+  assert.ok(compared > 1500 && rejected > compared / 5 && rejected < compared * 0.8, `${compared} compared, ${rejected} rejected`);
+});

@@ -53,6 +53,7 @@ interface SchemaPlan {
   byJsonKey: Map<string, number[]>;
   /** Positions always visited: required elements and a profile's nested paths (`identifier.system`). */
   always: number[];
+  allPositions: number[];
   /** JSON key -> the choice element (`value[x]`, `_value[x]`) its name could spell, or null; see choiceElementName. */
   choiceNames: Map<string, string | null>;
 }
@@ -76,7 +77,9 @@ function planFor(schema: InternalTypeSchema): SchemaPlan {
           return { name, extension: '_' + name, type: t.code };
         })
       );
-      if (key.includes('.') || element.min > 0) {
+      // A name a plain object inherits (`constructor`, `valueOf`) is found by the library's lookup on every object.
+      const inherited = candidates[index].some((c) => c.name in Object.prototype || c.extension in Object.prototype);
+      if (key.includes('.') || element.min > 0 || inherited) {
         always.push(index);
         return;
       }
@@ -90,7 +93,7 @@ function planFor(schema: InternalTypeSchema): SchemaPlan {
         }
       }
     });
-    plan = { keys, candidates, byJsonKey, always, choiceNames: new Map() };
+    plan = { keys, candidates, byJsonKey, always, allPositions: keys.map((_, i) => i), choiceNames: new Map() };
     plans.set(schema, plan);
   }
   return plan;
@@ -100,10 +103,17 @@ function capitalize(s: string): string {
   return s ? s.charAt(0).toUpperCase() + s.substring(1) : '';
 }
 
-/** Element positions to visit for this object, in schema order. */
+/**
+ * Element positions to visit for this object, in schema order. Anything but a plain JSON object (a string where an
+ * object belongs, an array in a single-valued element) gets every element visited, as the library does: its lookup
+ * finds inherited properties, and `'text'.link` is String.prototype.link.
+ */
 function visitOrder(plan: SchemaPlan, value: unknown): number[] {
+  if (!value || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype) {
+    return plan.allPositions;
+  }
   const hits = plan.always.slice();
-  if (value && typeof value === 'object') {
+  {
     for (const key of Object.keys(value)) {
       const found = plan.byJsonKey.get(key);
       if (found) {
@@ -137,7 +147,14 @@ const HOLDS_WITHOUT: Record<string, string> = {
 function holdsTrivially(expression: string, context: unknown): boolean {
   const element = HOLDS_WITHOUT[expression];
   // `in`, not `!== undefined`: an own key holding undefined takes the evaluated path, like anything unusual.
-  return element !== undefined && typeof context === 'object' && context !== null && !(element in context) && !('_' + element in context);
+  return (
+    element !== undefined &&
+    typeof context === 'object' &&
+    context !== null &&
+    Object.getPrototypeOf(context) === Object.prototype &&
+    !(element in context) &&
+    !('_' + element in context)
+  );
 }
 
 const ucum = toTypedValue(UCUM);

@@ -54,7 +54,11 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
       }
       const largeBinaries = new Set<string>();
       const issues = [...bindingAndValueIssues(resource, undefined, valueSets, largeBinaries), ...libraryIssues(structural, resource, undefined, largeBinaries)];
-      for (const [i, url] of (resource.meta?.profile ?? []).entries()) {
+      const claimed: unknown[] = Array.isArray(resource.meta?.profile) ? resource.meta.profile : [];
+      for (const [i, url] of claimed.entries()) {
+        if (typeof url !== 'string') {
+          continue; // a malformed meta.profile is reported by the structural checks
+        }
         const where = `${resource.resourceType}.meta.profile[${i}]`;
         const profile = profiles.get(url.split('|')[0]); // a canonical may name a version; we hold one
         if (!profile) {
@@ -394,7 +398,9 @@ function bindingProblem(typeCode: string, value: unknown, expansion: Expansion):
       return codeInExpansion(expansion, coding.code, coding.system) ? undefined : `Code '${coding.system ?? ''}#${coding.code}'`;
     }
     case 'CodeableConcept': {
-      const codings = ((value as { coding?: Coding[] }).coding ?? []).filter((c) => c.code !== undefined);
+      // Malformed codings (not an array, null entries) are the structural checks' to report, not a reason to throw.
+      const list = (value as { coding?: unknown }).coding;
+      const codings = (Array.isArray(list) ? list : []).filter((c): c is Coding => typeof c === 'object' && c !== null && c.code !== undefined);
       if (codings.length === 0 || codings.some((c) => codeInExpansion(expansion, c.code as string, c.system))) {
         return undefined;
       }
