@@ -24,6 +24,8 @@ export interface ReadFigures {
   rps: number;
   p50: number;
   p95: number;
+  /** CPU time of this Node process (server and client together) per read, in ms: steadier than req/s on a shared machine. */
+  cpuMs: number;
 }
 export interface ReadBenchResult {
   requests: number;
@@ -54,7 +56,7 @@ function years(n: number): string {
 }
 
 /** A hospital, a doctor, `clients` patients and their lab results, as the registry stores them. */
-function dataset(clients: number): { resources: Resource[]; patients: { id: string; nin: string; observations: string[] }[]; orgnr: string } {
+export function dataset(clients: number): { resources: Resource[]; patients: { id: string; nin: string; observations: string[] }[]; orgnr: string } {
   const oslo = MUNICIPALITIES.find((m) => m.number === '0301')!;
   const orgnr = makeOrgnr('91000002')!;
   const resources: Resource[] = [
@@ -97,6 +99,7 @@ function percentile(sorted: number[], p: number): number {
 async function load(requests: number, clients: number, request: (client: number, n: number) => Promise<void>): Promise<ReadFigures> {
   const times: number[] = [];
   const perClient = Math.ceil(requests / clients);
+  const cpu = process.cpuUsage();
   const started = performance.now();
   await pool(
     Array.from({ length: clients }, (_, i) => i),
@@ -110,8 +113,9 @@ async function load(requests: number, clients: number, request: (client: number,
     }
   );
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   times.sort((a, b) => a - b);
-  return { rps: times.length / seconds, p50: percentile(times, 50), p95: percentile(times, 95) };
+  return { rps: times.length / seconds, p50: percentile(times, 50), p95: percentile(times, 95), cpuMs: (used.user + used.system) / 1000 / times.length };
 }
 
 async function expectOk(res: Response, what: string): Promise<void> {
@@ -207,7 +211,7 @@ export async function benchRead(o: { clients?: number; requests?: number } = {})
 }
 
 export function formatRead(r: ReadBenchResult): string {
-  const f = (x: ReadFigures) => `${x.rps.toFixed(0)} req/s (p50 ${x.p50.toFixed(1)} ms, p95 ${x.p95.toFixed(1)} ms)`;
+  const f = (x: ReadFigures) => `${x.rps.toFixed(0)} req/s (p50 ${x.p50.toFixed(1)} ms, p95 ${x.p95.toFixed(1)} ms, ${x.cpuMs.toFixed(2)} ms Node CPU per read)`;
   return (
     `read by id (${r.requests} reads, ${r.clients} clients): raw node:http + select ${f(r.raw)}, ` +
     `Samhandling with token, policy and durable audit ${f(r.ours)}, ratio ${((r.ours.rps / r.raw.rps) * 100).toFixed(0)} % (target ≥ 50 %); ` +

@@ -97,14 +97,48 @@ export interface TokenVerifierOptions {
   nonces?: DpopNonces;
 }
 
+/**
+ * Tokens whose signature and claims checked out, by their exact text, so a client presenting the
+ * same token again costs no signature check. An entry lives until the token expires (same
+ * leeway as jwtVerify) and at most `maxAgeMs`, so a key withdrawn from an issuer's JWKS stops
+ * being honoured within that time. Only successes are kept; DPoP proofs are never cached.
+ */
+export class VerifiedTokenCache {
+  private readonly entries = new Map<string, { claims: JWTPayload; issuer: TrustedIssuer; until: number }>();
+  constructor(private readonly toleranceSeconds: number, private readonly maxAgeMs = 300_000, private readonly maxEntries = 20_000) {}
+
+  get(token: string, now = Date.now()): { claims: JWTPayload; issuer: TrustedIssuer } | undefined {
+    const hit = this.entries.get(token);
+    if (!hit) return undefined;
+    if (hit.until <= now) {
+      this.entries.delete(token);
+      return undefined;
+    }
+    return hit;
+  }
+
+  set(token: string, claims: JWTPayload, issuer: TrustedIssuer, now = Date.now()): void {
+    // jwtVerify accepts a token while now < exp + tolerance.
+    const until = Math.min(Number(claims.exp) * 1000 + this.toleranceSeconds * 1000, now + this.maxAgeMs);
+    if (!(until > now)) return;
+    if (this.entries.size >= this.maxEntries) {
+      for (const [k, e] of this.entries) if (e.until <= now) this.entries.delete(k);
+      if (this.entries.size >= this.maxEntries) this.entries.clear();
+    }
+    this.entries.set(token, { claims, issuer, until });
+  }
+}
+
 export class TokenVerifier {
   readonly nonces: DpopNonces;
   private readonly replay: ReplayCache;
   private readonly keys = new Map<string, { issuer: TrustedIssuer; getKey: JWTVerifyGetKey }>();
+  private readonly verified: VerifiedTokenCache;
 
   constructor(private readonly opts: TokenVerifierOptions) {
     this.nonces = opts.nonces ?? new DpopNonces();
     this.replay = new ReplayCache((opts.config.dpopMaxAgeSeconds + opts.config.clockToleranceSeconds) * 2000);
+    this.verified = new VerifiedTokenCache(opts.config.clockToleranceSeconds);
     for (const iss of opts.config.issuers) {
       const uri = iss.jwksUri ?? `${iss.issuer.replace(/\/$/, '')}/.well-known/jwks.json`;
       this.keys.set(iss.issuer, { issuer: iss, getKey: createRemoteJWKSet(new URL(uri)) });
@@ -121,6 +155,20 @@ export class TokenVerifier {
     const token = m[2];
     if (scheme === 'Bearer' && cfg.requireDpop) throw unauthorized('invalid_token', 'This server requires DPoP-bound tokens', 'DPoP');
 
+    const { claims, issuer } = this.verified.get(token) ?? (await this.verifySigned(token, scheme));
+    const jkt = (claims.cnf as any)?.jkt as string | undefined;
+    if (scheme === 'Bearer') {
+      if (jkt) throw unauthorized('invalid_token', 'The token is DPoP-bound: send it with the DPoP scheme and a proof', 'DPoP');
+      return { claims, issuer, token, scheme };
+    }
+    if (!jkt) throw unauthorized('invalid_token', 'The DPoP scheme needs a DPoP-bound token (cnf.jkt)', 'DPoP');
+    await this.checkProof(req, token, jkt);
+    return { claims, issuer, token, dpopJkt: jkt, scheme };
+  }
+
+  /** Signature, issuer, audience and times of a token not seen before; remembered when it passes. */
+  private async verifySigned(token: string, scheme: 'Bearer' | 'DPoP'): Promise<{ claims: JWTPayload; issuer: TrustedIssuer }> {
+    const cfg = this.opts.config;
     let iss: string | undefined;
     try {
       iss = decodeJwt(token).iss;
@@ -145,14 +193,8 @@ export class TokenVerifier {
         : 'The access token is invalid';
       throw unauthorized('invalid_token', why, scheme);
     }
-    const jkt = (claims.cnf as any)?.jkt as string | undefined;
-    if (scheme === 'Bearer') {
-      if (jkt) throw unauthorized('invalid_token', 'The token is DPoP-bound: send it with the DPoP scheme and a proof', 'DPoP');
-      return { claims, issuer: entry.issuer, token, scheme };
-    }
-    if (!jkt) throw unauthorized('invalid_token', 'The DPoP scheme needs a DPoP-bound token (cnf.jkt)', 'DPoP');
-    await this.checkProof(req, token, jkt);
-    return { claims, issuer: entry.issuer, token, dpopJkt: jkt, scheme };
+    this.verified.set(token, claims, entry.issuer);
+    return { claims, issuer: entry.issuer };
   }
 
   private async checkProof(req: TokenRequest, token: string, jkt: string): Promise<void> {

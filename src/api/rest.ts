@@ -145,6 +145,7 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
       // HTTP dates have whole seconds; compare at that precision.
       if (!Number.isNaN(since) && Math.floor(Date.parse(r.meta.lastUpdated) / 1000) * 1000 <= since) return reply.code(304).send();
     }
+    request.returnedResources = [r];
     return sendResource(request, reply, applySummary(request, r));
   });
 
