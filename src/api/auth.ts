@@ -75,6 +75,8 @@ declare module 'fastify' {
     principal?: Principal;
     access: RequestAccess;
     auditRows?: AuditRow[];
+    /** The resources the response carries, set by handlers that have them so the audit need not parse the payload. */
+    returnedResources?: Resource[];
     auditDenial?: string;
     deniedPatient?: { id: string; nin?: string };
   }
@@ -163,6 +165,7 @@ export async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promi
   app.decorateRequest('principal', undefined);
   app.decorateRequest('access', undefined as unknown as RequestAccess);
   app.decorateRequest('auditRows', undefined);
+  app.decorateRequest('returnedResources', undefined);
   app.decorateRequest('auditDenial', undefined);
   app.decorateRequest('deniedPatient', undefined);
 
@@ -274,7 +277,7 @@ export async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promi
     }
     if (status >= 400 || !principal) return;
     const params = request.params as Record<string, string> | undefined;
-    let resources = returnedResources(payload);
+    const resources = request.returnedResources ?? returnedResources(payload);
     const entities = new Map<string | null, string[]>();
     if (!resources.length && request.method === 'DELETE' && params?.type && params?.id) entities.set(null, [`${params.type}/${params.id}`]);
     if (!resources.length && reply.getHeader('location')) {
@@ -336,8 +339,15 @@ function header(request: FastifyRequest, name: string): string | undefined {
 
 /** Security headers, CORS and per-client rate limits. */
 async function registerHttpProtections(app: FastifyInstance, opts: AuthOptions): Promise<void> {
-  const helmet = (await import('@fastify/helmet')).default;
-  await app.register(helmet, { contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], formAction: ["'self'"] } }, global: true });
+  // One helmet middleware for the server's life: @fastify/helmet rebuilds it from the options on
+  // every request, which cost more than the rest of a read's header work.
+  const helmet = (await import('helmet')).default;
+  const secure = helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], formAction: ["'self'"] } } });
+  const noop = () => undefined;
+  app.addHook('onRequest', (request, reply, done) => {
+    secure(request.raw as any, reply.raw as any, noop);
+    done();
+  });
   const origins = opts.corsOrigins ?? (process.env.CORS_ORIGINS ? process.env.CORS_ORIGINS.split(',').map((s) => s.trim()) : []);
   if (origins.length) {
     const cors = (await import('@fastify/cors')).default;
