@@ -114,13 +114,63 @@ function rowToSettings(r: any): PrivacySettings {
   };
 }
 
-export async function loadPrivacy(db: Queryable, compartment: string): Promise<PrivacySettings> {
-  const [row] = await db.query('select * from privacy_setting where compartment = $1', [compartment]);
-  return row ? rowToSettings(row) : NO_PRIVACY_SETTINGS;
+/**
+ * Settings read by the policy on every request, kept per database for a moment: savePrivacy in
+ * this process drops the entry when it commits, so a change made through this server applies to
+ * the very next request. Writes from elsewhere (another server process on the same database) are
+ * seen once the entry expires, after at most PRIVACY_CACHE_MS.
+ */
+const PRIVACY_CACHE_MS = 1000;
+interface PrivacyCache {
+  entries: Map<string, { settings: PrivacySettings; until: number }>;
+  /** Bumped by every save, so a load that raced a save does not store what it read before it. */
+  generation: number;
+}
+const caches = new WeakMap<object, PrivacyCache>();
+
+function cacheFor(db: object): PrivacyCache {
+  let c = caches.get(db);
+  if (!c) caches.set(db, (c = { entries: new Map(), generation: 0 }));
+  return c;
 }
 
-/** Stores a new version; the effect is immediate because the policy reads this table per request. */
+export async function loadPrivacy(db: Queryable, compartment: string): Promise<PrivacySettings> {
+  const cache = cacheFor(db);
+  const now = Date.now();
+  const hit = cache.entries.get(compartment);
+  if (hit && hit.until > now) return hit.settings;
+  const generation = cache.generation;
+  const [row] = await db.query('select * from privacy_setting where compartment = $1', [compartment]);
+  const settings = row ? rowToSettings(row) : NO_PRIVACY_SETTINGS;
+  if (cache.generation === generation) {
+    if (cache.entries.size >= 50_000) cache.entries.clear();
+    cache.entries.set(compartment, { settings, until: now + PRIVACY_CACHE_MS });
+  }
+  return settings;
+}
+
+function forget(db: object, compartment: string): void {
+  const cache = cacheFor(db);
+  cache.generation++;
+  cache.entries.delete(compartment);
+}
+
+/** Stores a new version; the effect is immediate: the cached settings of this patient are dropped on commit. */
 export async function savePrivacy(
+  db: { transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> },
+  compartment: string,
+  nin: string,
+  settings: Omit<PrivacySettings, 'version' | 'lastUpdated'>
+): Promise<PrivacySettings> {
+  forget(db, compartment);
+  try {
+    return await storePrivacy(db, compartment, nin, settings);
+  } finally {
+    forget(db, compartment);
+  }
+}
+
+async function storePrivacy(
   db: { transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> },
   compartment: string,
   nin: string,
