@@ -228,13 +228,28 @@ export interface IndexProbe {
   /** Set for a probe for the references to a few given resources: rows of a handful of targets. */
   targets?: number;
 }
+/**
+ * The same condition checked once per candidate row: `offset 0` keeps PostgreSQL from turning
+ * the EXISTS into a join or a hashed set (which it does when it misjudges the set as tiny). A
+ * chain's set (all resources referring to any patient called Smith) grows with the data, while
+ * a walk over another condition's rids in rid order, checking each row, stops once a page is
+ * full (see walkQuery in index.ts).
+ */
+export const perRow = new WeakMap<Sql, Sql>();
+/** Chain conditions (`subject:Patient.name=…`): the ones worth a bounded walk. */
+export const chains = new WeakSet<Sql>();
+
 /** Conditions that read nothing of the resource row but its rid (so need no resource row to evaluate). */
 export const ridOnly = new WeakSet<Sql>();
 
 function existsIn(table: string, x: string, alias: string, where: Sql, targets?: number): Sql {
-  const s = sql`exists (select 1 from ${raw(table)} ${raw(x)} where ${raw(x)}.rid = ${raw(alias)}.rid and ${where})`;
+  const body = sql`select 1 from ${raw(table)} ${raw(x)} where ${raw(x)}.rid = ${raw(alias)}.rid and ${where}`;
+  const s = sql`exists (${body})`;
   indexProbes.set(s, { table, x, where, targets });
   ridOnly.add(s);
+  // Per row: read the resource's own rows by rid first (the subquery's `offset 0` keeps the value
+  // condition from being pushed into it, which would let the planner scan the value index instead).
+  perRow.set(s, sql`exists (select 1 from (select * from ${raw(table)} ${raw(x)} where ${raw(x)}.rid = ${raw(alias)}.rid offset 0) ${raw(x)} where ${where})`);
   return s;
 }
 
@@ -387,10 +402,16 @@ function compileChain(
   if (!targets.length) throw new UnsupportedParam(`No target type of ${params[0].code} has the parameter '${nextCode}'`);
   const x = nextAlias(ctx, 'x');
   const t = nextAlias(ctx, 't');
-  const inner = or(targets.map((tt) => and([sql`${raw(t)}.type = ${tt}`, compileParam(ctx, [tt], t, chain, value)])));
+  const conds = targets.map((tt) => [tt, compileParam(ctx, [tt], t, chain, value)] as const);
   const access = ctx.accessFilter ? sql` and (${ctx.accessFilter(t)})` : raw('');
-  const chained = sql`exists (select 1 from sp_reference ${raw(x)} join resource ${raw(t)} on ${raw(t)}.type = ${raw(x)}.target_type and ${raw(t)}.id = ${raw(x)}.target_id where ${raw(x)}.rid = ${raw(alias)}.rid and ${keyCond(x, params)} and not ${raw(t)}.deleted and ${inner}${access})`;
+  const body = (row: boolean) => {
+    const inner = or(conds.map(([tt, c]) => and([sql`${raw(t)}.type = ${tt}`, row ? (perRow.get(c) ?? c) : c])));
+    return sql`select 1 from sp_reference ${raw(x)} join resource ${raw(t)} on ${raw(t)}.type = ${raw(x)}.target_type and ${raw(t)}.id = ${raw(x)}.target_id where ${raw(x)}.rid = ${raw(alias)}.rid and ${keyCond(x, params)} and not ${raw(t)}.deleted and ${inner}${access}`;
+  };
+  const chained = sql`exists (${body(false)})`;
   ridOnly.add(chained);
+  chains.add(chained);
+  perRow.set(chained, sql`exists (${body(true)} offset 0)`);
   return chained;
 }
 
@@ -405,7 +426,13 @@ function compileHas(ctx: CompileContext, types: string[], alias: string, name: s
   if (!ref || ref.type !== 'reference') throw badRequest('invalid-has', `'${refCode}' is not a reference parameter of ${srcType}`, name);
   const x = nextAlias(ctx, 'x');
   const s = nextAlias(ctx, 's');
+  const target = sql`${raw(x)}.p = ${ref.key} and ${raw(x)}.target_id = ${raw(alias)}.id and ${raw(x)}.target_type = ${raw(alias)}.type`;
+  const byRid = compileParam(ctx, [srcType], x, rest, value);
+  // Index rows exist only for live resources, so a source condition that reads nothing but the
+  // rid is checked on the reference row itself: one probe per source instead of a heap fetch
+  // of its resource row too (half the cost of a _has over many sources).
+  if (ridOnly.has(byRid) && !ctx.accessFilter) return sql`exists (select 1 from sp_reference ${raw(x)} where ${target} and ${byRid})`;
   const inner = compileParam(ctx, [srcType], s, rest, value);
   const access = ctx.accessFilter ? sql` and (${ctx.accessFilter(s)})` : raw('');
-  return sql`exists (select 1 from sp_reference ${raw(x)} join resource ${raw(s)} on ${raw(s)}.rid = ${raw(x)}.rid where ${raw(x)}.p = ${ref.key} and ${raw(x)}.target_id = ${raw(alias)}.id and ${raw(x)}.target_type = ${raw(alias)}.type and not ${raw(s)}.deleted and ${inner}${access})`;
+  return sql`exists (select 1 from sp_reference ${raw(x)} join resource ${raw(s)} on ${raw(s)}.rid = ${raw(x)}.rid where ${target} and not ${raw(s)}.deleted and ${inner}${access})`;
 }
