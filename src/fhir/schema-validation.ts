@@ -55,8 +55,8 @@ interface SchemaPlan {
   always: number[];
   /** Every position, for values that are not plain objects; see visitOrder. */
   allPositions: number[];
-  /** JSON key -> the choice element (`value[x]`, `_value[x]`) its name could spell, or null; see isChoiceOfType. */
-  choiceNames: Map<string, string | null>;
+  /** JSON key -> the choice element (`value[x]`) its name could spell; see isChoiceOfType. */
+  choiceNames: Map<string, ChoiceLookup>;
 }
 
 const plans = new WeakMap<InternalTypeSchema, SchemaPlan>();
@@ -551,31 +551,42 @@ function isEmptyValue(v: unknown): boolean {
   return false;
 }
 
+/** Where a JSON key's choice element is found: our lookup by position, or (never in R4) the library's by name. */
+type ChoiceLookup = { index: number } | { libraryName: string } | null;
+
 /**
  * The library splits the key before each capital and looks for `<prefix>[x]`; the split depends only on the key
- * and the schema, so it is cached, and only the presence lookup runs per object.
+ * and the schema, so it is cached, and only the presence lookup runs per object (through propertyValue, which for
+ * Extension.value[x] saves trying fifty type names per extension).
  */
-function isChoiceOfType(typedValue: TypedValue, key: string, schema: InternalTypeSchema): string | undefined {
+function isChoiceOfType(typedValue: TypedValueWithPath, key: string, schema: InternalTypeSchema): string | undefined {
   const plan = planFor(schema);
-  let cached = plan.choiceNames.get(key);
-  if (cached === undefined) {
-    cached = null;
+  let lookup = plan.choiceNames.get(key);
+  if (lookup === undefined) {
+    lookup = null;
     const bare = key.startsWith('_') ? key.slice(1) : key;
     let testProperty = '';
     for (const part of bare.split(/(?=[A-Z])/g)) {
       testProperty += part;
       if (schema.elements[testProperty + '[x]']) {
-        cached = testProperty;
+        // The library's lookup of `testProperty` prefers an element of exactly that name: none in R4, but should a
+        // schema have one, the library resolves it.
+        lookup = schema.elements[testProperty] === undefined ? { index: plan.keys.indexOf(testProperty + '[x]') } : { libraryName: testProperty };
         break;
       }
     }
-    plan.choiceNames.set(key, cached);
+    plan.choiceNames.set(key, lookup);
   }
-  if (cached === null) {
+  if (lookup === null) {
     return undefined;
   }
   const prefix = key.startsWith('_') ? '_' : '';
-  return getTypedPropertyValue(typedValue, cached) ? prefix + cached + '[x]' : undefined;
+  if ('libraryName' in lookup) {
+    return getTypedPropertyValue(typedValue, lookup.libraryName) ? prefix + lookup.libraryName + '[x]' : undefined;
+  }
+  const elementKey = plan.keys[lookup.index];
+  const found = propertyValue(typedValue, elementKey, schema.elements[elementKey], plan.candidates[lookup.index]);
+  return Array.isArray(found) || found.value !== undefined ? prefix + elementKey : undefined;
 }
 
 function checkObjectForNull(obj: Record<string, unknown>, path: string, issues: OperationOutcomeIssue[]): void {
