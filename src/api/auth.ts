@@ -100,6 +100,9 @@ function compartmentOf(resource: Resource): string | null {
   }
 }
 
+/** Compartments the read check found, so the audit of the same (unchanged, read-only) resource need not compute them again. */
+const checkedCompartments = new WeakMap<Resource, string | null>();
+
 /** Which REST interaction a request is, from its route pattern and method. */
 function interactionOf(request: FastifyRequest): Interaction {
   const url = request.routeOptions?.url ?? request.url;
@@ -227,6 +230,7 @@ export async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promi
       filterFor: (type) => (type ? filterFor(need(), type) : (alias: string) => filterFor(need(), '*')(alias)),
       async checkRead(resource, compartment) {
         const comp = compartment === undefined ? compartmentOf(resource) : compartment;
+        checkedCompartments.set(resource, comp);
         try {
           await checkRead(need(), resource, comp, opts.db);
         } catch (err) {
@@ -285,7 +289,7 @@ export async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promi
       entities.set(null, [loc]);
     }
     for (const r of resources) {
-      const comp = compartmentOf(r);
+      const comp = checkedCompartments.has(r) ? checkedCompartments.get(r)! : compartmentOf(r);
       const ref = `${r.resourceType}/${r.id}${r.meta?.versionId ? `/_history/${r.meta.versionId}` : ''}`;
       const list = entities.get(comp) ?? [];
       list.push(ref);
