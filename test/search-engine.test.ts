@@ -286,7 +286,7 @@ describe('a chain with a selective code, paged', () => {
   test('every match is found once, before and after a long run of rows that do not match', async () => {
     const early = ['w-early-1', 'w-early-2', 'w-early-3'];
     const late = ['w-late-1', 'w-late-2'];
-    const filler = Array.from({ length: 520 }, (_, i) => obs(`w-fill-${i}`, 'aasen', 'walk-1', i, 'kg', '2020-01-01'));
+    const filler = Array.from({ length: 130 }, (_, i) => obs(`w-fill-${i}`, 'aasen', 'walk-1', i, 'kg', '2020-01-01'));
     await repo.putMany(early.map((id) => obs(id, 'ostby', 'walk-1', 1, 'kg', '2020-01-01')));
     await repo.putMany(filler);
     await repo.putMany(late.map((id) => obs(id, 'ostby', 'walk-1', 1, 'kg', '2020-01-01')));

@@ -194,7 +194,7 @@ function walkQuery(input: SearchInput, p: Plan, a: string, keys: SortKey[]): Sql
   if (!rest.some((w) => chains.has(w)) || !p.where.every((w) => ridOnly.has(w))) return undefined;
   const d = indexProbes.get(driver)!;
   const x = raw(d.x);
-  const window = Math.min(20_000, Math.max(500, 20 * (p.count + 1)));
+  const window = Math.min(20_000, Math.max(100, 20 * (p.count + 1)));
   const after = p.cursor ? sql` and ${x}.rid > ${p.cursor.r}` : raw('');
   const checks = rest.map((w) => perRow.get(w) ?? w);
   return sql`select ${raw(a)}.rid from (select distinct ${x}.rid from ${raw(d.table)} ${x} where ${d.where}${after} order by ${x}.rid limit ${window}) ${raw(a)} where ${and(checks)}`;
