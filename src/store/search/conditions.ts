@@ -228,28 +228,13 @@ export interface IndexProbe {
   /** Set for a probe for the references to a few given resources: rows of a handful of targets. */
   targets?: number;
 }
-/**
- * The same condition checked once per candidate row: `offset 0` keeps PostgreSQL from turning
- * the EXISTS into a join or a hashed set (which it does when it misjudges the set as tiny). A
- * chain's set (all resources referring to any patient called Smith) grows with the data, while
- * a walk over another condition's rids in rid order, checking each row, stops once a page is
- * full (see walkQuery in index.ts).
- */
-export const perRow = new WeakMap<Sql, Sql>();
-/** Chain conditions (`subject:Patient.name=…`): the ones worth a bounded walk. */
-export const chains = new WeakSet<Sql>();
-
 /** Conditions that read nothing of the resource row but its rid (so need no resource row to evaluate). */
 export const ridOnly = new WeakSet<Sql>();
 
 function existsIn(table: string, x: string, alias: string, where: Sql, targets?: number): Sql {
-  const body = sql`select 1 from ${raw(table)} ${raw(x)} where ${raw(x)}.rid = ${raw(alias)}.rid and ${where}`;
-  const s = sql`exists (${body})`;
+  const s = sql`exists (select 1 from ${raw(table)} ${raw(x)} where ${raw(x)}.rid = ${raw(alias)}.rid and ${where})`;
   indexProbes.set(s, { table, x, where, targets });
   ridOnly.add(s);
-  // Per row: read the resource's own rows by rid first (the subquery's `offset 0` keeps the value
-  // condition from being pushed into it, which would let the planner scan the value index instead).
-  perRow.set(s, sql`exists (select 1 from (select * from ${raw(table)} ${raw(x)} where ${raw(x)}.rid = ${raw(alias)}.rid offset 0) ${raw(x)} where ${where})`);
   return s;
 }
 
@@ -402,16 +387,10 @@ function compileChain(
   if (!targets.length) throw new UnsupportedParam(`No target type of ${params[0].code} has the parameter '${nextCode}'`);
   const x = nextAlias(ctx, 'x');
   const t = nextAlias(ctx, 't');
-  const conds = targets.map((tt) => [tt, compileParam(ctx, [tt], t, chain, value)] as const);
+  const inner = or(targets.map((tt) => and([sql`${raw(t)}.type = ${tt}`, compileParam(ctx, [tt], t, chain, value)])));
   const access = ctx.accessFilter ? sql` and (${ctx.accessFilter(t)})` : raw('');
-  const body = (row: boolean) => {
-    const inner = or(conds.map(([tt, c]) => and([sql`${raw(t)}.type = ${tt}`, row ? (perRow.get(c) ?? c) : c])));
-    return sql`select 1 from sp_reference ${raw(x)} join resource ${raw(t)} on ${raw(t)}.type = ${raw(x)}.target_type and ${raw(t)}.id = ${raw(x)}.target_id where ${raw(x)}.rid = ${raw(alias)}.rid and ${keyCond(x, params)} and not ${raw(t)}.deleted and ${inner}${access}`;
-  };
-  const chained = sql`exists (${body(false)})`;
+  const chained = sql`exists (select 1 from sp_reference ${raw(x)} join resource ${raw(t)} on ${raw(t)}.type = ${raw(x)}.target_type and ${raw(t)}.id = ${raw(x)}.target_id where ${raw(x)}.rid = ${raw(alias)}.rid and ${keyCond(x, params)} and not ${raw(t)}.deleted and ${inner}${access})`;
   ridOnly.add(chained);
-  chains.add(chained);
-  perRow.set(chained, sql`exists (${body(true)} offset 0)`);
   return chained;
 }
 

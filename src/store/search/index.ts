@@ -3,7 +3,7 @@ import { allResourceTypes, isResourceType } from '../../fhir/search-parameters.t
 import { badRequest, FhirError, issue } from '../../fhir/outcome.ts';
 import type { Queryable } from '../db.ts';
 import { and, join, raw, run, sql, type Sql } from '../sql.ts';
-import { chains, compileParam, indexProbes, perRow, ridOnly, UnsupportedParam, type CompileContext } from './conditions.ts';
+import { compileParam, indexProbes, ridOnly, UnsupportedParam, type CompileContext } from './conditions.ts';
 import { loadIncludes, parseInclude, type IncludeSpec, type Row } from './include.ts';
 import { afterCursor, decodeCursor, encodeCursor, orderBy, sortKeys, type Cursor, type SortKey } from './paging.ts';
 import { shapeResource, type Summary } from './shape.ts';
@@ -179,27 +179,6 @@ function matchQuery(input: SearchInput, p: Plan, a: string, keys: SortKey[], key
   return sql`select ${raw(a)}.rid${keySelect} from (select distinct ${x}.rid from ${raw(d.table)} ${x} where ${d.where}${inCompartment} order by ${x}.rid) ${raw(a)} where ${and(rest)}`;
 }
 
-/**
- * A bounded walk for the default order: the driver's first `window` rids after the cursor, in
- * rid order, each checked against the other conditions row by row (chains included, see
- * `perRow`). If that fills the page it is exactly the page (every later match has a larger rid);
- * otherwise the caller runs the full match query. Only worth it when another condition is a
- * chain, whose set PostgreSQL would otherwise build whole (it misjudges it as tiny), at a cost
- * that grows with the data while the walk's does not. Undefined when the shape does not apply.
- */
-function walkQuery(input: SearchInput, p: Plan, a: string, keys: SortKey[]): Sql | undefined {
-  const driver = p.driver;
-  if (!driver || keys.length || p.cursor?.prev || input.accessFilter || input.compartment) return undefined;
-  const rest = p.where.filter((w) => w !== driver);
-  if (!rest.some((w) => chains.has(w)) || !p.where.every((w) => ridOnly.has(w))) return undefined;
-  const d = indexProbes.get(driver)!;
-  const x = raw(d.x);
-  const window = Math.min(20_000, Math.max(100, 20 * (p.count + 1)));
-  const after = p.cursor ? sql` and ${x}.rid > ${p.cursor.r}` : raw('');
-  const checks = rest.map((w) => perRow.get(w) ?? w);
-  return sql`select ${raw(a)}.rid from (select distinct ${x}.rid from ${raw(d.table)} ${x} where ${d.where}${after} order by ${x}.rid limit ${window}) ${raw(a)} where ${and(checks)}`;
-}
-
 /** The stored ValueSets that :in / :not-in parameters name (compilation itself is synchronous). */
 async function valueSetsNamed(db: Queryable, params: [string, string][]) {
   const urls = params.filter(([k]) => /:(in|not-in)$/.test(k)).flatMap(([, v]) => v.split(','));
@@ -262,17 +241,13 @@ export async function search(db: Queryable, input: SearchInput): Promise<Bundle>
     // the narrow columns of resource; the wide content is read for those rows alone.
     const keySelect = keys.length ? sql`, ${join(keys.map((k, i) => sql`${k.expr} as ${raw(`k${i}`)}`), ', ')}` : raw('');
     const keyText = keys.length ? raw(', ' + keys.map((_, i) => `q.k${i}::text as c${i}`).join(', ')) : raw('');
+    const inner = matchQuery(input, p, a, keys, keySelect);
     const after = p.cursor ? afterCursor(keys, p.cursor, reverse, 'q') : raw('true');
-    const pageOf = (inner: Sql) => {
-      const page = sql`select q.*${keyText} from (${inner}) q where ${after} order by ${orderBy(keys, reverse, 'q')} limit ${p.count + 1}`;
-      return run<Row & Record<string, unknown>>(
-        db,
-        sql`select c.rid, c.type, c.id, c.content, pg.* from (${page}) pg join resource c on c.rid = pg.rid order by ${orderBy(keys, reverse, 'pg')}`
-      );
-    };
-    const walk = walkQuery(input, p, a, keys);
-    if (walk) rows = await pageOf(walk);
-    if (!walk || rows.length <= p.count) rows = await pageOf(matchQuery(input, p, a, keys, keySelect));
+    const page = sql`select q.*${keyText} from (${inner}) q where ${after} order by ${orderBy(keys, reverse, 'q')} limit ${p.count + 1}`;
+    rows = await run(
+      db,
+      sql`select c.rid, c.type, c.id, c.content, pg.* from (${page}) pg join resource c on c.rid = pg.rid order by ${orderBy(keys, reverse, 'pg')}`
+    );
     hasMore = rows.length > p.count;
     rows = rows.slice(0, p.count);
     if (reverse) rows.reverse();
