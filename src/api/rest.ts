@@ -87,7 +87,10 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     if (body.resourceType !== type) throw badRequest('type-mismatch', `The body is a ${body.resourceType}, but was sent to ${type}`, 'resourceType');
     const ifNoneExist = request.headers['if-none-exist'] as string | undefined;
     const { id: _ignored, ...withoutId } = body; // the server assigns ids on create
-    return sendWrite(request, reply, await repo.create(withoutId as Resource, { ifNoneExist, guard: guard(request) }));
+    const result = await repo.create(withoutId as Resource, { ifNoneExist, guard: guard(request) });
+    // A conditional create that found a match returns it: only to a caller who may read it.
+    if (result.unchanged) await request.access.checkRead(result.resource);
+    return sendWrite(request, reply, result);
   });
 
   /** Conditional update / delete / patch: PUT|DELETE|PATCH /Type?criteria */
