@@ -11,6 +11,7 @@ import { makeNationalId, makeOrgnr } from '../src/registry/identifiers.ts';
 import { organization, patient, practitioner, practitionerRole } from '../src/registry/resources.ts';
 import { MUNICIPALITIES } from '../src/registry/municipalities.ts';
 import { BENCH_DB, freshSchema, machine, pool } from './common.ts';
+import { freePort } from '../test/helpers/server.ts';
 
 /**
  * Read by id (issue 4) with everything a real read does: a signed practitioner token verified
@@ -38,15 +39,6 @@ export interface ReadBenchResult {
 
 const OBSERVATIONS_PER_PATIENT = 200;
 const HPR = '7100002';
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
 
 function years(n: number): string {
   const d = new Date();

@@ -7,7 +7,7 @@ import { parseQuery, parseIfMatch } from '../store/repository.ts';
 import { search } from '../store/search/index.ts';
 import { applyFhirPathPatch, applyJsonPatch } from '../fhir/patch.ts';
 import { badRequest, FhirError, issue, notFound, preconditionFailed } from '../fhir/outcome.ts';
-import { parseRelativeReference, references } from '../fhir/json.ts';
+import { references } from '../fhir/json.ts';
 import { isResourceType } from '../fhir/resource-types.ts';
 
 type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';

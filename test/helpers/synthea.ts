@@ -1,11 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Resource } from '@medplum/fhirtypes';
+import { SHARED_DATA } from './paths.ts';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** The shared test data sits beside the repository (CI clones the repo next to shared/). */
-export const sharedData = path.resolve(repoRoot, '../shared/data');
+export const sharedData = SHARED_DATA;
 export const syntheaDir = path.join(sharedData, 'synthea');
 
 /**
