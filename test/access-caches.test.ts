@@ -35,7 +35,9 @@ test('the verifier answers a repeated token from the cache, but an expired one i
   const authority = await devAuthority(ISSUER.issuer);
   const config = { ...loadAccessConfig({}), issuers: [], clockToleranceSeconds: 0 };
   const verifier = new TokenVerifier({ config, localIssuers: [{ issuer: ISSUER, jwks: authority.jwks }] });
-  const token = await authority.sign(practitionerClaims({ hpr: '7100002', org: '991000002' } as any), { expiresIn: 1 });
+  const token = await authority.sign(practitionerClaims({ hpr: '7100002', org: '991000002' } as any), { expiresIn: 3 });
+  // exp is whole seconds after a floored iat, so the token lives 2-3 s; wait for the exp itself.
+  const exp = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).exp as number;
   const req = { method: 'GET', url: 'http://localhost/fhir/Observation/x', authorization: `Bearer ${token}` };
   const first = await verifier.verify(req);
   const second = await verifier.verify(req);
@@ -43,7 +45,7 @@ test('the verifier answers a repeated token from the cache, but an expired one i
   // A token with one byte of its signature changed is not the cached token: it is checked and refused.
   const forged = token.slice(0, -2) + (token.at(-2) === 'A' ? 'B' : 'A') + token.at(-1);
   await assert.rejects(verifier.verify({ ...req, authorization: `Bearer ${forged}` }), (e: FhirError) => e.status === 401);
-  await new Promise((r) => setTimeout(r, 1100));
+  await new Promise((r) => setTimeout(r, Math.max(0, exp * 1000 - Date.now()) + 50));
   await assert.rejects(verifier.verify(req), (e: FhirError) => e.status === 401 && /expired/.test(e.message));
 });
 
