@@ -10,6 +10,7 @@ import { buildServer } from './api/server.ts';
 import { registerSearchParameter } from './fhir/search-parameters.ts';
 import { loadCustomSearchParameters } from './store/search/reindex.ts';
 import type { DevAuthority } from './access/dev-authority.ts';
+import { SERVICE_MODULES } from './services/index.ts';
 
 export interface Platform {
   config: Config;
@@ -26,11 +27,13 @@ export interface Platform {
  */
 export async function createPlatform(
   config: Config,
-  o: { db?: Db; repository?: Partial<RepositoryOptions>; auth?: 'on' | 'off'; devAuthority?: DevAuthority } = {}
+  o: { db?: Db; repository?: Partial<RepositoryOptions>; auth?: 'on' | 'off'; devAuthority?: DevAuthority; clock?: () => Date } = {}
 ): Promise<Platform> {
   const db = o.db ?? (await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
   await migrate(db);
   const validator = createValidator();
+  for (const m of SERVICE_MODULES)
+    for (const sd of m.profiles?.() ?? []) for (const warning of validator.addProfile(sd)) console.warn(warning.diagnostics);
   for (const row of await db.query<{ content: string }>(`select content from resource where type = 'StructureDefinition' and deleted = false`)) {
     const sd = JSON.parse(row.content) as StructureDefinition;
     for (const warning of validator.addProfile(sd)) console.warn(warning.diagnostics);
@@ -38,7 +41,12 @@ export async function createPlatform(
   // SearchParameters posted to the server take effect for new writes (reindex for old data).
   await loadCustomSearchParameters(db);
   const repo = await createRepository(db, {
-    validate: (r: Resource) => [...validator.validate(r), ...checkNorwegianIdentifiers(r, { testData: config.testData })],
+    validate: (r: Resource) => [
+      ...validator.validate(r),
+      ...checkNorwegianIdentifiers(r, { testData: config.testData }),
+      ...SERVICE_MODULES.flatMap((m) => m.validate?.(r) ?? []),
+    ],
+    clock: o.clock,
     afterWrite: async (tx, r, method) => {
       if (r.resourceType === 'SearchParameter' && method !== 'DELETE') registerSearchParameter(r as SearchParameter);
       if (r.resourceType !== 'StructureDefinition') return;
@@ -57,7 +65,10 @@ export async function createPlatform(
     },
     ...o.repository,
   });
-  const server = await buildServer({ config, repo, auth: o.auth, devAuthority: o.devAuthority });
+  // Catalogues and definitions the services need; unchanged ones make no new version.
+  const referenceData = SERVICE_MODULES.flatMap((m) => m.referenceData?.() ?? []);
+  if (referenceData.length) await repo.putMany(referenceData, { referentialIntegrity: false });
+  const server = await buildServer({ config, repo, auth: o.auth, devAuthority: o.devAuthority, clock: o.clock });
   return {
     config,
     db,

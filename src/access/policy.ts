@@ -7,6 +7,8 @@ import { ACCESS_BASES } from './config.ts';
 import { isRestricting, loadPrivacy, PRIVACY_POLICY_URI, type PrivacySettings } from './privacy.ts';
 import { ORGNR_SYSTEM, scopesAllow, type Operation, type Principal } from './principal.ts';
 import type { PersonFacts, RegistryLookup } from './registry-port.ts';
+import { forbidden } from './errors.ts';
+import { rulesFor } from '../services/rules.ts';
 import { representationsOf } from './representation.ts';
 import {
   ALL_SERVICES,
@@ -56,6 +58,8 @@ export interface AccessContext {
   ownerOrganisation?: string;
   /** Types a citizen may write (AccessConfig.citizenWritableTypes). */
   citizenWritableTypes: string[];
+  /** The request's time (the server's clock, injectable in tests): rules that depend on time use it. */
+  now: Date;
 }
 
 export interface PolicyDeps {
@@ -68,9 +72,7 @@ export interface PolicyDeps {
 export const EMERGENCY_BASES = ['AKUTT', 'FORHOYET_AKUTT'];
 export const EMERGENCY_PURPOSES = ['ETREAT', 'BTG'];
 
-export function forbidden(code: string, message: string, expression?: string): FhirError {
-  return new FhirError(403, [issue('forbidden', code, message, expression)]);
-}
+export { forbidden };
 
 const notVisible = () => new FhirError(404, [issue('not-found', 'not-found', 'Resource not found')]);
 
@@ -96,10 +98,10 @@ async function hasRestrictedData(db: Queryable, patientId: string, p: PrivacySet
 /** Resolves what the principal may do in this request, or throws 403 with the reason. */
 export async function resolveAccess(principal: Principal, deps: PolicyDeps): Promise<AccessContext> {
   const ctx = await resolveFor(principal, deps);
-  return { ...ctx, citizenWritableTypes: deps.config.citizenWritableTypes };
+  return { ...ctx, citizenWritableTypes: deps.config.citizenWritableTypes, now: deps.now ?? new Date() };
 }
 
-type Resolved = Omit<AccessContext, 'citizenWritableTypes'>;
+type Resolved = Omit<AccessContext, 'citizenWritableTypes' | 'now'>;
 
 async function resolveFor(principal: Principal, deps: PolicyDeps): Promise<Resolved> {
   switch (principal.kind) {
@@ -237,15 +239,24 @@ async function resolveSystem(principal: Extract<Principal, { kind: 'system' }>, 
 }
 
 /** True when the grant lets the caller see this resource (all rules of the SQL filter, in code). */
-function grantAllows(g: PatientGrant, resource: Resource): boolean {
+function grantAllows(ctx: AccessContext, g: PatientGrant, resource: Resource): boolean {
   const service = serviceOf(resource);
   if (!g.services.has(service)) return false;
   if (!g.includeRestricted && (g.restricted.has(service) || hasRestrictedLabel(resource))) return false;
   if (g.citizenView && withheldFromCitizen(resource)) return false;
-  return true;
+  return rulesFor(service).every((rule) => !rule.visible || rule.visible(resource, g, ctx));
 }
 
-function grantSql(g: PatientGrant, alias: string): Sql {
+/** The service modules' own read rules, each applying only to rows of its service. */
+function serviceRulesSql(ctx: AccessContext, g: PatientGrant, alias: string): Sql[] {
+  const parts: Sql[] = [];
+  for (const service of g.services)
+    for (const rule of rulesFor(service))
+      if (rule.visibleSql) parts.push(sql`(${serviceSql(alias)} <> ${service} or ${rule.visibleSql(alias, g, ctx)})`);
+  return parts;
+}
+
+function grantSql(ctx: AccessContext, g: PatientGrant, alias: string): Sql {
   const a = raw(alias);
   const parts: Sql[] = [sql`${a}.compartment = ${g.patientId}`];
   const hidden = new Set<ServiceCode>(ALL_SERVICES.map((s) => s.code).filter((s) => !g.services.has(s)));
@@ -253,6 +264,7 @@ function grantSql(g: PatientGrant, alias: string): Sql {
   if (hidden.size) parts.push(sql`not (${serviceSql(alias)} = any(${[...hidden]}::text[]))`);
   if (!g.includeRestricted) parts.push(sql`not ${restrictedLabelSql(alias)}`);
   if (g.citizenView) parts.push(sql`not ${withheldFromCitizenSql(alias)}`);
+  parts.push(...serviceRulesSql(ctx, g, alias));
   return and(parts);
 }
 
@@ -297,7 +309,7 @@ export function accessFilterSql(ctx: AccessContext, alias: string): Sql {
     const nonPatient = ctx.principal.kind === 'citizen' ? raw('false') : sql`${a}.compartment is null`;
     // Patient and Practitioner rows are reference data everyone authenticated needs to resolve
     // links, but Patient rows are in their own compartment, so they follow the grants below.
-    parts.push(or([nonPatient, ...ctx.patients.map((g) => grantSql(g, alias))]));
+    parts.push(or([nonPatient, ...ctx.patients.map((g) => grantSql(ctx, g, alias))]));
   }
   return and(parts);
 }
@@ -339,7 +351,7 @@ export async function checkRead(ctx: AccessContext, resource: Resource, compartm
     if (p.kind === 'citizen') throw notVisible();
     return;
   }
-  if (!grant || !grantAllows(grant, resource)) throw notVisible();
+  if (!grant || !grantAllows(ctx, grant, resource)) throw notVisible();
 }
 
 export type WriteAction = 'create' | 'update' | 'delete';
@@ -362,16 +374,22 @@ export function checkWrite<T extends Resource>(ctx: AccessContext, resource: T, 
     return stampOwner(ctx, resource);
   }
   if (grant === undefined) throw forbidden('patient-not-in-context', 'The resource belongs to a patient outside this request’s context', resource.resourceType);
-  if (grant === 'any') return stampOwner(ctx, resource);
   const service = serviceOf(resource);
+  if (grant === 'any') return stampOwner(ctx, serviceWriteRules(ctx, resource, action, grant, service));
   if (grant.privacy.reserved.includes(service))
     throw forbidden('patient-reserved', `The patient has reserved against ${serviceDefinition(service).name.en}: no such data is kept`, resource.resourceType);
   if (p.kind === 'citizen') {
     if (!ctx.citizenWritableTypes.includes(resource.resourceType) || !grant.services.has(service))
       throw forbidden('write-not-allowed', `Citizens cannot ${action} ${resource.resourceType}`, resource.resourceType);
-    return resource;
+    return serviceWriteRules(ctx, resource, action, grant, service);
   }
-  return stampOwner(ctx, resource);
+  return stampOwner(ctx, serviceWriteRules(ctx, resource, action, grant, service));
+}
+
+function serviceWriteRules<T extends Resource>(ctx: AccessContext, resource: T, action: WriteAction, grant: PatientGrant | 'any', service: ServiceCode): T {
+  let r: Resource = resource;
+  for (const rule of rulesFor(service)) if (rule.beforeWrite) r = rule.beforeWrite(r, action, ctx, grant);
+  return r as T;
 }
 
 

@@ -49,6 +49,8 @@ export interface AuthOptions {
    * named by DEV_AUTH_CLIENTS.
    */
   devAuth?: { dataDir?: string; clients?: DevClient[]; people?: () => Promise<{ nin: string; name: string }[]> } | false;
+  /** The server's clock (tests inject one to move time); policy decisions that depend on time use it. */
+  clock?: () => Date;
   /** Record audit events (default: on when auth is on). */
   audit?: boolean;
   /** Requests per minute per client; 0 switches rate limiting off. Default RATE_LIMIT_PER_MINUTE or 6000. */
@@ -206,7 +208,7 @@ export async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promi
     request.principal = principal;
     let ctx: AccessContext | undefined;
     try {
-      ctx = routeAccess === 'principal' ? undefined : await resolveAccess(principal, deps);
+      ctx = routeAccess === 'principal' ? undefined : await resolveAccess(principal, { ...deps, now: (opts.clock ?? (() => new Date()))() });
     } catch (err) {
       // The refusal goes into the log of the patient it was about.
       const nin = principal.kind === 'citizen' ? principal.onBehalfOf : principal.kind === 'admin' ? undefined : principal.patientNin;

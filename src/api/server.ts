@@ -8,6 +8,8 @@ import { authPlugin } from './auth.ts';
 import { privacyRoutes } from './privacy-routes.ts';
 import { createRegistryLookup } from '../registry/lookup.ts';
 import type { DevAuthority } from '../access/dev-authority.ts';
+import { SERVICE_MODULES } from '../services/index.ts';
+import type { ServiceDeps } from '../services/module.ts';
 
 export interface ServerContext {
   config: Config;
@@ -16,6 +18,8 @@ export interface ServerContext {
   auth?: 'on' | 'off';
   /** A development authority whose tokens are trusted (tests mint tokens in-process with it). */
   devAuthority?: DevAuthority;
+  /** The server's clock; injectable so tests can move time. */
+  clock?: () => Date;
 }
 
 /** Content types a FHIR body may arrive in; all are JSON. */
@@ -80,9 +84,24 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
     baseUrl: ctx.config.baseUrl,
     auth: ctx.auth,
     devAuthority: ctx.devAuthority,
+    clock: ctx.clock,
     devAuth: ctx.config.devAuth ? { dataDir: embedded ? ctx.config.dataDir : undefined } : false,
   });
   await app.register(privacyRoutes, { db, registry });
-  await app.register(async (fhir) => registerRestRoutes(fhir, ctx), { prefix: '/fhir' });
+  const serviceDeps: ServiceDeps = {
+    config: ctx.config,
+    repo: ctx.repo,
+    registry,
+    clock: ctx.clock ?? (() => new Date()),
+    fhirBase: () => `${ctx.config.baseUrl}/fhir`,
+  };
+  // Service operations first: their static paths (e.g. /Patient/$x) sit beside the REST patterns.
+  await app.register(
+    async (fhir) => {
+      for (const m of SERVICE_MODULES) await m.routes?.(fhir, serviceDeps);
+      await registerRestRoutes(fhir, ctx);
+    },
+    { prefix: '/fhir' }
+  );
   return app as unknown as FastifyInstance;
 }

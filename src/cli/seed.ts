@@ -7,6 +7,7 @@ import { loadConfig } from '../config.ts';
 import { createPlatform } from '../app.ts';
 import type { Repository } from '../store/repository.ts';
 import { DEFAULT_REFERENCE_DATE, generatePopulation, wellKnownIdentities } from '../registry/generator.ts';
+import { ClinicalHistories } from '../services/synthetic.ts';
 
 export interface SeedOptions {
   persons: number;
@@ -16,6 +17,8 @@ export interface SeedOptions {
   /** Batches in flight at once: generation overlaps the database's work on the previous batch. */
   concurrency?: number;
   onProgress?: (p: { persons: number; resources: number }) => void;
+  /** Add the service modules' clinical histories (critical information, medication, documents, lab results). Default true. */
+  clinical?: boolean;
 }
 
 export interface SeedSummary {
@@ -39,8 +42,10 @@ export async function seedPopulation(repo: Repository, opts: SeedOptions): Promi
   const concurrency = Math.max(1, opts.concurrency ?? (repo.db.kind === 'postgres' ? 2 : 1));
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
-  for (const batch of generatePopulation({ persons: opts.persons, seed: opts.seed, referenceDate: opts.referenceDate, batchSize: opts.batchSize ?? 500 })) {
+  const histories = opts.clinical === false ? undefined : new ClinicalHistories(opts.seed, opts.referenceDate ?? DEFAULT_REFERENCE_DATE);
+  for (const registryBatch of generatePopulation({ persons: opts.persons, seed: opts.seed, referenceDate: opts.referenceDate, batchSize: opts.batchSize ?? 500 })) {
     if (failure) break;
+    const batch = histories ? histories.extend(registryBatch) : registryBatch;
     const persons = batch.filter((r: Resource) => r.resourceType === 'Patient').length;
     const job: Promise<void> = repo
       .putMany(batch, { referentialIntegrity: false })

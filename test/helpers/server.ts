@@ -35,6 +35,8 @@ export async function startTestServer(
     auth?: 'on' | 'off';
     /** Builds the development authority whose tokens the server trusts, given the server's base URL. */
     devAuthority?: (baseUrl: string) => Promise<DevAuthority>;
+    /** The server's clock (default: the real one); tests move time by changing what it returns. */
+    clock?: () => Date;
   } = {}
 ): Promise<TestServer> {
   const db = await openTestDb();
@@ -42,7 +44,7 @@ export async function startTestServer(
   // The public URL must be known before start: DPoP proofs and audiences are checked against it.
   const config = loadConfig({ LOG_LEVEL: 'silent', PORT: String(port), BASE_URL: `http://127.0.0.1:${port}`, DEV_AUTH: 'false', ...o.env });
   const devAuthority = await o.devAuthority?.(config.baseUrl);
-  const platform = await createPlatform(config, { db, repository: o.repository, auth: o.auth ?? 'off', devAuthority });
+  const platform = await createPlatform(config, { db, repository: o.repository, auth: o.auth ?? 'off', devAuthority, clock: o.clock });
   await platform.server.listen({ port, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${port}/fhir`;
   return {

@@ -1,0 +1,3 @@
+import type { ServiceModule } from '../module.ts';
+
+export const module: ServiceModule = { name: 'documents' };

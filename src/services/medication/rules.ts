@@ -1,0 +1,4 @@
+import type { ServiceRule } from '../module.ts';
+
+/** The medication service's own access rules (see ../module.ts ServiceRule). */
+export const rules: ServiceRule[] = [];
