@@ -103,6 +103,21 @@ test('searches, history and $everything only show what the caller may see', asyn
   assert.ok([403, 404].includes(elsewhere.status), elsewhere.text);
 });
 
+test('conditional matching sees only what the caller may see: another patient’s matching result is neither counted nor revealed', async () => {
+  const headers = bearer(await doctor(P.adult), { 'nhn-access-basis': 'SAMTYKKE', 'nhn-patient-nin': P.adult });
+  // Both lab-adult and lab-other have this code; only lab-adult is visible to this doctor.
+  const criteria = 'code=http://loinc.org|718-7';
+  const created = await s.fhir('/Observation', { method: 'POST', body: lab('ignored', 'adult'), headers: { ...headers, 'if-none-exist': criteria } });
+  assert.equal(created.status, 200, created.text);
+  assert.equal(created.body.id, 'lab-adult');
+  const updated = await s.fhir(`/Observation?${criteria}`, { method: 'PUT', body: { ...lab('lab-adult', 'adult'), status: 'amended' }, headers });
+  assert.equal(updated.status, 200, updated.text);
+  assert.equal(updated.body.id, 'lab-adult');
+  const other = JSON.parse((await s.platform.db.query<{ content: string }>(`select content from resource where type = 'Observation' and id = 'lab-other'`))[0].content);
+  assert.equal(other.status, 'final', 'the hidden match is untouched');
+  await s.fhir('/Observation/lab-adult', { method: 'PUT', body: lab('lab-adult', 'adult'), headers });
+});
+
 test('the patient’s own GP reads under UNNTAK; a blocked GP is refused even in an emergency', async () => {
   const headers = bearer(await gp(P.adult), { 'nhn-access-basis': 'UNNTAK', 'nhn-patient-nin': P.adult });
   assert.equal((await s.fhir('/Observation/lab-adult', { headers })).status, 200);

@@ -6,6 +6,7 @@ import type { DevAuthority } from '../access/dev-authority.ts';
 import type { DevClient } from '../access/dev-auth-server.ts';
 import fs from 'node:fs';
 import {
+  accessFilterSql,
   checkRead,
   checkWrite,
   filterFor,
@@ -64,6 +65,8 @@ export interface RequestAccess {
   /** The resolved policy context (throws when the route skipped policy resolution). */
   readonly context: AccessContext;
   filterFor(resourceType?: string): (alias: string) => Sql;
+  /** The caller's row filter without the search-scope check: what conditional matching may see. */
+  visibleRows(): (alias: string) => Sql;
   checkRead(resource: Resource, compartment?: string | null): Promise<void>;
   checkWrite<T extends Resource>(resource: T, action: WriteAction, compartment?: string | null): T;
   /** Resources of this type hidden only by the patient's restriction (NHN-SecurityLabel-Nors-Count). */
@@ -230,6 +233,10 @@ export async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promi
         return need();
       },
       filterFor: (type) => (type ? filterFor(need(), type) : (alias: string) => filterFor(need(), '*')(alias)),
+      visibleRows: () => {
+        const c = need();
+        return (alias: string) => accessFilterSql(c, alias);
+      },
       async checkRead(resource, compartment) {
         const comp = compartment === undefined ? compartmentOf(resource) : compartment;
         checkedCompartments.set(resource, comp);

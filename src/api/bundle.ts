@@ -188,7 +188,7 @@ async function processTransaction(ctx: ServerContext, bundle: Bundle, access?: R
         }
       }
     },
-    { referenceChecks: false, guard: guardOf(access) }
+    { referenceChecks: false, guard: guardOf(access), visible: access?.visibleRows() }
   );
   return { resourceType: 'Bundle', type: 'transaction-response', entry: responses };
 }
@@ -219,7 +219,7 @@ async function processBatch(ctx: ServerContext, bundle: Bundle, access?: Request
             p.entry = { ...entry, resource: copy };
           }
           return runEntry(ctx, w, p, p.method === 'POST' ? randomUUID() : id, false, access);
-        }, { guard: guardOf(access) })
+        }, { guard: guardOf(access), visible: access?.visibleRows() })
       );
     } catch (err) {
       const e = err instanceof FhirError ? err : new FhirError(500, [issue('exception', 'internal-error', String((err as Error)?.message))]);

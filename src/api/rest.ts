@@ -87,7 +87,7 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     if (body.resourceType !== type) throw badRequest('type-mismatch', `The body is a ${body.resourceType}, but was sent to ${type}`, 'resourceType');
     const ifNoneExist = request.headers['if-none-exist'] as string | undefined;
     const { id: _ignored, ...withoutId } = body; // the server assigns ids on create
-    const result = await repo.create(withoutId as Resource, { ifNoneExist, guard: guard(request) });
+    const result = await repo.create(withoutId as Resource, { ifNoneExist, guard: guard(request), visible: request.access.visibleRows() });
     // A conditional create that found a match returns it: only to a caller who may read it.
     if (result.unchanged) await request.access.checkRead(result.resource);
     return sendWrite(request, reply, result);
@@ -97,7 +97,7 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
   const conditionalTarget = async (request: FastifyRequest, type: string, action: string) => {
     const criteria = queryPairs(request).filter(([k]) => !k.startsWith('_format') && k !== '_pretty');
     if (criteria.length === 0) throw badRequest('missing-criteria', `Conditional ${action} needs search criteria in the URL`);
-    return repo.inTransaction(async (w) => w.findMatches(type, criteria, 2));
+    return repo.inTransaction(async (w) => w.findMatches(type, criteria, 2), { visible: request.access.visibleRows() });
   };
   const ifMatchOf = (request: FastifyRequest) => request.headers['if-match'] as string | undefined;
 

@@ -23,7 +23,13 @@ export interface SearchIndexer {
 }
 
 /** Conditional matching, provided by the search engine. */
-export type FindMatches = (tx: Queryable, type: string, params: [string, string][], limit?: number) => Promise<{ rid: number; id: string }[]>;
+export type FindMatches = (
+  tx: Queryable,
+  type: string,
+  params: [string, string][],
+  limit?: number,
+  visible?: (alias: string) => Sql
+) => Promise<{ rid: number; id: string }[]>;
 
 export interface RepositoryOptions {
   /** Issues for a resource about to be written (base definitions, profiles, identifiers). Errors refuse the write. */
@@ -49,6 +55,12 @@ export type WriteGuard = <T extends Resource>(resource: T, action: 'create' | 'u
 /** Per-call options every write accepts. */
 export interface WriteOptions {
   guard?: WriteGuard;
+  /**
+   * The caller's row filter: conditional matching (If-None-Exist, conditional update/delete,
+   * conditional references) sees only rows the caller may see, so a match count never reveals
+   * hidden data. Hidden resources do not exist for the caller.
+   */
+  visible?: (alias: string) => Sql;
 }
 
 interface StoredRow {
@@ -117,7 +129,7 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
   const opts: RepositoryOptions = {
     referentialIntegrity: true,
     indexer: { writeSearchIndex, deleteSearchIndex },
-    findMatches: (tx, type, params, limit) => findMatches(tx, type, params, limit),
+    findMatches: (tx, type, params, limit, visible) => findMatches(tx, type, params, limit, visible),
     ...options,
   };
   const indexer = opts.indexer!;
@@ -280,7 +292,7 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
     return results;
   }
 
-  function writer(tx: Queryable, referenceChecks = opts.referentialIntegrity, guard?: WriteGuard): Writer {
+  function writer(tx: Queryable, referenceChecks = opts.referentialIntegrity, guard?: WriteGuard, visible?: (alias: string) => Sql): Writer {
     const now = clock();
     const w: Writer = {
       tx,
@@ -333,7 +345,7 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
         return { resource: tombstone, status: 200 };
       },
       read: (type, id) => readFrom(tx, type, id),
-      findMatches: (type, params, limit) => opts.findMatches!(tx, type, params, limit),
+      findMatches: (type, params, limit) => opts.findMatches!(tx, type, params, limit, visible),
     };
     return w;
   }
@@ -351,10 +363,10 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
   const repo: Repository = {
     db,
     options: opts,
-    inTransaction: (fn, o = {}) => db.transaction((tx) => fn(writer(tx, o.referenceChecks ?? opts.referentialIntegrity, o.guard))),
+    inTransaction: (fn, o = {}) => db.transaction((tx) => fn(writer(tx, o.referenceChecks ?? opts.referentialIntegrity, o.guard, o.visible))),
     async create(resource, o = {}) {
       return db.transaction(async (tx) => {
-        const w = writer(tx, opts.referentialIntegrity, o.guard);
+        const w = writer(tx, opts.referentialIntegrity, o.guard, o.visible);
         if (o.ifNoneExist !== undefined) {
           const matches = await w.findMatches(resource.resourceType, parseQuery(o.ifNoneExist), 2);
           if (matches.length > 1) {

@@ -289,7 +289,8 @@ export async function findMatches(
   db: Queryable,
   resourceType: string,
   params: [string, string][],
-  limit = 2
+  limit = 2,
+  visible?: (alias: string) => Sql
 ): Promise<{ rid: number; id: string }[]> {
   const ctx: CompileContext = { baseUrl: '', aliasCount: 0, valueSets: await valueSetsNamed(db, params) };
   const input: SearchInput = { resourceType, params, strict: true, baseUrl: '' };
@@ -297,7 +298,7 @@ export async function findMatches(
   if (!p.where.length) throw badRequest('missing-criteria', `Conditional matching on ${resourceType} needs at least one search parameter`);
   const rows = await run<{ rid: number; id: string }>(
     db,
-    sql`select r.rid, r.id from resource r where ${and([...baseConditions(input, p, 'r'), ...p.where])} order by r.rid limit ${limit}`
+    sql`select r.rid, r.id from resource r where ${and([...baseConditions(input, p, 'r'), ...p.where, ...(visible ? [visible('r')] : [])])} order by r.rid limit ${limit}`
   );
   return rows.map((r) => ({ rid: Number(r.rid), id: r.id }));
 }
