@@ -19,6 +19,8 @@ export interface Config {
   /** Run the built-in development authorization server (/oidc) and trust its tokens. */
   devAuth: boolean;
   seed: number | string;
+  /** Lab results: the release-delay and discipline table, as inline JSON or a JSON file path (docs/services/lab-results.md). */
+  labResultsRules?: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -38,5 +40,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // On by default for the embedded database only, and never under NODE_ENV=production.
     devAuth: env.NODE_ENV !== 'production' && (env.DEV_AUTH ? env.DEV_AUTH === 'true' : !env.DATABASE_URL),
     seed: /^\d+$/.test(env.SEED ?? '42') ? Number(env.SEED ?? '42') : env.SEED!,
+    labResultsRules: env.LAB_RESULTS_RULES || undefined,
   };
 }
