@@ -4,5 +4,6 @@ declare module 'oidc-provider' {
   type Provider = any;
   export type Configuration = any;
   export const errors: any;
+  export const interactionPolicy: any;
   export default Provider;
 }
