@@ -21,6 +21,12 @@ export interface Config {
   seed: number | string;
   /** Lab results: the release-delay and discipline table, as inline JSON or a JSON file path (docs/services/lab-results.md). */
   labResultsRules?: string;
+  /** Journal documents: largest document accepted, in bytes (DOCUMENT_MAX_BYTES, default 50 MB; docs/services/documents.md). */
+  documentMaxBytes: number;
+  /** Journal documents: where document content is kept, 'postgres' (default) or 'file' (DOCUMENT_STORE). */
+  documentStore: 'postgres' | 'file';
+  /** Journal documents: the folder of the file store (DOCUMENT_DIR, default <dataDir>/documents). */
+  documentDir: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -41,5 +47,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     devAuth: env.NODE_ENV !== 'production' && (env.DEV_AUTH ? env.DEV_AUTH === 'true' : !env.DATABASE_URL),
     seed: /^\d+$/.test(env.SEED ?? '42') ? Number(env.SEED ?? '42') : env.SEED!,
     labResultsRules: env.LAB_RESULTS_RULES || undefined,
+    documentMaxBytes: Number(env.DOCUMENT_MAX_BYTES ?? 50 * 1024 * 1024),
+    documentStore: env.DOCUMENT_STORE === 'file' ? 'file' : 'postgres',
+    documentDir: path.resolve(env.DOCUMENT_DIR ?? path.join(env.DATA_DIR ?? './data', 'documents')),
   };
 }
