@@ -146,3 +146,40 @@ test('a parent sees an 11-year-old’s lab result but not a 13-year-old’s; a c
   const [{ n }] = await s.platform.db.query<{ n: number }>(`select count(*)::int as n from resource where type = 'Observation'`);
   assert.equal(n, 4, 'refused writes stored nothing');
 });
+
+test('changing or deleting needs the right to see the stored version; citizens change only what citizens registered', async () => {
+  const own = bearer(await citizen(P.adult));
+  // The lab's result: visible to the citizen, but not theirs to change or delete.
+  const labChange = await s.fhir('/Observation/lab-adult', { method: 'PUT', body: { ...lab('lab-adult', 'adult'), status: 'cancelled' }, headers: own });
+  assert.equal(labChange.status, 403, labChange.text);
+  assert.equal(labChange.body.issue[0].details.coding[0].code, 'not-citizen-data');
+  assert.equal((await s.fhir('/Observation/lab-adult', { method: 'DELETE', headers: own })).status, 403);
+  // A home measurement the citizen registered: theirs to change and delete.
+  const measurement = {
+    resourceType: 'Observation',
+    status: 'final',
+    code: { coding: [{ system: 'http://loinc.org', code: '29463-7', display: 'Body weight' }] },
+    subject: { reference: 'Patient/adult' },
+    valueQuantity: { value: 71, unit: 'kg', system: 'http://unitsofmeasure.org', code: 'kg' },
+  };
+  const created = await s.fhir('/Observation', { method: 'POST', body: measurement, headers: own });
+  assert.equal(created.status, 201, created.text);
+  const changed = await s.fhir(`/Observation/${created.body.id}`, { method: 'PUT', body: { ...created.body, valueQuantity: { ...measurement.valueQuantity, value: 70 } }, headers: own });
+  assert.equal(changed.status, 200, changed.text);
+  assert.equal((await s.fhir(`/Observation/${created.body.id}`, { method: 'DELETE', headers: own })).status, 204);
+
+  // A restricted result is hidden from a doctor under SAMTYKKE: it cannot be overwritten or deleted
+  // either, and the answer is the read's 404, with no version number.
+  await savePrivacy(s.platform.db, 'adult', P.adult, { reserved: [], restrictAll: false, restricted: ['lab-results'], blockedHpr: [] });
+  try {
+    const headers = bearer(await doctor(P.adult), { 'nhn-access-basis': 'SAMTYKKE', 'nhn-patient-nin': P.adult });
+    const overwrite = await s.fhir('/Observation/lab-adult', { method: 'PUT', body: { ...lab('lab-adult', 'adult'), status: 'cancelled' }, headers: { ...headers, 'if-match': 'W/"99"' } });
+    assert.equal(overwrite.status, 404, overwrite.text);
+    assert.doesNotMatch(overwrite.text, /version/);
+    assert.equal((await s.fhir('/Observation/lab-adult', { method: 'DELETE', headers })).status, 404);
+    const opened = bearer(await doctor(P.adult), { 'nhn-access-basis': 'FORHOYET_SAMTYKKE', 'nhn-patient-nin': P.adult });
+    assert.equal((await s.fhir('/Observation/lab-adult', { headers: opened })).body.status, 'final', 'nothing was changed');
+  } finally {
+    await savePrivacy(s.platform.db, 'adult', P.adult, { reserved: [], restrictAll: false, restricted: [], blockedHpr: [] });
+  }
+});

@@ -360,11 +360,18 @@ export type WriteAction = 'create' | 'update' | 'delete';
  * Write check. Returns the resource to store: for systems and health personnel it carries the
  * writing organisation's tag, which is what "an organisation's own data" means for systems.
  */
-export function checkWrite<T extends Resource>(ctx: AccessContext, resource: T, action: WriteAction, compartment: string | null | undefined): T {
+export function checkWrite<T extends Resource>(
+  ctx: AccessContext,
+  resource: T,
+  action: WriteAction,
+  compartment: string | null | undefined,
+  previous?: { resource: Resource; compartment: string | null }
+): T {
   const p = ctx.principal;
   const op: Operation = action === 'create' ? 'c' : action === 'update' ? 'u' : 'd';
   if (!scopesAllow(p, resource.resourceType, op))
     throw forbidden('scope-insufficient', `The token's scopes do not allow ${action} of ${resource.resourceType}`, 'scope');
+  if (previous) mayReplace(ctx, previous);
   if (resource.resourceType === 'Consent' && (resource as any).policy?.some((x: any) => x?.uri === PRIVACY_POLICY_URI))
     throw forbidden('privacy-settings-api', 'Privacy settings are changed through $privacy-settings only', 'Consent.policy');
   if (p.kind === 'admin') return resource;
@@ -381,9 +388,42 @@ export function checkWrite<T extends Resource>(ctx: AccessContext, resource: T, 
   if (p.kind === 'citizen') {
     if (!ctx.citizenWritableTypes.includes(resource.resourceType) || !grant.services.has(service))
       throw forbidden('write-not-allowed', `Citizens cannot ${action} ${resource.resourceType}`, resource.resourceType);
-    return serviceWriteRules(ctx, resource, action, grant, service);
+    return stampCitizenAuthor(serviceWriteRules(ctx, resource, action, grant, service));
   }
   return stampOwner(ctx, serviceWriteRules(ctx, resource, action, grant, service));
+}
+
+/**
+ * Changing or deleting a stored version needs the right to see it (hidden data does not exist for
+ * the caller: 404, as a read would answer), and citizens change only what citizens registered.
+ */
+function mayReplace(ctx: AccessContext, previous: { resource: Resource; compartment: string | null }): void {
+  const p = ctx.principal;
+  if (p.kind === 'admin') return;
+  const grant = grantFor(ctx, previous.compartment);
+  if (grant === 'any') {
+    if (ctx.ownerOrganisation && (!resourceOwnedBy(previous.resource, ctx.ownerOrganisation) || hasRestrictedLabel(previous.resource))) throw notVisible();
+    return;
+  }
+  if (!previous.compartment) {
+    if (p.kind === 'citizen') throw notVisible();
+    return;
+  }
+  if (!grant || !grantAllows(ctx, grant, previous.resource)) throw notVisible();
+  if (p.kind === 'citizen' && !writtenByCitizen(previous.resource))
+    throw forbidden('not-citizen-data', `Citizens can change only what citizens registered; this ${previous.resource.resourceType} was registered by health personnel or a system`, previous.resource.resourceType);
+}
+
+/** Marks what a citizen writes, so citizens may later change it and nothing else. */
+export const AUTHOR_KIND_TAG_SYSTEM = 'https://samhandling.dev/fhir/CodeSystem/author-kind';
+
+function writtenByCitizen(resource: Resource): boolean {
+  return (resource.meta?.tag ?? []).some((t) => t.system === AUTHOR_KIND_TAG_SYSTEM && t.code === 'citizen');
+}
+
+function stampCitizenAuthor<T extends Resource>(resource: T): T {
+  if (writtenByCitizen(resource)) return resource;
+  return { ...resource, meta: { ...resource.meta, tag: [...(resource.meta?.tag ?? []), { system: AUTHOR_KIND_TAG_SYSTEM, code: 'citizen' }] } };
 }
 
 function serviceWriteRules<T extends Resource>(ctx: AccessContext, resource: T, action: WriteAction, grant: PatientGrant | 'any', service: ServiceCode): T {

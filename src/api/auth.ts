@@ -68,7 +68,7 @@ export interface RequestAccess {
   /** The caller's row filter without the search-scope check: what conditional matching may see. */
   visibleRows(): (alias: string) => Sql;
   checkRead(resource: Resource, compartment?: string | null): Promise<void>;
-  checkWrite<T extends Resource>(resource: T, action: WriteAction, compartment?: string | null): T;
+  checkWrite<T extends Resource>(resource: T, action: WriteAction, compartment?: string | null, previous?: { resource: Resource; compartment: string | null }): T;
   /** Resources of this type hidden only by the patient's restriction (NHN-SecurityLabel-Nors-Count). */
   restrictedCount(resourceType: string): Promise<number>;
   /** Extra audit events beyond what the response shows (e.g. an operation's side effects). */
@@ -247,9 +247,9 @@ export async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promi
           throw err;
         }
       },
-      checkWrite(resource, action, compartment) {
+      checkWrite(resource, action, compartment, previous) {
         const comp = compartment === undefined ? compartmentOf(resource) : compartment;
-        return checkWrite(need(), resource, action, comp);
+        return checkWrite(need(), resource, action, comp, previous);
       },
       restrictedCount: (type) => restrictedHiddenCount(need(), opts.db, type),
       audit(input) {

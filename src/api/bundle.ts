@@ -91,7 +91,7 @@ export async function processBundle(ctx: ServerContext, bundle: Bundle, access?:
  * is rewritten, then the entries run in the spec's order inside one database transaction.
  */
 const guardOf = (access?: RequestAccess): WriteGuard | undefined =>
-  access && ((resource, action, compartment) => access.checkWrite(resource, action, compartment));
+  access && ((resource, action, compartment, previous) => access.checkWrite(resource, action, compartment, previous));
 
 async function processTransaction(ctx: ServerContext, bundle: Bundle, access?: RequestAccess): Promise<Bundle> {
   const entries = (bundle.entry ?? []).map((e, i) => parseEntry(e, i));

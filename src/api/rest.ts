@@ -56,7 +56,7 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     if (type === 'DocumentReference') reply.header('NHN-SecurityLabel-Nors-Count', String(await request.access.restrictedCount(type)));
     return sendResource(request, reply, bundle);
   };
-  const guard = (request: FastifyRequest): WriteGuard => (resource, action, compartment) => request.access.checkWrite(resource, action, compartment);
+  const guard = (request: FastifyRequest): WriteGuard => (resource, action, compartment, previous) => request.access.checkWrite(resource, action, compartment, previous);
   const formBody = (request: FastifyRequest): [string, string][] => (Array.isArray(request.body) ? (request.body as [string, string][]) : []);
 
   // --- whole system

@@ -50,7 +50,13 @@ export type Method = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
  * The caller's write permission, asked for every version written with the compartment it lands
  * in: returns the resource to store (the policy may tag it) or throws a FhirError (403).
  */
-export type WriteGuard = <T extends Resource>(resource: T, action: 'create' | 'update' | 'delete', compartment: string | null) => T;
+export type WriteGuard = <T extends Resource>(
+  resource: T,
+  action: 'create' | 'update' | 'delete',
+  compartment: string | null,
+  /** The stored version an update or delete replaces: the caller must be allowed to see it. */
+  previous?: { resource: Resource; compartment: string | null }
+) => T;
 
 /** Per-call options every write accepts. */
 export interface WriteOptions {
@@ -191,9 +197,10 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
     let stored = stamp(resource, version, now);
     const compartment = patientCompartmentOf(stored);
     if (guard) {
+      const previous = existing && !existing.deleted ? { resource: JSON.parse(existing.content) as Resource, compartment: existing.compartment } : undefined;
       // Moving a resource between compartments needs the right to change it where it was, too.
-      if (existing && !existing.deleted && existing.compartment !== compartment) guard(JSON.parse(existing.content), 'update', existing.compartment);
-      stored = guard(stored, existing && !existing.deleted ? 'update' : 'create', compartment);
+      if (previous && previous.compartment !== compartment) guard(previous.resource, 'update', previous.compartment, previous);
+      stored = guard(stored, previous ? 'update' : 'create', compartment, previous);
     }
     const content = JSON.stringify(stored);
     let rid: number;
@@ -278,7 +285,9 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
     for (const [i, r] of resources.entries()) {
       const prev = byKey.get(`${r.resourceType}/${r.id}`);
       if (prev && !prev.deleted && contentKey(JSON.parse(prev.content)) === contentKey(r)) {
-        results[i] = { resource: JSON.parse(prev.content), status: 200, unchanged: true };
+        const current = JSON.parse(prev.content) as Resource;
+        guard?.(current, 'update', prev.compartment, { resource: current, compartment: prev.compartment });
+        results[i] = { resource: current, status: 200, unchanged: true };
       } else if (prev) {
         results[i] = { resource: await storeVersion(tx, 'PUT', r, prev, now, guard), status: prev.deleted ? 201 : 200 };
       } else {
@@ -293,6 +302,12 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
   }
 
   function writer(tx: Queryable, referenceChecks = opts.referentialIntegrity, guard?: WriteGuard, visible?: (alias: string) => Sql): Writer {
+    /** The guard's verdict on changing the stored version (it must be visible to the caller, among others). */
+    const mayReplace = (existing: StoredRow | undefined, action: 'update' | 'delete' = 'update') => {
+      if (!guard || !existing || existing.deleted) return;
+      const previous = { resource: JSON.parse(existing.content) as Resource, compartment: existing.compartment };
+      guard(previous.resource, action, existing.compartment, previous);
+    };
     const now = clock();
     const w: Writer = {
       tx,
@@ -319,6 +334,8 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
         if (!resource.id) throw badRequest('missing-id', 'An update needs the resource id in the body', `${resource.resourceType}.id`);
         if (referenceChecks) await checkReferences(tx, [resource]);
         const existing = await lockRow(tx, resource.resourceType, resource.id);
+        // Hidden data does not exist for the caller: not even its version number is revealed.
+        mayReplace(existing);
         checkVersion(existing, o.ifMatch, resource.resourceType, resource.id);
         if (existing && !existing.deleted && contentKey(JSON.parse(existing.content)) === contentKey(resource)) {
           return { resource: JSON.parse(existing.content), status: 200, unchanged: true };
@@ -328,9 +345,9 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
       },
       async delete(type, id, o = {}) {
         const existing = await lockRow(tx, type, id);
+        mayReplace(existing, 'delete');
         checkVersion(existing, o.ifMatch, type, id);
         if (!existing || existing.deleted) return undefined;
-        guard?.(JSON.parse(existing.content), 'delete', existing.compartment);
         const version = existing.version + 1;
         const tombstone = stamp({ resourceType: type, id } as Resource, version, now);
         await tx.query(`update resource set version = $2, last_updated = $3, deleted = true, content = $4 where rid = $1`, [
