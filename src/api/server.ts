@@ -6,6 +6,7 @@ import { FHIR_JSON } from './http.ts';
 import { registerRestRoutes } from './rest.ts';
 import { authPlugin } from './auth.ts';
 import { privacyRoutes } from './privacy-routes.ts';
+import { portalRoutes } from './portal-routes.ts';
 import { createRegistryLookup } from '../registry/lookup.ts';
 import type { DevAuthority } from '../access/dev-authority.ts';
 import { SERVICE_MODULES } from '../services/index.ts';
@@ -88,6 +89,7 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
     devAuth: ctx.config.devAuth ? { dataDir: embedded ? ctx.config.dataDir : undefined } : false,
   });
   await app.register(privacyRoutes, { db, registry });
+  await app.register(portalRoutes);
   const serviceDeps: ServiceDeps = {
     config: ctx.config,
     repo: ctx.repo,
