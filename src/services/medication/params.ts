@@ -1,0 +1,29 @@
+import type { Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
+import type { FastifyRequest } from 'fastify';
+import { badRequest } from '../../fhir/outcome.ts';
+
+/** The operation's input Parameters (an empty body is no parameters). */
+export function inputParameters(request: FastifyRequest): ParametersParameter[] {
+  const body = request.body as Parameters | undefined | null | string;
+  if (body === undefined || body === null || body === '') return [];
+  if (typeof body !== 'object' || (body as Parameters).resourceType !== 'Parameters')
+    throw badRequest('not-parameters', 'The operation takes a Parameters resource as body', 'resourceType');
+  return (body as Parameters).parameter ?? [];
+}
+
+export function resourceParam<T extends Resource>(params: ParametersParameter[], name: string, type: string, required: boolean): T | undefined {
+  const i = params.findIndex((p) => p.name === name);
+  if (i < 0) {
+    if (required) throw badRequest('missing-parameter', `The operation needs the parameter "${name}" (a ${type})`, 'Parameters.parameter');
+    return undefined;
+  }
+  const r = params[i].resource;
+  if (r?.resourceType !== type) throw badRequest('invalid-parameter', `Parameter "${name}" must carry a ${type} resource`, `Parameters.parameter[${i}].resource`);
+  return r as T;
+}
+
+export const stringParam = (params: ParametersParameter[], name: string) => params.find((p) => p.name === name)?.valueString;
+
+export function outputParameters(parts: ParametersParameter[]): Parameters {
+  return { resourceType: 'Parameters', parameter: parts };
+}

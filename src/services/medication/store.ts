@@ -1,0 +1,43 @@
+import { randomUUID } from 'node:crypto';
+import type { Resource } from '@medplum/fhirtypes';
+import type { RequestAccess } from '../../api/auth.ts';
+import { notFound, gone } from '../../fhir/outcome.ts';
+import { ORGNR_SYSTEM } from '../../access/principal.ts';
+import type { Queryable } from '../../store/db.ts';
+import type { Writer } from '../../store/repository.ts';
+import { SYSTEM } from '../../registry/systems.ts';
+
+/** Reads the current version of a resource and locks its row until the transaction ends. */
+export async function lockForUpdate<T extends Resource>(tx: Queryable, type: string, id: string): Promise<T> {
+  const [row] = await tx.query<{ deleted: boolean; content: string; version: number }>(
+    `select deleted, content, version from resource where type = $1 and id = $2 for update`,
+    [type, id]
+  );
+  if (!row) throw notFound(`${type}/${id} is not known`);
+  if (row.deleted) throw gone(`${type}/${id} was deleted`);
+  return JSON.parse(row.content) as T;
+}
+
+/**
+ * Writes one version inside an operation's transaction, after the caller's write check (the policy
+ * and this service's rules). A prescription keeps the organisation tag of its prescriber when a
+ * pharmacy or another doctor changes its state: the prescriber's organisation still owns it.
+ */
+export async function writeChecked<T extends Resource>(w: Writer, access: RequestAccess, resource: T, previous?: T): Promise<T> {
+  // New resources get their id first: the rules stamp it (a new prescription's id is its prescription id).
+  const checked = access.checkWrite(previous || resource.id ? resource : { ...resource, id: randomUUID() }, previous ? 'update' : 'create');
+  const stored = previous?.resourceType === 'MedicationRequest' ? { ...checked, meta: { ...checked.meta, tag: previous.meta?.tag } } : checked;
+  const result = previous ? await w.update(stored) : await w.create(stored, { id: stored.id });
+  return result.resource as T;
+}
+
+/** True when the organisation number is a pharmacy in the address registry. */
+export async function isPharmacy(db: Queryable, orgnr: string | undefined): Promise<boolean> {
+  if (!orgnr) return false;
+  const rows = await db.query(
+    `select 1 from resource where type = 'Organization' and not deleted
+        and content::jsonb -> 'identifier' @> $1::jsonb and content::jsonb -> 'type' @> $2::jsonb limit 1`,
+    [JSON.stringify([{ system: ORGNR_SYSTEM, value: orgnr }]), JSON.stringify([{ coding: [{ system: SYSTEM.organizationKind, code: 'pharmacy' }] }])]
+  );
+  return rows.length > 0;
+}
