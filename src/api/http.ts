@@ -14,6 +14,8 @@ export function queryPairs(request: FastifyRequest): [string, string][] {
 
 /** `_format`: JSON is what this server speaks; XML and turtle are refused clearly. */
 export function checkFormat(request: FastifyRequest): void {
+  // A Binary read answers in the content's own type whatever the Accept (FHIR Binary; IHE ITI-68).
+  if (request.method === 'GET' && /\/Binary\/[^/?]+(?:\?|$)/.test(request.url)) return;
   const format = (request.query as Record<string, string> | undefined)?._format;
   const accept = request.headers.accept;
   const wanted = format ?? accept;
