@@ -8,6 +8,7 @@ import { parseIfMatch, type Writer } from '../../store/repository.ts';
 import { run, sql } from '../../store/sql.ts';
 import type { ServiceDeps } from '../module.ts';
 import { patientInContext, practitionerRef } from './context.ts';
+import { auditedRefusals } from './audited.ts';
 import { within } from './operation-scope.ts';
 import { inputParameters, stringParam } from './params.ts';
 import { agedOut, entryIds, isOpen, pausedOf, pauseExtension, pllId, pllList, prescriptionRefOf, reconcileEntries } from './pll.ts';
@@ -78,7 +79,7 @@ export async function pllRoutes(app: FastifyInstance, deps: ServiceDeps): Promis
     return sendResource(request, reply, bundle, status);
   }
 
-  app.get('/$medication-list', async (request, reply) => sendView(request, reply, patientInContext(request.access.context)));
+  app.get('/$medication-list', auditedRefusals(async (request, reply) => sendView(request, reply, patientInContext(request.access.context))));
 
   /** The stored PLL, locked for this transaction (undefined when the patient has none yet). */
   async function lockedList(w: Writer, patientId: string): Promise<{ list: List; version: number } | undefined> {
@@ -114,7 +115,7 @@ export async function pllRoutes(app: FastifyInstance, deps: ServiceDeps): Promis
       );
   }
 
-  app.post('/$medication-list', async (request, reply) => {
+  app.post('/$medication-list', auditedRefusals(async (request, reply) => {
     const ctx = request.access.context;
     const doctor = practitionerIn(ctx, SETTINGS.pllCategories, 'pll-doctors-only', 'Submitting the medication list (PLL)');
     const grant = patientInContext(ctx);
@@ -150,7 +151,7 @@ export async function pllRoutes(app: FastifyInstance, deps: ServiceDeps): Promis
       })
     );
     return sendView(request, reply, grant, created ? 201 : 200);
-  });
+  }));
 
   async function statementsOf(w: Writer, ids: string[]): Promise<MedicationStatement[]> {
     if (!ids.length) return [];
@@ -197,6 +198,6 @@ export async function pllRoutes(app: FastifyInstance, deps: ServiceDeps): Promis
     reply.header('etag', `W/"${stored.meta?.versionId}"`);
     return sendResource(request, reply, stored);
   };
-  app.post('/$medication-list-pause', pauseRoute(true));
-  app.post('/$medication-list-resume', pauseRoute(false));
+  app.post('/$medication-list-pause', auditedRefusals(pauseRoute(true)));
+  app.post('/$medication-list-resume', auditedRefusals(pauseRoute(false)));
 }
