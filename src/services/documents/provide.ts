@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import type { Attachment, Binary, Bundle, BundleEntry, DocumentReference, Resource } from '@medplum/fhirtypes';
+import type { RequestAccess } from '../../api/auth.ts';
+import { processBundle } from '../../api/bundle.ts';
+import type { ServerContext } from '../../api/server.ts';
+import { patientCompartmentOf } from '../../fhir/compartment.ts';
+import { FhirError, issue } from '../../fhir/outcome.ts';
+import type { Repository } from '../../store/repository.ts';
+import type { ServiceDeps } from '../module.ts';
+import type { ContentInfo, DocumentContents } from './content-store.ts';
+import { measure, type Measured } from './upload.ts';
+
+/**
+ * IHE MHD ITI-65 (Provide Document Bundle): a transaction Bundle with DocumentReferences (and
+ * optionally a List as SubmissionSet) whose content comes as Binary entries or inline
+ * `attachment.data`. The content is taken out of the bundle into the document store, each
+ * attachment then points at /fhir/Binary/<id> with its size and SHA-1, and the rest of the bundle
+ * runs as any other transaction (same access checks), in the one database transaction that also
+ * records the content.
+ */
+const base64 = /^[A-Za-z0-9+/\s]*={0,2}\s*$/;
+
+function invalid(code: string, message: string, expression: string, status = 422) {
+  return new FhirError(status, [issue('invalid', code, message, expression)]);
+}
+
+/** True when a bundle carries documents, so it is ours to take apart (ITI-65). */
+export function carriesDocuments(body: unknown): body is Bundle {
+  const b = body as Bundle | undefined;
+  if (b?.resourceType !== 'Bundle' || !Array.isArray(b.entry)) return false;
+  return b.entry.some((e) => e?.resource?.resourceType === 'Binary' || (e?.resource?.resourceType === 'DocumentReference' && ['POST', 'PUT'].includes(e.request?.method ?? '')));
+}
+
+interface NewContent {
+  info: Omit<ContentInfo, 'compartment'>;
+  bytes: Buffer;
+}
+
+export async function provideDocumentBundle(deps: ServiceDeps, contents: DocumentContents, bundle: Bundle, access: RequestAccess): Promise<Bundle> {
+  if (bundle.type !== 'transaction')
+    throw invalid('documents-need-transaction', 'Documents are provided in a transaction Bundle (IHE ITI-65), so that a document and its content are stored together or not at all', 'Bundle.type');
+  const entries = bundle.entry ?? [];
+  const max = deps.config.documentMaxBytes;
+
+  // The Binary entries, by the fullUrl the DocumentReferences use for them.
+  const binaries = new Map<string, { index: number; resource: Binary; contentId?: string }>();
+  entries.forEach((e, i) => {
+    if (e.resource?.resourceType !== 'Binary') return;
+    if (e.request?.method !== 'POST')
+      throw invalid('binary-entry-method', 'Binary entries are created with POST; the server names the content', `Bundle.entry[${i}].request.method`);
+    if (!e.fullUrl) throw invalid('binary-entry-fullurl', 'A Binary entry needs a fullUrl for the DocumentReference to point at', `Bundle.entry[${i}].fullUrl`);
+    binaries.set(e.fullUrl, { index: i, resource: e.resource as Binary });
+  });
+
+  const fresh: NewContent[] = [];
+  /** Per document written: the content ids its new version points at (the rest of its content goes). */
+  const keep = new Map<string, Set<string>>();
+  const rewritten: (BundleEntry | undefined)[] = [];
+  for (const [i, e] of entries.entries()) {
+    if (e.resource?.resourceType === 'Binary') {
+      rewritten.push(undefined);
+      continue;
+    }
+    if (e.resource?.resourceType !== 'DocumentReference' || !['POST', 'PUT'].includes(e.request?.method ?? '')) {
+      rewritten.push(e);
+      continue;
+    }
+    if (e.request?.method === 'POST' && e.request.ifNoneExist)
+      throw invalid('document-conditional-create', 'Conditional create of a DocumentReference is not supported: documents are identified by their id and masterIdentifier', `Bundle.entry[${i}].request.ifNoneExist`, 400);
+    const doc = structuredClone(e.resource) as DocumentReference;
+    const id = e.request?.method === 'PUT' ? (e.request.url.split('?')[0].split('/')[1] ?? doc.id) : randomUUID();
+    if (!id) throw invalid('missing-id', 'A PUT of a DocumentReference needs DocumentReference/<id>', `Bundle.entry[${i}].request.url`, 400);
+    doc.id = id;
+    const existing = new Set((await contents.ofDocument(deps.repo.db, id)).map((c) => c.id));
+    keep.set(id, new Set());
+    doc.content = await Promise.all(
+      (doc.content ?? []).map(async (c, j) => {
+        const at = `Bundle.entry[${i}].resource.content[${j}].attachment`;
+        const a: Attachment = c.attachment ?? {};
+        const contentId = randomUUID();
+        let bytes: Buffer;
+        let declared = a.contentType;
+        if (a.data !== undefined) {
+          if (!base64.test(a.data)) throw invalid('invalid-base64', 'attachment.data is not base64', `${at}.data`, 400);
+          bytes = Buffer.from(a.data, 'base64');
+        } else if (a.url && binaries.has(a.url)) {
+          const b = binaries.get(a.url)!;
+          b.contentId ??= contentId;
+          if (b.resource.data === undefined || !base64.test(b.resource.data))
+            throw invalid('invalid-base64', 'The Binary entry has no base64 data', `Bundle.entry[${b.index}].resource.data`, 400);
+          bytes = Buffer.from(b.resource.data, 'base64');
+          declared ??= b.resource.contentType;
+        } else {
+          const kept = a.url && contentIdIn(a.url);
+          if (kept && existing.has(kept)) {
+            keep.get(id)!.add(kept); // unchanged content of an update
+            return c;
+          }
+          throw invalid('document-content-missing', 'Each attachment needs its content: inline data, or a url to a Binary entry of this bundle', at);
+        }
+        const measured = measure(bytes, declared, max, at);
+        checkClaims(a, measured, at);
+        keep.get(id)!.add(contentId);
+        fresh.push({ info: { id: contentId, documentId: id, ...measured }, bytes });
+        const { data: _data, ...rest } = a;
+        return { ...c, attachment: { ...rest, contentType: measured.contentType, url: `${deps.fhirBase()}/Binary/${contentId}`, size: measured.size, hash: measured.sha1 } };
+      })
+    );
+    rewritten.push({ ...e, resource: doc, request: { ...e.request!, method: 'PUT', url: `DocumentReference/${id}` } });
+  }
+  for (const [url, b] of binaries)
+    if (!b.contentId) throw invalid('binary-without-document', `The Binary entry ${url} is not the content of any DocumentReference in the bundle`, `Bundle.entry[${b.index}]`);
+
+  const kept = rewritten.map((e, i) => ({ e, i })).filter((x): x is { e: BundleEntry; i: number } => !!x.e);
+  const response = await contents.writeWith(
+    fresh.map((f) => ({ info: f.info, source: f.bytes })),
+    async (save) => {
+      const repo: Repository = {
+        ...deps.repo,
+        inTransaction: (fn, o) =>
+          deps.repo.inTransaction(async (w) => {
+            const result = await fn(w);
+            const compartmentOf = async (documentId: string) => patientCompartmentOf(await w.read('DocumentReference', documentId));
+            await save(w.tx, compartmentOf, keep);
+            return result;
+          }, o),
+      };
+      const ctx = { config: deps.config, repo } as ServerContext;
+      try {
+        return await processBundle(ctx, { ...bundle, entry: kept.map((k) => k.e) }, access);
+      } catch (err) {
+        throw renumber(err, kept.map((k) => k.i));
+      }
+    }
+  );
+  // One response entry per request entry, in order (the Binary entries' content now has its own id).
+  const out: BundleEntry[] = [];
+  const byIndex = new Map(kept.map((k, n) => [k.i, response.entry?.[n]]));
+  const binaryUrls = new Map([...binaries.values()].map((b) => [b.index, b.contentId!]));
+  entries.forEach((_e, i) => {
+    if (byIndex.has(i)) out.push(byIndex.get(i)!);
+    else out.push({ response: { status: '201 Created', location: binaryUrls.has(i) ? `Binary/${binaryUrls.get(i)}` : undefined } });
+  });
+  return { ...response, entry: out };
+}
+
+/** The content id in a url to this server's /Binary/<id> (absolute or relative). */
+export function contentIdIn(url: string): string | undefined {
+  return /(?:^|\/)Binary\/([A-Za-z0-9\-.]{1,64})$/.exec(url)?.[1];
+}
+
+/** A client's size and hash, when given, must be those of the bytes (MHD: the server checks them). */
+function checkClaims(a: Attachment, m: Measured, at: string) {
+  if (a.size !== undefined && a.size !== m.size) throw invalid('attachment-size-mismatch', `attachment.size is ${a.size}, but the content has ${m.size} bytes`, `${at}.size`);
+  if (a.hash !== undefined && a.hash !== m.sha1) throw invalid('attachment-hash-mismatch', 'attachment.hash is not the SHA-1 of the content', `${at}.hash`);
+}
+
+/** Errors from the transaction name entries of the bundle without its Binary entries: give them their original numbers. */
+function renumber(err: unknown, original: number[]): unknown {
+  if (!(err instanceof FhirError)) return err;
+  const fix = (s: string) => s.replace(/Bundle\.entry\[(\d+)\]/g, (_m, n) => `Bundle.entry[${original[Number(n)] ?? n}]`);
+  return new FhirError(
+    err.status,
+    err.issues.map((i) => ({ ...i, diagnostics: i.diagnostics && fix(i.diagnostics), expression: i.expression?.map(fix) })),
+    err.headers
+  );
+}
