@@ -25,6 +25,8 @@ export const module: ServiceModule = {
   name: 'critical-information',
   routes: criticalInfoRoutes,
   profiles: () => PROFILES,
+  // Published too, so clients can read them at /fhir/StructureDefinition/<name>.
+  referenceData: () => PROFILES,
   validate,
   synthetic: syntheticCriticalInformation,
 };

@@ -196,12 +196,10 @@ export function syntheticCriticalInformation(person: SyntheticPerson, world: Syn
 
 /** The kj-changed-by stamp the API would have put on the registration. */
 function changedBy(by: SyntheticClinician): Extension {
-  return {
-    url: EXT.changedBy,
-    extension: [
-      { url: 'hpr', valueIdentifier: { system: HPR_SYSTEM, value: by.hpr } },
-      { url: 'organisation', valueIdentifier: { system: ORGNR_SYSTEM, value: by.orgnr } },
-      { url: 'authorisation', valueCoding: { system: AUTHORISATION_SYSTEM, code: by.category } },
-    ],
-  };
+  // The registry may not know every role's organisation number; leave out what is not known.
+  const parts: Extension[] = [];
+  if (by.hpr) parts.push({ url: 'hpr', valueIdentifier: { system: HPR_SYSTEM, value: by.hpr } });
+  if (by.orgnr) parts.push({ url: 'organisation', valueIdentifier: { system: ORGNR_SYSTEM, value: by.orgnr } });
+  if (by.category) parts.push({ url: 'authorisation', valueCoding: { system: AUTHORISATION_SYSTEM, code: by.category } });
+  return { url: EXT.changedBy, extension: parts };
 }
