@@ -1,4 +1,44 @@
+import type { Resource } from '@medplum/fhirtypes';
 import type { ServiceRule } from '../module.ts';
+import { forbidden } from '../../access/errors.ts';
+import { badRequest } from '../../fhir/outcome.ts';
+import { disciplineOf, rules as table, UNSPECIFIED, DISCIPLINE_SYSTEM } from './settings.ts';
+import { isResult, releaseOf, RELEASE_DECISIONS, visibleResult, visibleResultSql } from './release.ts';
 
-/** The lab-results service's own access rules (see ../module.ts ServiceRule). */
-export const rules: ServiceRule[] = [];
+/**
+ * The lab-results service's own access rules (see ../module.ts ServiceRule): who sees a result
+ * (discipline switches, quality assurance, the citizen's release) and who may publish one.
+ */
+export const rules: ServiceRule[] = [
+  {
+    service: 'lab-results',
+    visible: (resource, grant, ctx) => visibleResult(resource, grant.citizenView, ctx.now),
+    visibleSql: (alias, grant, ctx) => visibleResultSql(alias, grant.citizenView, ctx.now),
+    beforeWrite: (resource, action, ctx) => {
+      // Results come from laboratories and health personnel; a citizen's own measurements are 'measurements'.
+      if (ctx.principal.kind === 'citizen')
+        throw forbidden('lab-results-source-only', 'Lab results are published by laboratories and health personnel, not by citizens', resource.resourceType);
+      if (action === 'delete' || !isResult(resource)) return resource;
+      return checkPublishedResult(resource, ctx.now);
+    },
+  },
+];
+
+function checkPublishedResult(resource: Resource, now: Date): Resource {
+  const type = resource.resourceType;
+  const discipline = disciplineOf(resource);
+  if (!table()[discipline].source) {
+    if (discipline === UNSPECIFIED)
+      throw badRequest('lab-discipline-missing', `A lab result names its discipline in ${type}.category (system ${DISCIPLINE_SYSTEM}, or HL7 v2-0074)`, `${type}.category`);
+    throw forbidden('lab-discipline-off', `Results of discipline '${discipline}' are not received yet (switched off for sources)`, `${type}.category`);
+  }
+  const release = releaseOf(resource);
+  if (release) {
+    const at = `${type}.meta.extension('${'lab-citizen-release'}')`;
+    if (!RELEASE_DECISIONS.includes(release.decision)) throw badRequest('lab-release-invalid', `The citizen release decision must be one of ${RELEASE_DECISIONS.join(', ')}`, at);
+    if (release.decision === 'delay' && Number.isNaN(Date.parse(release.until ?? ''))) throw badRequest('lab-release-invalid', 'A delay needs an `until` instant', at);
+  }
+  // The automatic release counts from `issued`: a result without one is issued when it is received.
+  if (!(resource as { issued?: string }).issued) return { ...resource, issued: now.toISOString() } as Resource;
+  return resource;
+}

@@ -1,0 +1,151 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chemistry, ids, startLabWorld, urineCulture, HB, NIN, type LabWorld } from './svc-lab-results-fixtures.ts';
+
+/**
+ * Pasientens prøvesvar over real HTTP with real tokens: a laboratory publishes, the GP sees at
+ * once, the citizen only after the discipline's delay (the server clock moves), and what the
+ * requester blocks or what was shared for quality assurance only never reaches the citizen by
+ * any path.
+ */
+let w: LabWorld;
+before(async () => {
+  w = await startLabWorld();
+});
+after(async () => w?.s.close());
+
+const get = async (path: string, headers: Record<string, string>) => w.s.fhir(path, { headers });
+const release = async (report: string, headers: Record<string, string>, parameter: any[]) =>
+  w.s.fhir(`/DiagnosticReport/${report}/$citizen-release`, { method: 'POST', headers, body: { resourceType: 'Parameters', parameter } });
+
+test('a laboratory publishes a urine culture with nested susceptibilities in one transaction; the GP sees it at once, the citizen after 14 days', async () => {
+  const published = await w.publish(urineCulture('uc1', { issued: w.clock.now.toISOString() }));
+  assert.equal(published.status, 200, published.text);
+  assert.ok(published.body.entry.every((e: any) => e.response.status.startsWith('201')), published.text);
+  assert.equal(published.body.entry.length, 6);
+
+  const gp = await w.as.gp();
+  assert.equal((await get('/DiagnosticReport/uc1-dr', gp)).status, 200);
+  const gpSearch = await get('/Observation?patient=anna', gp);
+  assert.deepEqual(ids(gpSearch.body).sort(), ['Observation/uc1-amp', 'Observation/uc1-nit', 'Observation/uc1-org']);
+
+  const citizen = await w.as.citizen();
+  assert.equal((await get('/DiagnosticReport/uc1-dr', citizen)).status, 404, 'microbiology waits 14 days');
+  assert.equal((await get('/Observation/uc1-amp', citizen)).status, 404);
+  w.clock.advance(13);
+  assert.equal((await get('/Observation/uc1-org', await w.as.citizen())).status, 404, 'still 13 days');
+  w.clock.advance(1.01);
+  const now = await w.as.citizen();
+  assert.equal((await get('/DiagnosticReport/uc1-dr', now)).status, 200);
+  const mine = await get('/Observation?patient=anna', now);
+  assert.deepEqual(ids(mine.body).sort(), ['Observation/uc1-amp', 'Observation/uc1-nit', 'Observation/uc1-org']);
+});
+
+test('chemistry reaches the citizen at once', async () => {
+  const published = await w.publish(chemistry('ch1', { issued: w.clock.now.toISOString(), hb: 12.1, crp: 3 }));
+  assert.equal(published.status, 200, published.text);
+  const read = await get('/Observation/ch1-hb', await w.as.citizen());
+  assert.equal(read.status, 200, read.text);
+  assert.equal(read.body.valueQuantity.value, 12.1);
+});
+
+test('only the requester may block, delay or release, with a valid decision', async () => {
+  await w.publish(urineCulture('uc2', { issued: w.clock.now.toISOString() }));
+  const other = await release('uc2-dr', await w.as.doctor(), [{ name: 'decision', valueCode: 'block' }]);
+  assert.equal(other.status, 403, other.text);
+  assert.equal(other.body.issue[0].details.coding[0].code, 'not-requester');
+  const citizen = await release('uc2-dr', await w.as.citizen(), [{ name: 'decision', valueCode: 'release' }]);
+  assert.ok([403, 404].includes(citizen.status), citizen.text);
+  const bad = await release('uc2-dr', await w.as.gp(), [{ name: 'decision', valueCode: 'maybe' }]);
+  assert.equal(bad.status, 400, bad.text);
+  assert.deepEqual(bad.body.issue[0].expression, ["Parameters.parameter.where(name = 'decision')"]);
+  const past = await release('uc2-dr', await w.as.gp(), [{ name: 'decision', valueCode: 'delay' }, { name: 'until', valueDateTime: '2001-01-01' }]);
+  assert.equal(past.status, 400, past.text);
+});
+
+test('a blocked result never reaches the citizen, by any path, even long after its delay', async () => {
+  const published = await w.publish(urineCulture('blk', { issued: w.clock.now.toISOString() }));
+  assert.equal(published.status, 200, published.text);
+  const blocked = await release('blk-dr', await w.as.gp(), [{ name: 'decision', valueCode: 'block' }, { name: 'reason', valueString: 'Samtale med pasienten først' }]);
+  assert.equal(blocked.status, 200, blocked.text);
+  assert.deepEqual(blocked.body.parameter.filter((p: any) => p.name === 'resource').map((p: any) => p.valueReference.reference).sort(), [
+    'DiagnosticReport/blk-dr', 'Observation/blk-amp', 'Observation/blk-nit', 'Observation/blk-org',
+  ]);
+  w.clock.advance(400);
+  const c = await w.as.citizen();
+  const blockedIds = ['DiagnosticReport/blk-dr', 'Observation/blk-org', 'Observation/blk-amp', 'Observation/blk-nit'];
+  const leaks = (body: any) => ids(body).filter((x) => blockedIds.includes(x));
+
+  assert.equal((await get('/DiagnosticReport/blk-dr', c)).status, 404, 'read report');
+  assert.equal((await get('/Observation/blk-amp', c)).status, 404, 'read hasMember result');
+  assert.equal((await get('/Observation/blk-org/_history/1', c)).status, 404, 'vread of the version before the block');
+  assert.deepEqual(leaks((await get('/Observation?patient=anna', c)).body), [], 'search');
+  assert.deepEqual(leaks((await get('/DiagnosticReport?patient=anna', c)).body), [], 'search reports');
+  const sr = await get('/ServiceRequest?_id=blk-sr&_revinclude=DiagnosticReport:based-on', c);
+  assert.equal(sr.status, 200, sr.text);
+  assert.deepEqual(ids(sr.body), ['ServiceRequest/blk-sr'], '_revinclude');
+  const inc = await get('/DiagnosticReport?patient=anna&_include=DiagnosticReport:result', c);
+  assert.deepEqual(leaks(inc.body), [], '_include');
+  const incObs = await get('/Observation?_id=blk-org,uc1-org&_include=Observation:has-member', c);
+  assert.deepEqual(leaks(incObs.body), [], '_include hasMember');
+  const ev = await get('/Patient/anna/$everything?_count=1000', c);
+  assert.equal(ev.status, 200, ev.text);
+  assert.deepEqual(leaks(ev.body), [], '$everything');
+  assert.ok(ids(ev.body).includes('Observation/uc1-org'), '$everything still has released results');
+  assert.deepEqual(leaks((await get('/Observation/blk-org/_history', c)).body), [], 'instance history');
+  assert.deepEqual(leaks((await get('/Observation/_history', c)).body), [], 'type history');
+  assert.deepEqual(leaks((await get('/DiagnosticReport/_history', c)).body), [], 'report type history');
+  assert.deepEqual(leaks((await get('/_history?_count=1000', c)).body), [], 'system history');
+  assert.deepEqual(leaks((await get('/?_type=DiagnosticReport,Observation&_count=1000', c)).body), [], 'system search');
+  const trend = await get(`/Observation/$trend?code=${encodeURIComponent('http://loinc.org|18864-9')}`, c);
+  assert.equal(trend.status, 200, trend.text);
+  assert.deepEqual(trend.body.parameter.filter((p: any) => p.name === 'point').map((p: any) => p.part.find((x: any) => x.name === 'observation').valueReference.reference), ['Observation/uc1-amp', 'Observation/uc2-amp'], '$trend');
+  const doc = await get('/DiagnosticReport?patient=anna&_elements=presentedForm', c);
+  assert.ok(!JSON.stringify(doc.body).includes('blk-dr'), 'the report document (presentedForm)');
+
+  const gp = await w.as.gp();
+  assert.equal((await get('/Observation/blk-amp', gp)).status, 200, 'the GP still sees it');
+});
+
+test('a delay holds the result until the chosen moment, also for chemistry; release opens genetics, which never opens by itself', async () => {
+  await w.publish(chemistry('dly', { issued: w.clock.now.toISOString(), hb: 9.8, crp: 40 }));
+  const until = new Date(w.clock.now.getTime() + 3 * 86_400_000).toISOString();
+  const delayed = await release('dly-dr', await w.as.gp(), [{ name: 'decision', valueCode: 'delay' }, { name: 'until', valueDateTime: until }]);
+  assert.equal(delayed.status, 200, delayed.text);
+  assert.equal((await get('/Observation/dly-crp', await w.as.citizen())).status, 404);
+  w.clock.advance(3.01);
+  assert.equal((await get('/Observation/dly-crp', await w.as.citizen())).status, 200);
+
+  await w.publish(chemistry('gen', { issued: w.clock.now.toISOString(), hb: 14, crp: 1, discipline: ['genetics', 'GE'] }));
+  w.clock.advance(3650);
+  assert.equal((await get('/DiagnosticReport/gen-dr', await w.as.citizen())).status, 404, 'genetics: never automatically');
+  assert.equal((await release('gen-dr', await w.as.gp(), [{ name: 'decision', valueCode: 'release' }])).status, 200);
+  assert.equal((await get('/DiagnosticReport/gen-dr', await w.as.citizen())).status, 200);
+  assert.equal((await get('/Observation/gen-hb', await w.as.citizen())).status, 200);
+});
+
+test('results shared for quality assurance only never reach the citizen; personnel see them', async () => {
+  const qa = { security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: 'HQUALIMP' }] };
+  const published = await w.publish(chemistry('qa', { issued: w.clock.now.toISOString(), hb: 13, crp: 2, meta: qa }));
+  assert.equal(published.status, 200, published.text);
+  w.clock.advance(30);
+  const c = await w.as.citizen();
+  assert.equal((await get('/Observation/qa-hb', c)).status, 404);
+  assert.ok(!ids((await get('/Observation?patient=anna&_count=1000', c)).body).includes('Observation/qa-hb'));
+  const trend = await get(`/Observation/$trend?code=${encodeURIComponent(`${HB.system}|${HB.code}`)}`, c);
+  assert.ok(!JSON.stringify(trend.body).includes('qa-hb'));
+  assert.equal((await get('/Observation/qa-hb', await w.as.gp())).status, 200);
+});
+
+test('every access, the refused ones included, is in the citizen’s access log', async () => {
+  const log = await get('/$access-log?_count=500', await w.as.citizen());
+  assert.equal(log.status, 200, log.text);
+  assert.equal(log.body.patient, NIN.anna);
+  const entries = log.body.entries as any[];
+  const by = (id: string, outcome = 'success') => entries.filter((e) => e.who.id === id && e.outcome === outcome);
+  assert.ok(by('7200001').some((e) => e.action === 'R' && e.what.some((x: any) => x.service === 'lab-results')), 'the GP read the report');
+  assert.equal(by('7200001').length, 7, 'every read, search and release decision of the GP (the two refused as malformed are 400s)');
+  assert.ok(by('7200002', 'denied').length >= 1, 'the refused release by another doctor');
+  assert.ok(by('lab-lis').length >= 6, 'every publication by the laboratory');
+  assert.ok(by(NIN.anna, 'denied').length >= 5, 'the citizen’s own refused reads before release');
+});
