@@ -196,6 +196,11 @@ test('DELETE withdraws: a new version marked entered-in-error, the earlier versi
   const txn = await s.fhir('/', { method: 'POST', headers, body: { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'DELETE', url: `Procedure/${dialysis.id}` } }] } });
   assert.equal(txn.status, 409, txn.text);
   assert.equal(code(txn.body), 'kj-withdraw-not-erase');
+  const conditional = await s.fhir(`/Procedure?_id=${dialysis.id}`, { method: 'DELETE', headers });
+  assert.equal(conditional.status, 409, conditional.text);
+  // Withdrawal honours If-Match: a doctor working on a stale version is told so.
+  const stale = await s.fhir(`/Procedure/${dialysis.id}`, { method: 'DELETE', headers: { ...headers, 'if-match': 'W/"7"' } });
+  assert.equal(stale.status, 412, stale.text);
   assert.equal((await s.fhir(`/Procedure/${dialysis.id}`, { headers })).body.status, 'in-progress');
 });
 
