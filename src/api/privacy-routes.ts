@@ -3,7 +3,7 @@ import type { Parameters } from '@medplum/fhirtypes';
 import { forbidden, type PatientGrant } from '../access/policy.ts';
 import { fromConsent, loadPrivacy, savePrivacy, toConsent } from '../access/privacy.ts';
 import type { RegistryLookup } from '../access/registry-port.ts';
-import { serviceSql } from '../access/services.ts';
+import { ALL_SERVICES, serviceSql } from '../access/services.ts';
 import { readAccessLog } from '../audit/access-log.ts';
 import { FhirError, issue } from '../fhir/outcome.ts';
 import type { Db } from '../store/db.ts';
@@ -17,6 +17,9 @@ import { sql, run } from '../store/sql.ts';
  *   GET  /fhir/$privacy-status     for health personnel: has data, has active critical information,
  *                                  last changed, is the caller blocked. Not logged as clinical access.
  *   GET  /fhir/$access-log         "who has looked at my data", newest first; from, to, _count, _offset
+ *   GET  /fhir/$representations    whom the citizen may act for (self included) and which services
+ *                                  are open for each, as the policy decides it (send no nhn-patient-nin),
+ *                                  plus the service table (which services may be reserved or restricted)
  */
 export interface PrivacyRoutesOptions {
   db: Db;
@@ -97,6 +100,36 @@ export async function privacyRoutes(app: FastifyInstance, opts: PrivacyRoutesOpt
       throw new FhirError(400, [issue('invalid', 'invalid-paging', '_count must be a positive and _offset a non-negative integer', '_count')]);
     const log = await readAccessLog(db, [grant.patientId], { from: q.from, to: q.to, count, offset });
     return reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify({ patient: grant.nin, total: log.total, count, offset, entries: log.entries }));
+  });
+
+  // The portal's "act for" switch. Straight from the resolved access context, so it offers exactly
+  // the people and services the policy would let through. Not clinical access: it shows the
+  // caller's own relations (names and birth dates from the registry's Patient), no health data.
+  app.get('/fhir/$representations', { config: { audit: false } }, async (request, reply) => {
+    const ctx = request.access.context;
+    const p = ctx.principal;
+    if (p.kind !== 'citizen' || ctx.patients === 'any') throw forbidden('citizens-only', 'The list of people you may act for is for citizens');
+    const grants = ctx.patients;
+    const rows = await run<{ id: string; content: string }>(db, sql`select id, content from resource where type = 'Patient' and not deleted and id = any(${grants.map((g) => g.patientId)}::text[])`);
+    const patients = new Map(rows.map((r) => [r.id, JSON.parse(r.content)]));
+    const people = grants.map((g) => {
+      const patient = patients.get(g.patientId);
+      const n = patient?.name?.[0];
+      return {
+        nin: g.nin,
+        patientId: g.patientId,
+        name: n ? [...(n.given ?? []), n.family].filter(Boolean).join(' ') : g.nin,
+        birthDate: patient?.birthDate,
+        relation: g.relation,
+        mayManagePrivacy: g.mayManagePrivacy,
+        services: ALL_SERVICES.filter((s) => g.services.has(s.code)).map((s) => ({ code: s.code, name: s.name })),
+      };
+    });
+    // Self first, then the others by name.
+    people.sort((a, b) => Number(b.relation === 'self') - Number(a.relation === 'self') || a.name.localeCompare(b.name));
+    // The whole service table too: privacy settings name services the person may no longer see (a reservation).
+    const catalogue = ALL_SERVICES.map((s) => ({ code: s.code, name: s.name, reservable: s.reservable, restrictable: s.restrictable }));
+    return reply.header('content-type', 'application/json; charset=utf-8').send(JSON.stringify({ self: p.nin, people, catalogue }));
   });
 }
 (privacyRoutes as any)[Symbol.for('skip-override')] = true;
