@@ -8,6 +8,8 @@ import { REPO_ROOT } from './paths.ts';
 import { ensurePortalBuilt } from '../../src/portal/build.ts';
 import { seedPopulation } from '../../src/cli/seed.ts';
 import { DEFAULT_REFERENCE_DATE } from '../../src/registry/generator.ts';
+import { devAuthority, devIssuer, practitionerClaims, type PractitionerTokenOptions } from '../../src/access/dev-authority.ts';
+import { createRegistryLookup } from '../../src/registry/lookup.ts';
 
 /**
  * Browser tests of the web front ends: the real server (auth on, the built-in development
@@ -51,6 +53,10 @@ export interface PortalHarness {
   /** Logs in through the app's login button and the dev login page, then waits for `waitFor`. */
   login(nin: string, o?: { path?: string; waitFor?: string }): Promise<void>;
   screenshot(name: string): Promise<string>;
+  /** The Patient id of a person in the seeded population. */
+  patientId(nin: string): Promise<string>;
+  /** A practitioner token signed by the server's own development authority (for API calls beside the browser). */
+  practitionerToken(o: PractitionerTokenOptions): Promise<string>;
   /** axe-core (WCAG 2.1 A/AA) on the current page; returns serious and critical violations. */
   axe(): Promise<AxeViolation[]>;
   close(): Promise<void>;
@@ -114,6 +120,15 @@ export async function startPortal(
       await page.getByRole('button', { name: /^Log in$/ }).click();
       await page.waitForURL((u) => u.origin === origin && !u.pathname.startsWith('/oidc') && !u.pathname.startsWith('/callback'));
       await page.locator(lo.waitFor ?? '[data-testid="portal-ready"]').first().waitFor({ state: 'attached' });
+    },
+    async patientId(nin) {
+      const id = (await createRegistryLookup(server.platform.repo.db).person(nin))?.patientId;
+      if (!id) throw new Error(`No patient with national id ${nin} in the seeded population`);
+      return id;
+    },
+    async practitionerToken(po) {
+      const authority = await devAuthority(devIssuer(origin), dataDir);
+      return authority.sign(practitionerClaims(po));
     },
     async screenshot(name) {
       const file = path.join(ARTIFACTS, `${name}.png`);

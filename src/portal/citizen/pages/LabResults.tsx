@@ -1,0 +1,96 @@
+import Title from '@helsenorge/designsystem-react/components/Title';
+import Loader from '@helsenorge/designsystem-react/components/Loader';
+import Expander from '@helsenorge/designsystem-react/components/Expander';
+import NotificationPanel from '@helsenorge/designsystem-react/components/NotificationPanel';
+import type { DiagnosticReport, Observation } from '@medplum/fhirtypes';
+import { useI18n } from '../../shared/i18n.tsx';
+import { ErrorMessage } from '../../shared/ErrorMessage.tsx';
+import { linkHandler } from '../../shared/router.ts';
+import { useCitizen } from '../context.tsx';
+import { useLoad } from '../useLoad.ts';
+import { conceptText, referenceText } from '../fhir-format.ts';
+import { DataTable } from '../DataTable.tsx';
+import { LabFlag } from '../LabFlag.tsx';
+import { analyteToken, rangeText, trendPath, valueText, whenOf } from '../lab.ts';
+
+interface Group {
+  key: string;
+  title: string;
+  date?: string;
+  performer?: string;
+  observations: Observation[];
+}
+
+/** Lab results by report, each analyte with its value, reference range, flag and a link to its trend. */
+export function LabResults() {
+  const { t, formatDate } = useI18n();
+  const { fhir, person } = useCitizen();
+  const p = person.patientId;
+  const load = useLoad(async () => {
+    const [reports, observations] = await Promise.all([
+      fhir.search<DiagnosticReport>(`/DiagnosticReport?patient=${p}&_sort=-date`),
+      fhir.search<Observation>(`/Observation?patient=${p}&category=laboratory&_sort=-date&_count=200`),
+    ]);
+    const byRef = new Map(observations.map((o) => [`Observation/${o.id}`, o]));
+    const used = new Set<string>();
+    const groups: Group[] = reports.map((r) => {
+      const obs = (r.result ?? []).map((x) => byRef.get(x.reference ?? '')).filter((o): o is Observation => !!o);
+      obs.forEach((o) => used.add(o.id!));
+      return { key: r.id!, title: conceptText(r.code), date: r.effectiveDateTime ?? r.issued, performer: referenceText(r.performer?.[0]), observations: obs };
+    });
+    const rest = observations.filter((o) => !used.has(o.id!));
+    if (rest.length) groups.push({ key: 'other', title: t('lab.other'), observations: rest });
+    return groups.filter((g) => g.observations.length > 0 || g.key !== 'other');
+  }, [fhir, p]);
+
+  return (
+    <div className="sh-stack">
+      <Title htmlMarkup="h1">{t('nav.lab')}</Title>
+      <p>{t('lab.intro')}</p>
+      {load.error ? (
+        <ErrorMessage error={load.error} />
+      ) : !load.data ? (
+        <Loader ariaLabel={t('loading')} />
+      ) : load.data.length === 0 ? (
+        <NotificationPanel variant="info" label={t('lab.none')} testId="lab-empty" />
+      ) : (
+        <div data-testid="lab-reports">
+          {load.data.map((g, i) => (
+            <Expander key={g.key} title={[g.title, formatDate(g.date)].filter(Boolean).join(' – ')} expanded={i === 0} testId={`report-${g.key}`}>
+              {g.performer && <p className="sh-subtle">{t('lab.performer')}: {g.performer}</p>}
+              {g.observations.length === 0 ? (
+                <p>{t('lab.pending')}</p>
+              ) : (
+                <DataTable
+                  caption={g.title}
+                  columns={[t('lab.col.analyte'), t('lab.col.value'), t('lab.col.range'), t('lab.col.flag'), t('lab.col.date')]}
+                  rows={g.observations.map((o) => {
+                    const token = analyteToken(o);
+                    return {
+                      key: o.id!,
+                      testId: `observation-${o.id}`,
+                      cells: [
+                        token ? (
+                          <a href={trendPath(token)} onClick={linkHandler(trendPath(token))} data-testid="trend-link">
+                            {conceptText(o.code)}
+                            <span className="sh-sr"> – {t('lab.showTrend')}</span>
+                          </a>
+                        ) : (
+                          conceptText(o.code)
+                        ),
+                        valueText(o),
+                        rangeText(o.referenceRange),
+                        <LabFlag o={o} />,
+                        formatDate(whenOf(o)),
+                      ],
+                    };
+                  })}
+                />
+              )}
+            </Expander>
+          ))}
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,72 @@
+import type { AllergyIntolerance, DiagnosticReport, Observation, Resource } from '@medplum/fhirtypes';
+
+/**
+ * FHIR data for the portal's browser journeys, written by the test as the administrator
+ * (platform.repo.putMany), in the shapes of the shared conventions: lab results are
+ * DiagnosticReport + Observation (category laboratory, NLK and LOINC, reference range, interpretation).
+ */
+const NLK = 'urn:oid:2.16.578.1.12.4.1.1.7280';
+const LOINC = 'http://loinc.org';
+const LAB = { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category', code: 'laboratory' }] };
+const INTERPRETATION = 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation';
+
+export const ANALYTES = {
+  hba1c: { nlk: 'NPU27300', loinc: '59261-8', text: 'HbA1c', unit: 'mmol/mol', low: 20, high: 42 },
+  crp: { nlk: 'NPU19748', loinc: '1988-5', text: 'CRP', unit: 'mg/L', low: undefined, high: 5 },
+  creatinine: { nlk: 'NPU18016', loinc: '14682-9', text: 'Kreatinin', unit: 'µmol/L', low: 45, high: 90 },
+} as const;
+export type AnalyteKey = keyof typeof ANALYTES;
+
+export function analyteToken(key: AnalyteKey): string {
+  return `${NLK}|${ANALYTES[key].nlk}`;
+}
+
+/** A lab report with one result per analyte, taken on `date` (YYYY-MM-DD). */
+export function labReport(o: { id: string; patientId: string; date: string; title?: string; values: Partial<Record<AnalyteKey, number>> }): Resource[] {
+  const when = `${o.date}T08:30:00+02:00`;
+  const observations: Observation[] = Object.entries(o.values).map(([key, value]) => {
+    const a = ANALYTES[key as AnalyteKey];
+    const flag = a.high !== undefined && value! > a.high ? 'H' : a.low !== undefined && value! < a.low ? 'L' : 'N';
+    return {
+      resourceType: 'Observation',
+      id: `${o.id}-${key}`,
+      status: 'final',
+      category: [LAB],
+      code: { coding: [{ system: NLK, code: a.nlk }, { system: LOINC, code: a.loinc }], text: a.text },
+      subject: { reference: `Patient/${o.patientId}` },
+      effectiveDateTime: when,
+      issued: when,
+      valueQuantity: { value, unit: a.unit },
+      referenceRange: [{ ...(a.low !== undefined ? { low: { value: a.low, unit: a.unit } } : {}), high: { value: a.high, unit: a.unit } }],
+      interpretation: [{ coding: [{ system: INTERPRETATION, code: flag }] }],
+    };
+  });
+  const report: DiagnosticReport = {
+    resourceType: 'DiagnosticReport',
+    id: o.id,
+    status: 'final',
+    category: [LAB],
+    code: { text: o.title ?? 'Blodprøver' },
+    subject: { reference: `Patient/${o.patientId}` },
+    effectiveDateTime: when,
+    issued: when,
+    result: observations.map((x) => ({ reference: `Observation/${x.id}` })),
+  };
+  return [...observations, report];
+}
+
+/** A drug reaction in the shape of the critical-information service (KjAllergyIntolerance). */
+export function drugReaction(o: { id: string; patientId: string; text: string; atc: string; practitionerId?: string }): AllergyIntolerance {
+  return {
+    resourceType: 'AllergyIntolerance',
+    id: o.id,
+    meta: { profile: ['https://samhandling.dev/fhir/StructureDefinition/KjAllergyIntolerance'] },
+    clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical', code: 'active' }] },
+    verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification', code: 'confirmed' }] },
+    category: ['medication'],
+    code: { coding: [{ system: 'http://www.whocc.no/atc', code: o.atc }], text: o.text },
+    patient: { reference: `Patient/${o.patientId}` },
+    recordedDate: '2024-03-01',
+    ...(o.practitionerId ? { recorder: { reference: `Practitioner/${o.practitionerId}` } } : {}),
+  };
+}
