@@ -16,6 +16,7 @@ test('a GP prescribes from the catalogue; the server stamps prescriber, prescrip
   assert.equal(res.status, 201, res.text);
   const mr = res.body;
   assert.equal(mr.requester.reference, 'Practitioner/m-pr-gp');
+  assert.equal(mr.medicationReference.display, 'Atorvastatin 20 mg', 'named from the catalogue, for readers who cannot read it');
   assert.equal(mr.identifier.find((i: any) => i.system.endsWith('prescription-id')).value, mr.id);
   assert.ok(mr.dispenseRequest.validityPeriod.start && mr.dispenseRequest.validityPeriod.end);
   assert.equal(mr.extension.find((e: any) => e.url.endsWith('remaining-dispenses')).valueUnsignedInt, 3);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Extension, List, MedicationRequest, MedicationStatement, OperationOutcomeIssue, Reference } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../../fhir/outcome.ts';
-import { prescriptionIdOf } from './prescriptions.ts';
+import { named, prescriptionIdOf } from './prescriptions.ts';
 import { SETTINGS } from './settings.ts';
 import { pllEntryIssues } from './validate.ts';
 import { DISCONTINUATION_SYSTEM, LIST_TYPE_SYSTEM, PLL_CODE, PLL_ENTRY_SYSTEM, PLL_PAUSED_EXT, PRESCRIPTION_ID_SYSTEM, SERVICE_TAG } from './terms.ts';
@@ -97,6 +97,7 @@ export function reconcileEntries(
     const { meta: _meta, ...content } = s;
     const statement: MedicationStatement = {
       ...content,
+      ...named(content),
       id,
       meta: { tag: [SERVICE_TAG] },
       identifier: [{ system: PLL_ENTRY_SYSTEM, value: id }],

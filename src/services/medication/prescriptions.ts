@@ -1,4 +1,4 @@
-import type { MedicationRequest, OperationOutcomeIssue, Reference, Resource } from '@medplum/fhirtypes';
+import type { CodeableConcept, MedicationRequest, OperationOutcomeIssue, Reference, Resource } from '@medplum/fhirtypes';
 import { issue } from '../../fhir/outcome.ts';
 import { entryNamedBy } from './catalogue.ts';
 import { SETTINGS } from './settings.ts';
@@ -40,6 +40,17 @@ export function catalogueIssues(r: { medicationReference?: any; medicationCodeab
   ];
 }
 
+/**
+ * medication[x] with the catalogue's name as display, so that readers who cannot read the catalogue
+ * (citizens see only their own compartment) still see what the drug is.
+ */
+export function named<T extends { medicationReference?: Reference<any>; medicationCodeableConcept?: CodeableConcept }>(r: T): Partial<T> {
+  const entry = entryNamedBy(r);
+  if (!entry) return {};
+  if (r.medicationReference) return { medicationReference: { ...r.medicationReference, display: entry.name } } as Partial<T>;
+  return { medicationCodeableConcept: { ...r.medicationCodeableConcept, text: r.medicationCodeableConcept?.text ?? entry.name } } as Partial<T>;
+}
+
 /** Why a prescription cannot be dispensed now, or undefined. */
 export function notDispensableReason(mr: MedicationRequest, now: Date): { code: string; message: string } | undefined {
   if (mr.status !== 'active') return { code: 'prescription-not-active', message: `The prescription is ${mr.status}: it cannot be dispensed` };
@@ -68,6 +79,7 @@ export function stampNewPrescription(mr: MedicationRequest, prescriber: Referenc
   const validity = mr.dispenseRequest?.validityPeriod ?? {};
   const stamped: MedicationRequest = {
     ...mr,
+    ...named(mr),
     identifier: [...(mr.identifier ?? []).filter((i) => i.system !== PRESCRIPTION_ID_SYSTEM), { system: PRESCRIPTION_ID_SYSTEM, value: mr.id }],
     authoredOn: mr.authoredOn ?? now.toISOString(),
     requester: prescriber,
