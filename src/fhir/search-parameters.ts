@@ -70,7 +70,7 @@ export function fixAsExpressions(expression: string): string {
 }
 
 /** Splits a FHIRPath union at its top level: `A.x | (B.y as T)` → [`A.x`, `(B.y as T)`]. */
-function splitUnion(expression: string): string[] {
+export function splitUnion(expression: string): string[] {
   const parts: string[] = [];
   let depth = 0;
   let quoted = false;

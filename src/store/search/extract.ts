@@ -2,6 +2,7 @@ import { evalFhirPathTyped, toTypedValue, type TypedValue } from '@medplum/core'
 import type { Resource } from '@medplum/fhirtypes';
 import { searchParamsFor, type CompiledParam, type SearchParamType } from '../../fhir/search-parameters.ts';
 import { dateRange, normalizeString, parseLocalReference } from './values.ts';
+import { compilePathPlan, compileRelativePlan, type PathPlan } from './path-plan.ts';
 
 /** The index rows of one resource, per table, without rid/compartment (added by the writer). */
 export interface ExtractedRows {
@@ -172,6 +173,21 @@ function referencesOf(tv: TypedValue): { target_type: string | null; target_id: 
   return [{ target_type: null, target_id: null, url: ref.length <= MAX_CODE ? ref : ref.slice(0, MAX_CODE) }];
 }
 
+/** Compiled path plans per parameter (null: the expression needs FHIRPath). */
+const plans = new WeakMap<CompiledParam, PathPlan | null>();
+
+/** Whether extraction may use path plans; tests switch it off to compare against FHIRPath. */
+export const extraction = { pathPlans: true };
+
+function planOf(param: CompiledParam): PathPlan | null {
+  let plan = plans.get(param);
+  if (plan === undefined) {
+    plan = (param.expression && compilePathPlan(param.expression, param.resourceType)) || null;
+    plans.set(param, plan);
+  }
+  return plan;
+}
+
 function evaluate(atom: CompiledParam['atom'], input: TypedValue[]): TypedValue[] {
   try {
     return evalFhirPathTyped(atom!, input);
@@ -217,13 +233,26 @@ function addValues(rows: ExtractedRows, p: string, type: SearchParamType, values
   }
 }
 
+/** Relative plans for composite components, per component expression. */
+const componentPlans = new Map<string, (base: TypedValue) => TypedValue[] | undefined>();
+
+function evaluateComponent(c: NonNullable<CompiledParam['components']>[number], base: TypedValue): TypedValue[] {
+  if (extraction.pathPlans) {
+    let plan = componentPlans.get(c.expression);
+    if (!plan) componentPlans.set(c.expression, (plan = compileRelativePlan(c.expression)));
+    const values = plan(base);
+    if (values) return values;
+  }
+  return evaluate(c.atom, [base]);
+}
+
 function addComposite(rows: ExtractedRows, param: CompiledParam, bases: TypedValue[]): void {
   const [first, second] = param.components ?? [];
   if (!first || !second || first.type !== 'token' || (param.components?.length ?? 0) !== 2) return;
   for (const base of bases) {
-    const t1 = evaluate(first.atom, [base]).flatMap((tv) => tokensOf(tv).tokens);
+    const t1 = evaluateComponent(first, base).flatMap((tv) => tokensOf(tv).tokens);
     if (!t1.length) continue;
-    const seconds = evaluate(second.atom, [base]);
+    const seconds = evaluateComponent(second, base);
     const c2: Omit<ExtractedRows['composite'][number], 'p' | 'system1' | 'code1'>[] = [];
     const none = { system2: null, code2: null, num2: null, lo2: null, hi2: null };
     for (const tv of seconds) {
@@ -258,7 +287,8 @@ export function extractIndexRows(resource: Resource): ExtractedRows {
   for (const param of searchParamsFor(resource.resourceType).values()) {
     if (!param.atom) continue;
     if (param.roots && !param.roots.some(has)) continue;
-    const values = evaluate(param.atom, input);
+    const plan = extraction.pathPlans ? planOf(param) : null;
+    const values = plan ? plan(resource) : evaluate(param.atom, input);
     if (!values.length) continue;
     if (param.type === 'composite') addComposite(rows, param, values);
     else addValues(rows, param.key, param.type, values);
