@@ -19,6 +19,8 @@ export interface Config {
   /** Run the built-in development authorization server (/oidc) and trust its tokens. */
   devAuth: boolean;
   seed: number | string;
+  /** The "today" of a population seeded on start (YYYY-MM-DD): ages and dates are relative to it. Default: today. */
+  seedReferenceDate: string;
   /** Lab results: the release-delay and discipline table, as inline JSON or a JSON file path (docs/services/lab-results.md). */
   labResultsRules?: string;
   /** Journal documents: largest document accepted, in bytes (DOCUMENT_MAX_BYTES, default 50 MB; docs/services/documents.md). */
@@ -46,6 +48,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // On by default for the embedded database only, and never under NODE_ENV=production.
     devAuth: env.NODE_ENV !== 'production' && (env.DEV_AUTH ? env.DEV_AUTH === 'true' : !env.DATABASE_URL),
     seed: /^\d+$/.test(env.SEED ?? '42') ? Number(env.SEED ?? '42') : env.SEED!,
+    // Today, so the well-known 11-year-old is 11 when the server's clock reads their age.
+    seedReferenceDate: env.SEED_REFERENCE_DATE ?? new Date().toISOString().slice(0, 10),
     labResultsRules: env.LAB_RESULTS_RULES || undefined,
     documentMaxBytes: Number(env.DOCUMENT_MAX_BYTES ?? 50 * 1024 * 1024),
     documentStore: env.DOCUMENT_STORE === 'file' ? 'file' : 'postgres',

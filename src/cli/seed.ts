@@ -8,6 +8,7 @@ import { createPlatform } from '../app.ts';
 import type { Repository } from '../store/repository.ts';
 import { DEFAULT_REFERENCE_DATE, generatePopulation, wellKnownIdentities } from '../registry/generator.ts';
 import { ClinicalHistories } from '../services/synthetic.ts';
+import { formatIdentities, namedIdentities, writePopulationInfo } from './identities.ts';
 
 export interface SeedOptions {
   persons: number;
@@ -70,14 +71,6 @@ export async function seedPopulation(repo: Repository, opts: SeedOptions): Promi
   return summary;
 }
 
-/** The population `npm start` loads into an empty database so the APIs and portal have something to show. */
-export function seedDefaultPopulation(
-  repo: Repository,
-  opts: { persons?: number; seed?: number | string; onProgress?: SeedOptions['onProgress'] } = {}
-): Promise<SeedSummary> {
-  return seedPopulation(repo, { persons: opts.persons ?? 2000, seed: opts.seed ?? 42, onProgress: opts.onProgress });
-}
-
 /** Runs seedPopulation with a progress bar (rate and ETA in citizens). */
 export async function seedWithProgress(repo: Repository, opts: SeedOptions): Promise<SeedSummary> {
   const bar = new cliProgress.SingleBar(
@@ -111,9 +104,6 @@ export function printSummary(s: SeedSummary, opts: SeedOptions): void {
     `Seeded ${s.persons} citizens (${s.resources} resources: ${s.created} created, ${s.updated} updated, ${s.unchanged} unchanged) ` +
       `with seed ${opts.seed} in ${(s.ms / 1000).toFixed(1)} s (${Math.round((s.resources / s.ms) * 1000)} resources/s)`
   );
-  const wk = wellKnownIdentities(opts.seed, opts.referenceDate);
-  console.log(`Test identities: parent ${wk.parent.nin} (children ${wk.child11.nin}, 11 and ${wk.child13.nin}, 13), ` +
-    `17-year-old ${wk.teen17.nin}, power of attorney ${wk.powerHolder.nin} for ${wk.powerGiver.nin}, GP HPR ${wk.gp.hpr}`);
 }
 
 async function main() {
@@ -121,7 +111,7 @@ async function main() {
     options: {
       persons: { type: 'string', default: '10000' },
       seed: { type: 'string', default: '42' },
-      'reference-date': { type: 'string', default: DEFAULT_REFERENCE_DATE },
+      'reference-date': { type: 'string', default: new Date().toISOString().slice(0, 10) },
       'batch-size': { type: 'string', default: '500' },
       concurrency: { type: 'string' },
     },
@@ -134,9 +124,12 @@ async function main() {
     ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
   };
   if (!Number.isInteger(opts.persons) || opts.persons < 0) throw new Error(`--persons must be a whole number, got ${values.persons}`);
-  const platform = await createPlatform(loadConfig());
+  const config = loadConfig();
+  const platform = await createPlatform(config);
   try {
     printSummary(await seedWithProgress(platform.repo, opts), opts);
+    if (!config.databaseUrl) writePopulationInfo(config.dataDir, { seed: opts.seed, referenceDate: opts.referenceDate!, persons: opts.persons });
+    console.log(`Test identities:\n${formatIdentities(namedIdentities(wellKnownIdentities(opts.seed, opts.referenceDate)))}`);
   } finally {
     await platform.close();
   }

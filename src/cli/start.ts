@@ -2,6 +2,7 @@ import { loadConfig } from '../config.ts';
 import { createPlatform } from '../app.ts';
 import { SchemaTooNewError } from '../store/migrate.ts';
 import { printSummary, seedWithProgress } from './seed.ts';
+import { formatIdentities, storedIdentities, writePopulationInfo } from './identities.ts';
 
 const config = loadConfig();
 try {
@@ -9,9 +10,12 @@ try {
   const [{ n }] = await platform.db.query<{ n: number }>(`select count(*)::int as n from resource where type = 'Patient'`);
   if (n === 0 && config.seedPersons > 0) {
     console.log(`The database is empty: generating ${config.seedPersons} synthetic citizens (seed ${config.seed}); SEED_PERSONS=0 skips this.`);
-    const opts = { persons: config.seedPersons, seed: config.seed };
+    const opts = { persons: config.seedPersons, seed: config.seed, referenceDate: config.seedReferenceDate };
     printSummary(await seedWithProgress(platform.repo, opts), opts);
+    if (!config.databaseUrl) writePopulationInfo(config.dataDir, { seed: opts.seed, referenceDate: opts.referenceDate, persons: opts.persons });
   }
+  const identities = config.databaseUrl ? undefined : storedIdentities(config.dataDir);
+  if (identities) console.log(`Test identities (npm run identities; npm run token -- --help):\n${formatIdentities(identities)}`);
   await platform.server.listen({ port: config.port, host: config.host });
   const where = config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${config.dataDir}`;
   console.log(`Samhandling FHIR R4 server on ${config.baseUrl}/fhir, storage: ${where}`);

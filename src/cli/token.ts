@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
 import { citizenClaims, devAuthority, devIssuer, practitionerClaims, systemClaims } from '../access/dev-authority.ts';
+import { storedIdentities } from './identities.ts';
 
 /**
  * Prints a signed access token from the built-in development authority (same key as the dev
@@ -15,6 +16,8 @@ const HELP = `Usage:
                    [--scope "user/*.cruds"] [--care-relation]
   npm run token -- --citizen <fnr> [--scope "patient/*.cruds"] [--acr idporten-loa-high]
   npm run token -- --system <client-id> --org <orgnr> --scope "system/*.rs"
+<hpr> and <fnr> may be role names of the seeded test identities (npm run identities), e.g.
+  npm run token -- --practitioner hospital-doctor --patient parent   (--org defaults to theirs)
 Common: [--expires <seconds>] [--json]  (BASE_URL and DATA_DIR choose the issuer and key, as for the server)
 Send the token as "Authorization: Bearer <token>" with the headers nhn-access-basis and nhn-patient-nin.`;
 
@@ -43,6 +46,17 @@ function fail(message: string): never {
   process.stderr.write(`${message}\n\n${HELP}\n`);
   process.exit(2);
 }
+
+// Role names of the seeded population's well-known identities (npm run identities) stand for their numbers.
+const named = storedIdentities(loadConfig().dataDir) ?? [];
+const byRole = (v: string | undefined) => (v ? named.find((i) => i.role === v) : undefined);
+const practitionerRole = byRole(values.practitioner);
+if (practitionerRole?.hpr) {
+  values.practitioner = practitionerRole.hpr;
+  values.org ??= practitionerRole.orgnr;
+}
+if (byRole(values.patient)?.nin) values.patient = byRole(values.patient)!.nin;
+if (byRole(values.citizen)?.nin) values.citizen = byRole(values.citizen)!.nin;
 
 const kinds = [values.practitioner, values.citizen, values.system].filter(Boolean).length;
 if (values.help) {
