@@ -70,3 +70,41 @@ export function drugReaction(o: { id: string; patientId: string; text: string; a
     ...(o.practitionerId ? { recorder: { reference: `Practitioner/${o.practitionerId}` } } : {}),
   };
 }
+
+/** A journal document whose PDF the documents service renders itself (its synthetic-content tag), so ITI-68 serves real bytes. */
+export function journalDocument(o: { id: string; patientId: string; date: string; title: string }): Resource {
+  return {
+    resourceType: 'DocumentReference',
+    id: o.id,
+    meta: { tag: [{ system: 'https://samhandling.dev/fhir/CodeSystem/document-content', code: 'generated' }] },
+    status: 'current',
+    docStatus: 'final',
+    type: { coding: [{ system: LOINC, code: '18842-5', display: 'Discharge summary' }], text: 'Epikrise' },
+    category: [{ coding: [{ system: 'urn:oid:2.16.578.1.12.4.1.1.9602', code: 'A00-1', display: 'Epikriser og sammenfatninger' }] }],
+    subject: { reference: `Patient/${o.patientId}` },
+    date: `${o.date}T10:00:00Z`,
+    description: o.title,
+    content: [{ attachment: { contentType: 'application/pdf', url: `Binary/${o.id}`, title: o.title, creation: o.date } }],
+  } as Resource;
+}
+
+/** A medication list (PLL) with one entry, the prescription behind it and one dispense. */
+export function medication(o: { patientId: string; prefix: string }): Resource[] {
+  const med = { coding: [{ system: 'http://www.whocc.no/atc', code: 'C10AA01', display: 'Simvastatin' }], text: 'Simvastatin 20 mg tablett' };
+  const subject = { reference: `Patient/${o.patientId}` };
+  return [
+    { resourceType: 'MedicationRequest', id: `${o.prefix}-rx`, status: 'active', intent: 'order', subject, medicationCodeableConcept: med, authoredOn: '2025-01-15', dosageInstruction: [{ text: '1 tablett om kvelden' }] },
+    { resourceType: 'MedicationDispense', id: `${o.prefix}-disp`, status: 'completed', subject, medicationCodeableConcept: med, authorizingPrescription: [{ reference: `MedicationRequest/${o.prefix}-rx` }], quantity: { value: 100, unit: 'tablett' }, whenHandedOver: '2025-01-16T12:00:00Z' },
+    { resourceType: 'MedicationStatement', id: `${o.prefix}-ms`, status: 'active', subject, medicationCodeableConcept: med, effectivePeriod: { start: '2025-01-15' }, dosage: [{ text: '1 tablett om kvelden' }], basedOn: [{ reference: `MedicationRequest/${o.prefix}-rx` }] },
+    {
+      resourceType: 'List',
+      id: `${o.prefix}-pll`,
+      status: 'current',
+      mode: 'working',
+      code: { coding: [{ system: 'https://samhandling.dev/fhir/CodeSystem/list-type', code: 'pll' }] },
+      subject,
+      date: '2025-01-15T12:00:00Z',
+      entry: [{ item: { reference: `MedicationStatement/${o.prefix}-ms` } }],
+    },
+  ] as Resource[];
+}

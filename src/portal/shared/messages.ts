@@ -25,7 +25,7 @@ export const SHARED_MESSAGES: Messages = {
   'error.no-patient': { nb: 'Vi finner ingen helseopplysninger for denne personen.', en: 'We find no health information for this person.' },
   'error.not-found': { nb: 'Fant ikke det du lette etter, eller du har ikke tilgang til det.', en: 'Not found, or you do not have access to it.' },
   'error.scope-insufficient': { nb: 'Innloggingen gir ikke tilgang til dette.', en: 'Your login does not give access to this.' },
-  'error.blocked': { nb: 'Pasienten har sperret deg fra å se sine opplysninger. Sperren kan ikke overstyres.', en: 'The patient has blocked you from seeing their information. The block cannot be overridden.' },
+  'error.blocked-by-patient': { nb: 'Pasienten har sperret deg fra å se sine opplysninger. Sperren kan ikke overstyres.', en: 'The patient has blocked you from seeing their information. The block cannot be overridden.' },
   'error.privacy-bad-hpr': { nb: 'HPR-nummeret må være 4 til 9 siffer.', en: 'The HPR number must have 4 to 9 digits.' },
   'error.privacy-not-reservable': { nb: 'Denne tjenesten kan man ikke reservere seg mot.', en: 'You cannot opt out of this service.' },
   'error.privacy-not-restrictable': { nb: 'Denne tjenesten kan ikke sperres.', en: 'This service cannot be restricted.' },
