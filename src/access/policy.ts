@@ -382,15 +382,15 @@ export function checkWrite<T extends Resource>(
   }
   if (grant === undefined) throw forbidden('patient-not-in-context', 'The resource belongs to a patient outside this request’s context', resource.resourceType);
   const service = serviceOf(resource);
-  if (grant === 'any') return stampOwner(ctx, serviceWriteRules(ctx, resource, action, grant, service));
+  if (grant === 'any') return stampOwner(ctx, serviceWriteRules(ctx, resource, action, grant, service, previous?.resource));
   if (grant.privacy.reserved.includes(service))
     throw forbidden('patient-reserved', `The patient has reserved against ${serviceDefinition(service).name.en}: no such data is kept`, resource.resourceType);
   if (p.kind === 'citizen') {
     if (!ctx.citizenWritableTypes.includes(resource.resourceType) || !grant.services.has(service))
       throw forbidden('write-not-allowed', `Citizens cannot ${action} ${resource.resourceType}`, resource.resourceType);
-    return stampCitizenAuthor(serviceWriteRules(ctx, resource, action, grant, service));
+    return stampCitizenAuthor(serviceWriteRules(ctx, resource, action, grant, service, previous?.resource));
   }
-  return stampOwner(ctx, serviceWriteRules(ctx, resource, action, grant, service));
+  return stampOwner(ctx, serviceWriteRules(ctx, resource, action, grant, service, previous?.resource));
 }
 
 /**
@@ -426,9 +426,9 @@ function stampCitizenAuthor<T extends Resource>(resource: T): T {
   return { ...resource, meta: { ...resource.meta, tag: [...(resource.meta?.tag ?? []), { system: AUTHOR_KIND_TAG_SYSTEM, code: 'citizen' }] } };
 }
 
-function serviceWriteRules<T extends Resource>(ctx: AccessContext, resource: T, action: WriteAction, grant: PatientGrant | 'any', service: ServiceCode): T {
+function serviceWriteRules<T extends Resource>(ctx: AccessContext, resource: T, action: WriteAction, grant: PatientGrant | 'any', service: ServiceCode, previous?: Resource): T {
   let r: Resource = resource;
-  for (const rule of rulesFor(service)) if (rule.beforeWrite) r = rule.beforeWrite(r, action, ctx, grant);
+  for (const rule of rulesFor(service)) if (rule.beforeWrite) r = rule.beforeWrite(r, action, ctx, grant, previous);
   return r as T;
 }
 

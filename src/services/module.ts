@@ -29,9 +29,10 @@ export interface ServiceRule {
    * Every version written of this service's data through the API (not seeding or import) passes
    * here: throw a FhirError (use `forbidden` from src/access/errors.ts) to refuse, or return the
    * resource to store (e.g. stamped with who changed it). `grant` is 'any' for organisation-wide
-   * systems. Administrators (AUTH=off) skip it.
+   * systems. Administrators (AUTH=off) skip it. `previous` is the stored version an update or
+   * delete replaces (e.g. to carry forward what only an operation may change).
    */
-  beforeWrite?(resource: Resource, action: WriteAction, ctx: AccessContext, grant: PatientGrant | 'any'): Resource;
+  beforeWrite?(resource: Resource, action: WriteAction, ctx: AccessContext, grant: PatientGrant | 'any', previous?: Resource): Resource;
 }
 
 /** What a module's routes and hooks get from the platform. */
