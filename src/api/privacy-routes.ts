@@ -8,6 +8,7 @@ import { readAccessLog } from '../audit/access-log.ts';
 import { FhirError, issue } from '../fhir/outcome.ts';
 import type { Db } from '../store/db.ts';
 import { sql, run } from '../store/sql.ts';
+import { hasActiveCriticalInformation } from '../services/critical-info/status.ts';
 
 /**
  * The citizen's privacy settings, the per-patient status call and the citizen's access log.
@@ -24,6 +25,8 @@ import { sql, run } from '../store/sql.ts';
 export interface PrivacyRoutesOptions {
   db: Db;
   registry: RegistryLookup;
+  /** The server's clock: whether critical information is still active depends on it (validUntil). */
+  clock?: () => Date;
 }
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -41,6 +44,7 @@ function citizenGrant(request: FastifyRequest): PatientGrant {
 
 export async function privacyRoutes(app: FastifyInstance, opts: PrivacyRoutesOptions): Promise<void> {
   const { db, registry } = opts;
+  const clock = opts.clock ?? (() => new Date());
 
   app.get('/fhir/$privacy-settings', { config: { audit: false } }, async (request, reply) => {
     const grant = citizenGrant(request);
@@ -73,16 +77,11 @@ export async function privacyRoutes(app: FastifyInstance, opts: PrivacyRoutesOpt
     const privacy = await loadPrivacy(db, person.patientId);
     const visible = sql`r.compartment = ${person.patientId} and not r.deleted and r.type <> 'Patient' and not (${serviceSql('r')} = any(${privacy.reserved}::text[]))`;
     const [stats] = await run<{ n: number; last: string | null }>(db, sql`select count(*)::int as n, max(r.last_updated) as last from resource r where ${visible}`);
-    const [critical] = await run<{ n: number }>(
-      db,
-      sql`select count(*)::int as n from resource r where ${visible} and ${serviceSql('r')} = 'critical-information'
-        and coalesce(r.content::jsonb ->> 'status', 'active') not in ('inactive', 'entered-in-error')
-        and coalesce(r.content::jsonb #>> '{clinicalStatus,coding,0,code}', 'active') not in ('inactive', 'resolved')
-        and coalesce(r.content::jsonb #>> '{verificationStatus,coding,0,code}', 'confirmed') not in ('entered-in-error', 'refuted')`
-    );
+    // Active as the critical-information service decides it, and only what this caller may ever see (a pharmacy: drug reactions).
+    const critical = !privacy.reserved.includes('critical-information') && (await hasActiveCriticalInformation(db, person.patientId, p, clock()));
     out.parameter!.push(
       { name: 'hasData', valueBoolean: Number(stats.n) > 0 },
-      { name: 'hasActiveCriticalInformation', valueBoolean: Number(critical.n) > 0 },
+      { name: 'hasActiveCriticalInformation', valueBoolean: critical },
       ...(stats.last ? [{ name: 'lastChanged', valueInstant: new Date(stats.last).toISOString() }] : []),
       { name: 'callerBlocked', valueBoolean: p.kind === 'practitioner' && privacy.blockedHpr.includes(p.hpr) }
     );

@@ -88,7 +88,7 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
     clock: ctx.clock,
     devAuth: ctx.config.devAuth ? { dataDir: embedded ? ctx.config.dataDir : undefined } : false,
   });
-  await app.register(privacyRoutes, { db, registry });
+  await app.register(privacyRoutes, { db, registry, clock: ctx.clock });
   await app.register(portalRoutes);
   const serviceDeps: ServiceDeps = {
     config: ctx.config,
