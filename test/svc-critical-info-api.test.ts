@@ -275,3 +275,28 @@ test('every access to the critical information is in the citizen’s access log'
   const denied = await s.platform.db.query<{ n: number }>(`select count(*)::int as n from audit_event where outcome = 'denied'`);
   assert.ok(Number(denied[0].n) >= 4, 'the refused writes are logged as refusals');
 });
+
+test('the status call tells whether active critical information exists, a pharmacy only about drug reactions, without an audit record', async () => {
+  const status = async (who: Who, patientNin: string) => {
+    const res = await s.fhir('/$privacy-status', { headers: await as(who, patientNin) });
+    assert.equal(res.status, 200, res.text);
+    return Object.fromEntries(res.body.parameter.map((p: any) => [p.name, p.valueBoolean ?? p.valueInstant]));
+  };
+  const until = new Date(now.getTime() + 24 * 3600 * 1000).toISOString();
+  const res = await s.fhir('/AllergyIntolerance', { method: 'POST', body: foodAllergy('other', { extension: [{ url: EXT.validUntil, valueDateTime: until }] }), headers: await as('doctor', NIN.other) });
+  assert.equal(res.status, 201, res.text);
+  const seq = async () => Number((await s.platform.db.query<{ n: number }>(`select coalesce(max(seq), 0)::int as n from audit_event`))[0].n);
+  const before = await seq();
+  assert.equal((await status('doctor', NIN.other)).hasActiveCriticalInformation, true);
+  assert.equal((await status('pharmacist', NIN.other)).hasActiveCriticalInformation, false, 'a food allergy is not for the pharmacy');
+  assert.equal((await status('pharmacist', NIN.adult)).hasActiveCriticalInformation, true, 'the drug reaction is');
+  assert.equal(await seq(), before, 'the status call is not logged as clinical access');
+  const saved = now;
+  now = new Date(now.getTime() + 2 * 24 * 3600 * 1000);
+  try {
+    assert.equal((await status('doctor', NIN.other)).hasActiveCriticalInformation, false, 'expired by validUntil');
+    assert.equal((await status('doctor', NIN.adult)).hasActiveCriticalInformation, true);
+  } finally {
+    now = saved;
+  }
+});
