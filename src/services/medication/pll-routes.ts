@@ -5,13 +5,14 @@ import type { PatientGrant } from '../../access/policy.ts';
 import { sendResource } from '../../api/http.ts';
 import { badRequest, conflict, FhirError, issue, notFound, preconditionFailed } from '../../fhir/outcome.ts';
 import { parseIfMatch, type Writer } from '../../store/repository.ts';
-import { run, sql } from '../../store/sql.ts';
+import { run, sql, type Sql } from '../../store/sql.ts';
+import type { Queryable } from '../../store/db.ts';
 import type { ServiceDeps } from '../module.ts';
 import { patientInContext, practitionerRef } from './context.ts';
 import { auditedRefusals } from './audited.ts';
 import { within } from './operation-scope.ts';
 import { inputParameters, stringParam } from './params.ts';
-import { agedOut, entryIds, isOpen, pausedOf, pauseExtension, pllId, pllList, prescriptionRefOf, reconcileEntries } from './pll.ts';
+import { agedOut, entryVersions, isOpen, pausedOf, pauseExtension, pllId, pllList, prescriptionRefOf, reconcileEntries } from './pll.ts';
 import { isCurrent } from './prescriptions.ts';
 import { revokedPrescription } from './prescription-routes.ts';
 import { practitionerIn } from './rules.ts';
@@ -39,7 +40,7 @@ export async function pllRoutes(app: FastifyInstance, deps: ServiceDeps): Promis
       (await run<{ content: string }>(repo.db, sql`select r.content from resource r where r.compartment = ${grant.patientId} and r.type = ${type}
         and not r.deleted and ${where} and ${visible(type)} order by r.rid`)).map((x) => JSON.parse(x.content) as T);
     const [list] = await rows<List>('List', sql`r.id = ${pllId(grant.patientId)}`);
-    const statements = list ? await rows<MedicationStatement>('MedicationStatement', sql`r.id = any(${entryIds(list)}::text[])`) : [];
+    const statements = list ? await entriesOf(repo.db, list, request.access.filterFor('MedicationStatement')('h')) : [];
     const shown = statements.filter((s) => !agedOut(s, now));
     const prescriptions = await rows<MedicationRequest>('MedicationRequest');
     const onList = new Set(shown.filter(isOpen).map(prescriptionRefOf).filter(Boolean));
@@ -135,7 +136,7 @@ export async function pllRoutes(app: FastifyInstance, deps: ServiceDeps): Promis
         checkVersion(current, wanted);
         const paused = pausedOf(current?.list);
         if (paused) throw conflict('pll-paused', `The medication list is paused (${paused.extension?.find((e) => e.url === 'reason')?.valueString ?? 'no reason given'}): resume it before reconciling`);
-        const previous = current ? await statementsOf(w, entryIds(current.list)) : [];
+        const previous = current ? await entriesOf(w.tx, current.list) : [];
         const rxIds = [...new Set(submitted.map((s) => prescriptionRefOf(s.statement)).filter((x): x is string => !!x))];
         const prescriptions = new Map((await visiblePrescriptions(request, w, grant.patientId, rxIds)).map((mr) => [mr.id!, mr]));
         const next = reconcileEntries(previous, submitted, { patient, doctor: doctorRef, now: ctx.now, prescriptions });
@@ -152,13 +153,6 @@ export async function pllRoutes(app: FastifyInstance, deps: ServiceDeps): Promis
     );
     return sendView(request, reply, grant, created ? 201 : 200);
   }));
-
-  async function statementsOf(w: Writer, ids: string[]): Promise<MedicationStatement[]> {
-    if (!ids.length) return [];
-    const rows = await w.tx.query<{ content: string }>(`select content from resource where type = 'MedicationStatement' and id = any($1::text[]) and not deleted`, [ids]);
-    const byId = new Map(rows.map((r) => JSON.parse(r.content) as MedicationStatement).map((s) => [s.id!, s]));
-    return ids.map((id) => byId.get(id)).filter((s): s is MedicationStatement => !!s);
-  }
 
   async function visiblePrescriptions(request: FastifyRequest, w: Writer, patientId: string, ids: string[]): Promise<MedicationRequest[]> {
     if (!ids.length) return [];
@@ -200,4 +194,21 @@ export async function pllRoutes(app: FastifyInstance, deps: ServiceDeps): Promis
   };
   app.post('/$medication-list-pause', auditedRefusals(pauseRoute(true)));
   app.post('/$medication-list-resume', auditedRefusals(pauseRoute(false)));
+}
+
+/**
+ * The entries exactly as the List version names them: a later version of a statement written
+ * some other way never changes what a PLL version says. `visible` filters over the history alias h.
+ */
+async function entriesOf(db: Queryable, list: List, visible: Sql = sql`true`): Promise<MedicationStatement[]> {
+  const refs = entryVersions(list);
+  if (!refs.length) return [];
+  const rows = await run<{ id: string; content: string }>(
+    db,
+    sql`select h.id, h.content from resource_history h
+         where h.type = 'MedicationStatement' and not h.deleted and ${visible}
+           and (h.id, h.version) in (select * from unnest(${refs.map((r) => r.id)}::text[], ${refs.map((r) => r.version)}::int[]))`
+  );
+  const byId = new Map(rows.map((r) => [r.id, JSON.parse(r.content) as MedicationStatement]));
+  return refs.map((r) => byId.get(r.id)).filter((s): s is MedicationStatement => !!s);
 }

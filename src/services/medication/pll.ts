@@ -15,9 +15,12 @@ export const pllId = (patientId: string) => `pll-${patientId}`;
 
 export const entryUuid = (s: MedicationStatement) => s.identifier?.find((i) => i.system === PLL_ENTRY_SYSTEM)?.value;
 
-/** The statements' ids in the order the List names them (entry items are version-specific references). */
-export function entryIds(list: List): string[] {
-  return (list.entry ?? []).map((e) => e.item.reference?.split('/')[1]).filter((x): x is string => !!x);
+/** The entry versions a List version names, in order (entry items are version-specific references). */
+export function entryVersions(list: List): { id: string; version: number }[] {
+  return (list.entry ?? []).flatMap((e) => {
+    const m = /^MedicationStatement\/([^/]+)\/_history\/(\d+)$/.exec(e.item.reference ?? '');
+    return m ? [{ id: m[1], version: Number(m[2]) }] : [];
+  });
 }
 
 export const isOpen = (s: MedicationStatement) => s.status === 'active' || s.status === 'on-hold' || s.status === 'intended';

@@ -8,6 +8,7 @@ import { practitionerRef } from './context.ts';
 import { isWithin } from './operation-scope.ts';
 import { catalogueIssues, stampNewPrescription } from './prescriptions.ts';
 import { SETTINGS } from './settings.ts';
+import { isPllEntry, isPllList } from './validate.ts';
 
 /**
  * The medication service's write rules. Reads follow the common rules (grants, reservation,
@@ -55,6 +56,8 @@ export const rules: ServiceRule[] = [
           return resource;
         case 'List':
         case 'MedicationStatement':
+          // Only the PLL and its entries; other lists and statements are ordinary record data.
+          if (!isPllList(resource) && !isPllEntry(resource) && !resource.id?.startsWith('pll-')) return resource;
           practitionerIn(ctx, SETTINGS.pllCategories, 'pll-doctors-only', 'Changing the medication list (PLL)');
           if (!isWithin(ctx, 'pll')) throw forbidden('pll-via-operation', 'The medication list is changed with POST /fhir/$medication-list (reconciliation) and its pause/resume operations', resource.resourceType);
           return resource;

@@ -1,12 +1,16 @@
-import type { MedicationStatement, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import type { List, MedicationStatement, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { issue } from '../../fhir/outcome.ts';
 import { entryNamedBy } from './catalogue.ts';
 import { catalogueIssues, isEPrescription } from './prescriptions.ts';
-import { PLL_ENTRY_SYSTEM } from './terms.ts';
+import { LIST_TYPE_SYSTEM, PLL_CODE, PLL_ENTRY_SYSTEM } from './terms.ts';
 
 /** A medication list entry: a MedicationStatement with the PLL entry UUID. */
 export const isPllEntry = (r: Resource): r is MedicationStatement =>
   r.resourceType === 'MedicationStatement' && !!r.identifier?.some((i) => i.system === PLL_ENTRY_SYSTEM);
+
+/** The PLL itself: a List coded list-type|pll. */
+export const isPllList = (r: Resource): boolean =>
+  r.resourceType === 'List' && !!(r as List).code?.coding?.some((c) => c.system === LIST_TYPE_SYSTEM && c.code === PLL_CODE);
 
 /** PLL entries may not be vaccines, foods or consumables (domain.md §2). */
 export function pllEntryIssues(s: MedicationStatement, at: string): OperationOutcomeIssue[] {
