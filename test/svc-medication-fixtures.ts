@@ -56,6 +56,8 @@ export interface World {
     doctor(patientNin: string, hpr?: string): Promise<Record<string, string>>;
     nurse(patientNin: string): Promise<Record<string, string>>;
     pharmacist(patientNin: string): Promise<Record<string, string>>;
+    /** The pharmacist acting for another organisation (point of care). */
+    pharmacistAt(orgnr: string, patientNin: string): Promise<Record<string, string>>;
     citizen(n: string): Promise<Record<string, string>>;
   };
 }
@@ -76,6 +78,7 @@ export async function startWorld(): Promise<World> {
       doctor: (n, hpr = HPR.doctor) => clinician(hpr, ORG.hospital, 'LE', 'SAMTYKKE')(n),
       nurse: clinician(HPR.nurse, ORG.hospital, 'SP', 'SAMTYKKE'),
       pharmacist: clinician(HPR.pharmacist, ORG.pharmacy, 'FA1', 'SAMTYKKE'),
+      pharmacistAt: (orgnr, n) => clinician(HPR.pharmacist, orgnr, 'FA1', 'SAMTYKKE')(n),
       citizen: (n) => bearer(citizenClaims(n), {}),
     },
   };

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { accessLog, HPR, NIN, prescription, startWorld, type World } from './svc-medication-fixtures.ts';
+import { accessLog, HPR, NIN, ORG, prescription, startWorld, type World } from './svc-medication-fixtures.ts';
 
 /** E-prescriptions over HTTP with real tokens: prescribe, dispense, count down, expire, revoke, renew, block. */
 let w: World;
@@ -84,6 +84,9 @@ test('a doctor may not dispense; no dispensing after the validity period', async
   const doctor = await w.s.fhir(`/MedicationRequest/${mr.id}/$dispense`, { method: 'POST', headers: await w.as.gp(NIN.adult) });
   assert.equal(doctor.status, 403, doctor.text);
   assert.equal(doctor.body.issue[0].details.coding[0].code, 'pharmacist-required');
+  const notAPharmacy = await w.s.fhir(`/MedicationRequest/${mr.id}/$dispense`, { method: 'POST', headers: await w.as.pharmacistAt(ORG.hospital, NIN.adult) });
+  assert.equal(notAPharmacy.status, 403, notAPharmacy.text);
+  assert.equal(notAPharmacy.body.issue[0].details.coding[0].code, 'not-a-pharmacy');
   w.clock.advanceDays(12);
   try {
     const late = await w.s.fhir(`/MedicationRequest/${mr.id}/$dispense`, { method: 'POST', headers: await w.as.pharmacist(NIN.adult) });
