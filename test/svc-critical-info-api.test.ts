@@ -125,10 +125,11 @@ test('every later change records its own doctor on its version; the history keep
   assert.deepEqual(changedBy(res.body), { hpr: HPR.gp, org: ORG.gp, authorisation: 'LE' });
   assert.equal(res.body.recorder.reference, 'Practitioner/pr-doctor', 'the first registrar stays the recorder');
   // A client cannot forge the stamp: whatever it sends is replaced by who it is.
-  const forged = { ...res.body, criticality: 'low', extension: [...res.body.extension.filter((e: any) => e.url !== EXT.changedBy), { url: EXT.changedBy, extension: [{ url: 'hpr', valueIdentifier: { system: 'urn:oid:2.16.578.1.12.4.1.4.4', value: '9999999' } }] }] };
+  const forged = { ...res.body, criticality: 'low', recorder: { reference: 'Practitioner/pr-gp' }, extension: [...res.body.extension.filter((e: any) => e.url !== EXT.changedBy), { url: EXT.changedBy, extension: [{ url: 'hpr', valueIdentifier: { system: 'urn:oid:2.16.578.1.12.4.1.4.4', value: '9999999' } }] }] };
   const third = await s.fhir(`/AllergyIntolerance/${reaction.id}`, { method: 'PUT', body: forged, headers: await as('doctor') });
   assert.equal(third.status, 200, third.text);
   assert.deepEqual(changedBy(third.body), { hpr: HPR.doctor, org: ORG.hospital, authorisation: 'LE' });
+  assert.equal(third.body.recorder.reference, 'Practitioner/pr-doctor', 'nor the recorder');
   const history = await s.fhir(`/AllergyIntolerance/${reaction.id}/_history`, { headers: await as('doctor') });
   assert.equal(history.status, 200, history.text);
   const byVersion = Object.fromEntries(history.body.entry.map((e: any) => [e.resource.meta.versionId, changedBy(e.resource).hpr]));

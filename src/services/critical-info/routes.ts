@@ -18,7 +18,10 @@ import { entryState, type EntryState } from './validity.ts';
  *          (active | inactive | entered-in-error) at the server's time; `state` selects which
  */
 
-const guardOf = (request: FastifyRequest): WriteGuard => (resource, action, compartment) => request.access.checkWrite(resource, action, compartment);
+const guardOf =
+  (request: FastifyRequest): WriteGuard =>
+  (resource, action, compartment, previous) =>
+    request.access.checkWrite(resource, action, compartment, previous);
 
 const ifMatchOf = (request: FastifyRequest) => request.headers['if-match'] as string | undefined;
 

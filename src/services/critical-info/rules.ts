@@ -1,5 +1,5 @@
 import type { Extension, Reference, Resource } from '@medplum/fhirtypes';
-import type { AccessContext, WriteAction } from '../../access/policy.ts';
+import type { AccessContext, PatientGrant, WriteAction } from '../../access/policy.ts';
 import { forbidden } from '../../access/errors.ts';
 import { HPR_SYSTEM, ORGNR_SYSTEM, type Principal } from '../../access/principal.ts';
 import { FhirError, issue } from '../../fhir/outcome.ts';
@@ -60,17 +60,21 @@ function writerReference(ctx: AccessContext): Reference | undefined {
   return { reference: `Practitioner/${p.registry.practitionerId}`, identifier: { system: HPR_SYSTEM, value: p.hpr } };
 }
 
-/** Stamps the writer on the version; the recorder (Flag: author) is the first registrar and is only filled in when absent. */
-function stamp(resource: Resource, ctx: AccessContext): Resource {
+/**
+ * Stamps the writer on the version. The recorder (Flag: author) is the first registrar: carried
+ * forward from the version replaced, so a later change cannot rewrite it; on registration the
+ * client's, else the writing doctor.
+ */
+function stamp(resource: Resource, ctx: AccessContext, previous: Resource | undefined): Resource {
   const extension = [...((resource as { extension?: Extension[] }).extension ?? []).filter((e) => e.url !== EXT.changedBy), changedBy(ctx)];
   const out = { ...resource, extension } as Resource & { recorder?: Reference; author?: Reference };
   const recorderKey = resource.resourceType === 'Flag' ? 'author' : 'recorder';
-  const writer = writerReference(ctx);
-  if (!out[recorderKey] && writer) out[recorderKey] = writer;
+  const registrar = (previous as { recorder?: Reference; author?: Reference } | undefined)?.[recorderKey] ?? out[recorderKey] ?? writerReference(ctx);
+  if (registrar) out[recorderKey] = registrar;
   return out;
 }
 
-function beforeWrite(resource: Resource, action: WriteAction, ctx: AccessContext): Resource {
+function beforeWrite(resource: Resource, action: WriteAction, ctx: AccessContext, _grant: PatientGrant | 'any', previous?: Resource): Resource {
   const type = resource.resourceType;
   if (action === 'delete')
     throw new FhirError(409, [
@@ -87,7 +91,7 @@ function beforeWrite(resource: Resource, action: WriteAction, ctx: AccessContext
     const expected = isKjType(type) ? PROFILE[type] : Object.values(PROFILE).join(', ');
     throw new FhirError(422, [issue('invalid', 'kj-profile-required', `Critical information must claim the profile ${expected} in meta.profile`, `${type}.meta.profile`)]);
   }
-  return stamp(resource, ctx);
+  return stamp(resource, ctx, previous);
 }
 
 export const rules: ServiceRule[] = [
