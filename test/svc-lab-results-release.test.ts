@@ -107,6 +107,28 @@ test('a blocked result never reaches the citizen, by any path, even long after i
   assert.equal((await get('/Observation/blk-amp', gp)).status, 200, 'the GP still sees it');
 });
 
+test('a corrected result keeps the requester’s block; only $citizen-release changes it', async () => {
+  const gp = await w.as.gp();
+  const stored = (await get('/Observation/blk-org', gp)).body;
+  const { meta: _meta, ...rest } = stored;
+  const corrected = { ...rest, status: 'amended', valueCodeableConcept: { coding: [{ system: 'http://snomed.info/sct', code: '3092008', display: 'Staphylococcus aureus' }] } };
+  const put = await w.s.fhir('/Observation/blk-org', { method: 'PUT', body: corrected, headers: await w.as.lab() });
+  assert.equal(put.status, 200, put.text);
+  assert.equal(put.body.meta.versionId, '2');
+  assert.equal(put.body.meta.extension[0].extension[0].valueCode, 'block', 'the decision is carried forward');
+  w.clock.advance(30);
+  const c = await w.as.citizen();
+  assert.equal((await get('/Observation/blk-org', c)).status, 404);
+  assert.equal((await get('/Observation/blk-org/_history/2', c)).status, 404);
+  assert.deepEqual(ids((await get('/Observation/blk-org/_history', c)).body), []);
+
+  const unblock = { ...corrected, meta: { extension: [{ url: 'https://samhandling.dev/fhir/StructureDefinition/lab-citizen-release', extension: [{ url: 'decision', valueCode: 'release' }] }] } };
+  const refused = await w.s.fhir('/Observation/blk-org', { method: 'PUT', body: unblock, headers: await w.as.lab() });
+  assert.equal(refused.status, 403, refused.text);
+  assert.equal(refused.body.issue[0].details.coding[0].code, 'lab-release-by-operation');
+  assert.equal((await get('/Observation/blk-org', c)).status, 404);
+});
+
 test('a delay holds the result until the chosen moment, also for chemistry; release opens genetics, which never opens by itself', async () => {
   await w.publish(chemistry('dly', { issued: w.clock.now.toISOString(), hb: 9.8, crp: 40 }));
   const until = new Date(w.clock.now.getTime() + 3 * 86_400_000).toISOString();
@@ -144,7 +166,7 @@ test('every access, the refused ones included, is in the citizen’s access log'
   const entries = log.body.entries as any[];
   const by = (id: string, outcome = 'success') => entries.filter((e) => e.who.id === id && e.outcome === outcome);
   assert.ok(by('7200001').some((e) => e.action === 'R' && e.what.some((x: any) => x.service === 'lab-results')), 'the GP read the report');
-  assert.equal(by('7200001').length, 7, 'every read, search and release decision of the GP (the two refused as malformed are 400s)');
+  assert.equal(by('7200001').length, 8, 'every read, search and release decision of the GP (the two refused as malformed are 400s)');
   assert.ok(by('7200002', 'denied').length >= 1, 'the refused release by another doctor');
   assert.ok(by('lab-lis').length >= 6, 'every publication by the laboratory');
   assert.ok(by(NIN.anna, 'denied').length >= 5, 'the citizen’s own refused reads before release');

@@ -3,7 +3,8 @@ import type { ServiceRule } from '../module.ts';
 import { forbidden } from '../../access/errors.ts';
 import { badRequest } from '../../fhir/outcome.ts';
 import { disciplineOf, rules as table, UNSPECIFIED, DISCIPLINE_SYSTEM } from './settings.ts';
-import { isResult, releaseOf, RELEASE_DECISIONS, visibleResult, visibleResultSql } from './release.ts';
+import { isResult, releaseOf, RELEASE_DECISIONS, visibleResult, visibleResultSql, withRelease } from './release.ts';
+import { stableStringify } from '../../fhir/json.ts';
 
 /**
  * The lab-results service's own access rules (see ../module.ts ServiceRule): who sees a result
@@ -14,12 +15,12 @@ export const rules: ServiceRule[] = [
     service: 'lab-results',
     visible: (resource, grant, ctx) => visibleResult(resource, grant.citizenView, ctx.now),
     visibleSql: (alias, grant, ctx) => visibleResultSql(alias, grant.citizenView, ctx.now),
-    beforeWrite: (resource, action, ctx) => {
+    beforeWrite: (resource, action, ctx, _grant, previous) => {
       // Results come from laboratories and health personnel; a citizen's own measurements are 'measurements'.
       if (ctx.principal.kind === 'citizen')
         throw forbidden('lab-results-source-only', 'Lab results are published by laboratories and health personnel, not by citizens', resource.resourceType);
       if (action === 'delete' || !isResult(resource)) return resource;
-      return checkPublishedResult(resource, ctx.now);
+      return keepRelease(checkPublishedResult(resource, ctx.now), previous);
     },
   },
 ];
@@ -41,4 +42,17 @@ function checkPublishedResult(resource: Resource, now: Date): Resource {
   // The automatic release counts from `issued`: a result without one is issued when it is received.
   if (!(resource as { issued?: string }).issued) return { ...resource, issued: now.toISOString() } as Resource;
   return resource;
+}
+
+/**
+ * The requester's decision outlives a corrected result: an update without it carries the stored
+ * one forward; an update that changes it is refused, since only $citizen-release changes it.
+ */
+function keepRelease(resource: Resource, previous: Resource | undefined): Resource {
+  const before = previous && releaseOf(previous);
+  const after = releaseOf(resource);
+  if (!before) return after ? withRelease(resource, after) : resource;
+  if (after && stableStringify(after) !== stableStringify(before))
+    throw forbidden('lab-release-by-operation', 'The citizen release of a result is changed by its requester through DiagnosticReport/$citizen-release only', `${resource.resourceType}.meta.extension`);
+  return withRelease(resource, before);
 }
