@@ -1,7 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from './helpers/server.ts';
-import { citizenClaims, devAuthority, practitionerClaims, type DevAuthority } from '../src/access/dev-authority.ts';
+import { citizenClaims, devAuthority, practitionerClaims, systemClaims, type DevAuthority } from '../src/access/dev-authority.ts';
+import { ATTESTATION_TYPE } from '../src/access/claims.ts';
 import { EXT } from '../src/services/critical-info/terms.ts';
 import { criticalCondition, drugReaction, foodAllergy, HPR, NIN, ongoingTreatment, ORG, procedureChange, REGISTRY } from './helpers/svc-critical-info.ts';
 
@@ -300,4 +301,37 @@ test('the status call tells whether active critical information exists, a pharma
   } finally {
     now = saved;
   }
+});
+
+/** An EHR or pharmacy system acting for a user it attests (no HPR number in the token). */
+async function asSystem(org: string, authorisation: string, scope: string): Promise<Record<string, string>> {
+  const attestation = {
+    type: ATTESTATION_TYPE,
+    practitioner: { authorization: { code: authorisation, system: 'urn:oid:2.16.578.1.12.4.1.1.9060' }, legal_entity: { id: org, system: 'urn:oid:2.16.578.1.12.4.1.4.101' } },
+    care_relationship: { purpose_of_use: { code: 'TREAT', system: 'urn:oid:2.16.840.1.113883.1.11.20448' }, healthcare_service: { code: '01', system: 'urn:oid:2.16.578.1.12.4.1.1.8666' } },
+    patients: [{ identifier: { id: NIN.adult, system: 'urn:oid:2.16.578.1.12.4.1.4.1' } }],
+  };
+  const token = await authority.sign({ ...systemClaims({ clientId: `system-${org}`, org, scope }), authorization_details: [attestation] });
+  return { authorization: `Bearer ${token}`, 'nhn-access-basis': 'SAMTYKKE', 'nhn-patient-nin': NIN.adult };
+}
+
+test('systems: a pharmacy system attesting a pharmacist reads drug reactions only; an EHR attesting a doctor may register, one attesting a nurse may not', async () => {
+  const pharmacy = await asSystem(ORG.pharmacy, 'FA1', 'system/AllergyIntolerance.rs system/Condition.rs');
+  const search = await s.fhir('/AllergyIntolerance?patient=adult', { headers: pharmacy });
+  assert.equal(search.status, 200, search.text);
+  const got = ids(search.body);
+  assert.ok(got.length >= 1);
+  for (const id of got) {
+    const r = (await s.fhir(`/${id}`, { headers: pharmacy })).body;
+    assert.deepEqual(r.category, ['medication'], `${id} is a drug reaction`);
+  }
+  assert.equal((await s.fhir(`/Condition/${pacemaker.id}`, { headers: pharmacy })).status, 404);
+  const ehr = await asSystem(ORG.hospital, 'LE', 'system/AllergyIntolerance.cruds');
+  const created = await s.fhir('/AllergyIntolerance', { method: 'POST', body: drugReaction('adult'), headers: ehr });
+  assert.equal(created.status, 201, created.text);
+  assert.deepEqual(changedBy(created.body), { hpr: undefined, org: ORG.hospital, authorisation: 'LE' });
+  const nurseSystem = await asSystem(ORG.hospital, 'SP', 'system/AllergyIntolerance.cruds');
+  const refused = await s.fhir('/AllergyIntolerance', { method: 'POST', body: drugReaction('adult'), headers: nurseSystem });
+  assert.equal(refused.status, 403, refused.text);
+  assert.equal(code(refused.body), 'kj-doctor-only');
 });
