@@ -32,6 +32,10 @@ test('a laboratory publishes a urine culture with nested susceptibilities in one
   const citizen = await w.as.citizen();
   assert.equal((await get('/DiagnosticReport/uc1-dr', citizen)).status, 404, 'microbiology waits 14 days');
   assert.equal((await get('/Observation/uc1-amp', citizen)).status, 404);
+  const waiting = (body: any) => ids(body).filter((x) => x.includes('uc1-') && !x.startsWith('ServiceRequest') && !x.startsWith('Specimen'));
+  assert.deepEqual(waiting((await get('/Observation?patient=anna', citizen)).body), [], 'not in searches before release');
+  assert.deepEqual(waiting((await get('/Patient/anna/$everything', citizen)).body), [], 'nor in $everything');
+  assert.deepEqual(waiting((await get('/Observation/_history', citizen)).body), [], 'nor in history');
   w.clock.advance(13);
   assert.equal((await get('/Observation/uc1-org', await w.as.citizen())).status, 404, 'still 13 days');
   w.clock.advance(1.01);
@@ -88,6 +92,12 @@ test('a blocked result never reaches the citizen, by any path, even long after i
   assert.deepEqual(leaks(inc.body), [], '_include');
   const incObs = await get('/Observation?_id=blk-org,uc1-org&_include=Observation:has-member', c);
   assert.deepEqual(leaks(incObs.body), [], '_include hasMember');
+  const has = await get('/ServiceRequest?_id=blk-sr&_has:DiagnosticReport:based-on:status=final', c);
+  assert.equal(has.status, 200, has.text);
+  assert.deepEqual(ids(has.body), [], '_has does not reveal the blocked report');
+  const chained = await get('/DiagnosticReport?result.code=http://loinc.org|630-4&_total=accurate', c);
+  assert.deepEqual(leaks(chained.body), [], 'chained search');
+  assert.equal(chained.body.total, 2, 'totals count only what the citizen may see (uc1 and uc2, not the blocked report)');
   const ev = await get('/Patient/anna/$everything?_count=1000', c);
   assert.equal(ev.status, 200, ev.text);
   assert.deepEqual(leaks(ev.body), [], '$everything');
