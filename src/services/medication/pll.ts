@@ -92,6 +92,8 @@ export function reconcileEntries(
     issues.push(...pllEntryIssues(s, at));
     if (!['active', 'on-hold', 'stopped'].includes(s.status))
       issues.push(issue('code-invalid', 'pll-entry-status', `An entry is active, on-hold (paused) or stopped (discontinued), not ${s.status}`, `${at}.status`));
+    if (s.subject?.reference && s.subject.reference !== o.patient.reference)
+      issues.push(issue('invalid', 'pll-other-patient', `The entry is about ${s.subject.reference}, not the patient whose list this is (${o.patient.reference})`, `${at}.subject`));
     const prev = byUuid.get(id);
     const rxId = prescriptionRefOf(s);
     const rx = rxId ? o.prescriptions.get(rxId) : undefined;

@@ -27,7 +27,8 @@ export async function writeChecked<T extends Resource>(w: Writer, access: Reques
   // New resources get their id first: the rules stamp it (a new prescription's id is its prescription id).
   const checked = access.checkWrite(previous || resource.id ? resource : { ...resource, id: randomUUID() }, previous ? 'update' : 'create');
   const stored = previous?.resourceType === 'MedicationRequest' ? { ...checked, meta: { ...checked.meta, tag: previous.meta?.tag } } : checked;
-  const result = previous ? await w.update(stored) : await w.create(stored, { id: stored.id });
+  // A resource whose id the service chose (the PLL's pll-<patient>) may follow a deleted version: update revives it.
+  const result = previous || resource.id ? await w.update(stored) : await w.create(stored, { id: stored.id });
   return result.resource as T;
 }
 
