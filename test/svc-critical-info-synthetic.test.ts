@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import type { Patient, Practitioner, Resource } from '@medplum/fhirtypes';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { devAuthority, practitionerClaims, type DevAuthority } from '../src/access/dev-authority.ts';
-import { DEFAULT_REFERENCE_DATE, generatePopulation } from '../src/registry/generator.ts';
+import { DEFAULT_REFERENCE_DATE } from '../src/registry/generator.ts';
 import { ageAt } from '../src/registry/dates.ts';
-import { ClinicalHistories } from '../src/services/synthetic.ts';
+import { syntheticPopulation } from './helpers/synthetic-population.ts';
 import { EXT, PROFILE } from '../src/services/critical-info/terms.ts';
 
 /**
@@ -18,14 +18,8 @@ const PERSONS = 1500;
 const SEED = 'kj-test';
 
 function population(): { registry: Resource[]; critical: Resource[] } {
-  const histories = new ClinicalHistories(SEED, DEFAULT_REFERENCE_DATE);
-  const registry: Resource[] = [];
-  const critical: Resource[] = [];
-  for (const batch of generatePopulation({ persons: PERSONS, seed: SEED, batchSize: 500 })) {
-    registry.push(...batch);
-    critical.push(...histories.extend(batch).slice(batch.length).filter((r) => r.id?.startsWith('kj-')));
-  }
-  return { registry, critical };
+  const { registry, kept } = syntheticPopulation({ persons: PERSONS, seed: SEED, keep: (r) => !!r.id?.startsWith('kj-') });
+  return { registry, critical: kept };
 }
 
 let s: TestServer;
