@@ -156,8 +156,13 @@ test('validUntil: the entry is active until then and inactive after, as the serv
     assert.ok(!ids(active.body).includes(`Condition/${mrsa.id}`));
     const inactive = await s.fhir('/$critical-information?state=inactive', { headers });
     assert.deepEqual(ids(inactive.body), [`Condition/${mrsa.id}`]);
-    // Plain FHIR reads and searches still return it as stored.
+    // Plain FHIR reads and searches still return it as stored; valid-until finds it by its end.
     assert.equal((await s.fhir(`/Condition/${mrsa.id}`, { headers })).status, 200);
+    const ended = await s.fhir(`/Condition?patient=adult&valid-until=le${now.toISOString()}`, { headers });
+    assert.equal(ended.status, 200, ended.text);
+    assert.deepEqual(ids(ended.body), [`Condition/${mrsa.id}`]);
+    const later = await s.fhir(`/Condition?patient=adult&valid-until=gt${now.toISOString()}`, { headers });
+    assert.deepEqual(ids(later.body), []);
     const bad = await s.fhir('/$critical-information?state=expired', { headers });
     assert.equal(bad.status, 400);
     assert.equal(code(bad.body), 'invalid-state');

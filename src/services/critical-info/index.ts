@@ -1,10 +1,10 @@
-import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import type { OperationOutcomeIssue, Resource, SearchParameter } from '@medplum/fhirtypes';
 import { issue } from '../../fhir/outcome.ts';
 import type { ServiceModule } from '../module.ts';
 import { PROFILES } from './profiles.ts';
 import { criticalInfoRoutes } from './routes.ts';
 import { syntheticCriticalInformation } from './synthetic.ts';
-import { claimsKjProfile, hasServiceTag, isKjType, KJ_TYPES, PROFILE } from './terms.ts';
+import { claimsKjProfile, EXT, hasServiceTag, isKjType, KJ_TYPES, PROFILE } from './terms.ts';
 
 /**
  * Whoever writes (API, import, seeding): a resource tagged as critical information is one of the
@@ -21,12 +21,30 @@ function validate(resource: Resource): OperationOutcomeIssue[] {
   return [];
 }
 
+/**
+ * `valid-until` searches the kj-valid-until extension, e.g. entries that ended before a date:
+ * `GET /Condition?patient=<id>&valid-until=lt2026-01-01`. Data stored before the parameter was
+ * known needs `npm run reindex` to be found by it.
+ */
+const VALID_UNTIL_PARAMETER: SearchParameter = {
+  resourceType: 'SearchParameter',
+  id: 'kj-valid-until',
+  url: 'https://samhandling.dev/fhir/SearchParameter/kj-valid-until',
+  name: 'valid-until',
+  status: 'active',
+  description: 'When a critical-information entry stops being active (extension kj-valid-until)',
+  code: 'valid-until',
+  base: [...KJ_TYPES],
+  type: 'date',
+  expression: KJ_TYPES.map((t) => `${t}.extension.where(url = '${EXT.validUntil}').value`).join(' | '),
+};
+
 export const module: ServiceModule = {
   name: 'critical-information',
   routes: criticalInfoRoutes,
   profiles: () => PROFILES,
-  // Published too, so clients can read them at /fhir/StructureDefinition/<name>.
-  referenceData: () => PROFILES,
+  // Published too, so clients can read them at /fhir/StructureDefinition/<name>; and the validUntil search.
+  referenceData: () => [...PROFILES, VALID_UNTIL_PARAMETER],
   validate,
   synthetic: syntheticCriticalInformation,
 };
