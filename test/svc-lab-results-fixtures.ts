@@ -49,6 +49,7 @@ export interface LabWorld {
     lab(): Promise<Record<string, string>>;
     gp(patientNin?: string): Promise<Record<string, string>>;
     doctor(patientNin?: string): Promise<Record<string, string>>;
+    labDoctor(patientNin?: string): Promise<Record<string, string>>;
     citizen(n?: string): Promise<Record<string, string>>;
   };
   publish(bundle: Bundle): Promise<{ status: number; body: any; text: string }>;
@@ -69,6 +70,7 @@ export async function startLabWorld(env: Record<string, string> = {}): Promise<L
     lab: async () => bearer(await authority.sign(systemClaims({ clientId: 'lab-lis', org: ORG.lab, scope: 'system/*.cruds' }))),
     gp: async (p = NIN.anna) => bearer(await authority.sign(practitionerClaims({ hpr: HPR.gp, org: ORG.gp, patient: p, purpose: 'COC' } as any)), { 'nhn-access-basis': 'UNNTAK', 'nhn-patient-nin': p }),
     doctor: async (p = NIN.anna) => bearer(await authority.sign(practitionerClaims({ hpr: HPR.doctor, org: ORG.hospital, patient: p } as any)), { 'nhn-access-basis': 'SAMTYKKE', 'nhn-patient-nin': p }),
+    labDoctor: async (p = NIN.anna) => bearer(await authority.sign(practitionerClaims({ hpr: HPR.labDoctor, org: ORG.lab, patient: p } as any)), { 'nhn-access-basis': 'SAMTYKKE', 'nhn-patient-nin': p }),
     citizen: async (n = NIN.anna) => bearer(await authority.sign(citizenClaims(n))),
   };
   return {

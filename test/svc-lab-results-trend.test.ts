@@ -112,6 +112,12 @@ test('the configured microbiology delay applies (2 days instead of 14)', async (
   assert.equal((await get('/Observation/uc-org', await w.as.citizen())).status, 200);
 });
 
+test('laboratory personnel publish with the patient in context', async () => {
+  const r = await w.s.fhir('/', { method: 'POST', body: chemistry('bylab', { issued: w.clock.now.toISOString(), hb: 14.2, crp: 1 }), headers: await w.as.labDoctor() });
+  assert.equal(r.status, 200, r.text);
+  assert.equal((await get('/Observation/bylab-hb', await w.as.gp())).status, 200);
+});
+
 test('citizens cannot publish lab results', async () => {
   const body = { ...chemistry('self', { issued: w.clock.now.toISOString(), hb: 1, crp: 1 }).entry![1].resource, id: undefined };
   const r = await w.s.fhir('/Observation', { method: 'POST', body, headers: await w.as.citizen() });

@@ -84,6 +84,7 @@ type Key = { type: string; id: string };
 
 /** The report and every Observation under it, in the report's compartment, each once. */
 async function resultTree(tx: Queryable, report: DiagnosticReport): Promise<Key[]> {
+  const [{ compartment }] = await tx.query<{ compartment: string | null }>(`select compartment from resource where type = 'DiagnosticReport' and id = $1`, [report.id]);
   const seen = new Set<string>([`DiagnosticReport/${report.id}`]);
   const out: Key[] = [{ type: 'DiagnosticReport', id: report.id! }];
   let frontier = (report.result ?? []).map((r) => r.reference);
@@ -91,7 +92,11 @@ async function resultTree(tx: Queryable, report: DiagnosticReport): Promise<Key[
     const next: (string | undefined)[] = [];
     const ids = frontier.map((ref) => (ref ? parseRelativeReference(ref) : undefined)).filter((p) => p?.type === 'Observation' && !seen.has(`Observation/${p.id}`)).map((p) => p!.id);
     if (!ids.length) break;
-    const rows = await tx.query<{ id: string; content: string }>(`select id, content from resource where type = 'Observation' and id = any($1::text[]) and not deleted`, [ids]);
+    // Only the report's own patient's results: a reference elsewhere is not this decision's to label.
+    const rows = await tx.query<{ id: string; content: string }>(
+      `select id, content from resource where type = 'Observation' and id = any($1::text[]) and compartment is not distinct from $2 and not deleted`,
+      [ids, compartment]
+    );
     for (const row of rows) {
       if (seen.has(`Observation/${row.id}`)) continue;
       seen.add(`Observation/${row.id}`);
