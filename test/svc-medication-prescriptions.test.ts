@@ -20,6 +20,14 @@ test('a GP prescribes from the catalogue; the server stamps prescriber, prescrip
   assert.equal(mr.identifier.find((i: any) => i.system.endsWith('prescription-id')).value, mr.id);
   assert.ok(mr.dispenseRequest.validityPeriod.start && mr.dispenseRequest.validityPeriod.end);
   assert.equal(mr.extension.find((e: any) => e.url.endsWith('remaining-dispenses')).valueUnsignedInt, 3);
+  // The operations' routes leave the plain REST routes of the type working.
+  const gp = await w.as.gp(NIN.adult);
+  const searched = await w.s.fhir('/MedicationRequest/_search', { method: 'POST', body: 'patient=m-adult', headers: { ...gp, 'content-type': 'application/x-www-form-urlencoded' } });
+  assert.equal(searched.status, 200, searched.text);
+  assert.ok(searched.body.entry.some((e: any) => e.resource.id === mr.id));
+  const validated = await w.s.fhir(`/MedicationRequest/${mr.id}/$validate`, { method: 'POST', body: mr, headers: gp });
+  assert.equal(validated.status, 200, validated.text);
+  assert.equal((await w.s.fhir(`/MedicationRequest/${mr.id}/_history`, { headers: gp })).status, 200);
 });
 
 test('a drug outside the catalogue is refused with the FHIRPath of the medication', async () => {

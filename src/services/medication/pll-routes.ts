@@ -42,11 +42,12 @@ export async function pllRoutes(app: FastifyInstance, deps: ServiceDeps): Promis
     const [list] = await rows<List>('List', sql`r.id = ${pllId(grant.patientId)}`);
     const statements = list ? await entriesOf(repo.db, list, request.access.filterFor('MedicationStatement')('h')) : [];
     const shown = statements.filter((s) => !agedOut(s, now));
-    const prescriptions = await rows<MedicationRequest>('MedicationRequest');
+    const referenced = new Set(shown.map(prescriptionRefOf).filter((x): x is string => !!x));
+    // The active ones (candidates for løse resepter) and the ones the entries name; not the whole history.
+    const prescriptions = await rows<MedicationRequest>('MedicationRequest', sql`(r.content::jsonb ->> 'status' = 'active' or r.id = any(${[...referenced]}::text[]))`);
     const onList = new Set(shown.filter(isOpen).map(prescriptionRefOf).filter(Boolean));
-    const referenced = new Set(shown.map(prescriptionRefOf).filter(Boolean));
     const loose = prescriptions.filter((mr) => mr.status === 'active' && isCurrent(mr, now) && !onList.has(mr.id));
-    const included = prescriptions.filter((mr) => referenced.has(mr.id) || loose.includes(mr));
+    const included = prescriptions.filter((mr) => referenced.has(mr.id!) || loose.includes(mr));
     // Entries past their 90 days are not shown; the List says it is then a subset of the stored version.
     const listShown: List | undefined =
       list && shown.length < statements.length
