@@ -52,7 +52,9 @@ async function withdraw(deps: ServiceDeps, type: KjType, request: FastifyRequest
     return reply.code(204).send();
   }
   await request.access.checkRead(current);
-  const result = await deps.repo.update(withdrawn(current), { ifMatch: ifMatchOf(request), guard: guardOf(request) });
+  // Without the client's If-Match, the version read here: a change made meanwhile is a 412, never overwritten.
+  const ifMatch = ifMatchOf(request) ?? `W/"${current.meta?.versionId}"`;
+  const result = await deps.repo.update(withdrawn(current), { ifMatch, guard: guardOf(request) });
   const stored = result.resource;
   versionHeaders(reply, stored);
   reply.header('content-location', `${deps.fhirBase()}/${type}/${id}/_history/${stored.meta?.versionId}`);
