@@ -81,6 +81,17 @@ function weighted<T extends { weight: number }>(rng: SyntheticRng, items: readon
   return items[items.length - 1];
 }
 
+/** The world's doctors, worked out once per world (seeding calls this for many citizens) and again only if it grew. */
+const doctorCache = new WeakMap<SyntheticWorld, { seen: number; doctors: SyntheticClinician[] }>();
+function doctorsOf(world: SyntheticWorld): SyntheticClinician[] {
+  let cached = doctorCache.get(world);
+  if (!cached || cached.seen !== world.clinicians.length) {
+    cached = { seen: world.clinicians.length, doctors: world.clinicians.filter((c) => c.category === 'LE') };
+    doctorCache.set(world, cached);
+  }
+  return cached.doctors;
+}
+
 /** A day between the citizen's birth (or a given number of years after it) and the reference date. */
 function dayInLife(rng: SyntheticRng, person: SyntheticPerson, world: SyntheticWorld, fromAge = 0): string {
   const from = addDays(person.birthDate, Math.round(fromAge * 365.25));
@@ -91,8 +102,11 @@ function dayInLife(rng: SyntheticRng, person: SyntheticPerson, world: SyntheticW
 export function syntheticCriticalInformation(person: SyntheticPerson, world: SyntheticWorld, rng: SyntheticRng): Resource[] {
   if (person.deceased) return [];
   const child = person.age < 16;
-  const doctors = world.clinicians.filter((c) => c.category === 'LE');
-  const registrar = (): SyntheticClinician | undefined => (person.gp && rng.chance(0.6) ? person.gp : doctors.length ? rng.pick(doctors) : person.gp);
+  const registrar = (): SyntheticClinician | undefined => {
+    if (person.gp && rng.chance(0.6)) return person.gp;
+    const doctors = doctorsOf(world);
+    return doctors.length ? rng.pick(doctors) : person.gp;
+  };
   const subject = { reference: `Patient/${person.patientId}` };
   const out: Resource[] = [];
   const common = (type: keyof typeof PROFILE, suffix: string, by: SyntheticClinician | undefined, tagged: boolean) => ({
