@@ -81,16 +81,17 @@ const postgresBytes: ByteStore = {
   async write(tx, id, source) {
     let seq = 0;
     for await (const chunk of chunksOf(source)) {
-      await tx.query(`insert into document_chunk (content_id, seq, data) values ($1, $2, $3)`, [id, seq++, chunk]);
+      // Base64 text rather than a bytea parameter: ten times faster through PGlite, smaller than hex through pg.
+      await tx.query(`insert into document_chunk (content_id, seq, data) values ($1, $2, decode($3, 'base64'))`, [id, seq++, chunk.toString('base64')]);
     }
   },
   read(db, row) {
     return Readable.from(
       (async function* () {
         for (let seq = 0; ; seq++) {
-          const [chunk] = await db.query<{ data: Uint8Array }>(`select data from document_chunk where content_id = $1 and seq = $2`, [row.id, seq]);
+          const [chunk] = await db.query<{ data: string }>(`select encode(data, 'base64') as data from document_chunk where content_id = $1 and seq = $2`, [row.id, seq]);
           if (!chunk) return;
-          yield Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.byteLength);
+          yield Buffer.from(chunk.data, 'base64');
         }
       })()
     );

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Binary, DocumentReference, Resource } from '@medplum/fhirtypes';
 import { sendResource, versionHeaders } from '../../api/http.ts';
@@ -90,10 +91,17 @@ export async function documentRoutes(app: FastifyInstance, deps: ServiceDeps, co
         throw new FhirError(404, [issue('not-found', 'no-document-content', `Binary/${id} is not the content of any document; publish documents with ITI-65 (a transaction Bundle to the FHIR base)`)]);
       }
       if (!json) {
-        checkDeclaredType(contentType);
-        const length = Number(request.headers['content-length'] ?? NaN);
-        if (length > config.documentMaxBytes) throw tooLarge(config.documentMaxBytes);
-        const upload = await spool(request.body as NodeJS.ReadableStream, contentType, config.documentMaxBytes);
+        const body = request.body as NodeJS.ReadableStream;
+        const upload = await (async () => {
+          checkDeclaredType(contentType);
+          const length = Number(request.headers['content-length'] ?? NaN);
+          if (length > config.documentMaxBytes) throw tooLarge(config.documentMaxBytes);
+          return spool(body, contentType, config.documentMaxBytes);
+        })().catch(async (err) => {
+          // Clients (fetch among them) fail on an answer that comes before their upload ends.
+          await drain(body);
+          throw err;
+        });
         try {
           return await replaceContent(request, reply, target, upload, { path: upload.path });
         } finally {
@@ -206,6 +214,26 @@ export async function documentRoutes(app: FastifyInstance, deps: ServiceDeps, co
   };
   app.post('/DocumentReference/:id/$restrict', setRestricted(true));
   app.post('/DocumentReference/:id/$unrestrict', setRestricted(false));
+}
+
+/** Reads and discards the rest of a request body, up to a bound; past it the connection is dropped. */
+function drain(body: NodeJS.ReadableStream, bound = 1024 * 1024 * 1024): Promise<void> {
+  const stream = body as unknown as Readable;
+  if (stream.readableEnded || stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let seen = 0;
+    stream.on('data', (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > bound) {
+        stream.destroy();
+        resolve();
+      }
+    });
+    stream.once('end', () => resolve());
+    stream.once('error', () => resolve());
+    stream.once('close', () => resolve());
+    stream.resume();
+  });
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {

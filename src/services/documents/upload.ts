@@ -3,6 +3,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { FhirError, issue } from '../../fhir/outcome.ts';
 import { ContentSniffer } from './content-type.ts';
 
@@ -40,7 +41,8 @@ export async function spool(body: NodeJS.ReadableStream, declared: string | unde
   const out = fs.createWriteStream(file, { flags: 'wx' });
   let size = 0;
   try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
+    // The request stays open when we stop early, so the caller can still drain it and answer.
+    for await (const chunk of (body as unknown as Readable).iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
       size += chunk.length;
       if (size > maxBytes) throw tooLarge(maxBytes);
       sniffer.feed(chunk);
