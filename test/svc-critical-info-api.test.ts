@@ -269,6 +269,21 @@ test('the citizen reads their own critical information, all of it', async () => 
   assert.equal((await s.fhir(`/Condition/${pacemaker.id}`, { headers: await asCitizen(NIN.other) })).status, 404);
 });
 
+test('a parent reads an 11-year-old’s critical information only when living at the child’s address', async () => {
+  const home = await s.fhir('/AllergyIntolerance', { method: 'POST', body: foodAllergy('child-home'), headers: await as('doctor', NIN.childHome) });
+  assert.equal(home.status, 201, home.text);
+  const away = await s.fhir('/AllergyIntolerance', { method: 'POST', body: foodAllergy('child-away'), headers: await as('doctor', NIN.childAway) });
+  assert.equal(away.status, 201, away.text);
+  const parent = (await asCitizen(NIN.parent)).authorization;
+  const atHome = await s.fhir('/$critical-information', { headers: { authorization: parent, 'nhn-patient-nin': NIN.childHome } });
+  assert.equal(atHome.status, 200, atHome.text);
+  assert.deepEqual(ids(atHome.body), [`AllergyIntolerance/${home.body.id}`]);
+  const elsewhere = await s.fhir('/$critical-information', { headers: { authorization: parent, 'nhn-patient-nin': NIN.childAway } });
+  assert.equal(elsewhere.status, 200, elsewhere.text);
+  assert.deepEqual(ids(elsewhere.body), []);
+  assert.equal((await s.fhir(`/AllergyIntolerance/${away.body.id}`, { headers: { authorization: parent, 'nhn-patient-nin': NIN.childAway } })).status, 404);
+});
+
 test('every access to the critical information is in the citizen’s access log', async () => {
   const log = await s.fhir('/$access-log?_count=200', { headers: await asCitizen() });
   assert.equal(log.status, 200, log.text);

@@ -1,7 +1,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { bornYearsAgo } from './access-fixtures.ts';
 import { makeNationalId, makeOrgnr } from '../../src/registry/identifiers.ts';
-import { organization, patient, practitioner, practitionerRole } from '../../src/registry/resources.ts';
+import { nameOf, organization, parentRelation, patient, practitioner, practitionerRole } from '../../src/registry/resources.ts';
 import { MUNICIPALITIES } from '../../src/registry/municipalities.ts';
 import { CATEGORY_SYSTEM, CERTAINTY_SYSTEM, EXT, PROFILE, SERVICE_TAG } from '../../src/services/critical-info/terms.ts';
 
@@ -10,13 +10,20 @@ import { CATEGORY_SYSTEM, CERTAINTY_SYSTEM, EXT, PROFILE, SERVICE_TAG } from '..
  * a GP office and a pharmacy, a doctor, a GP, a nurse and a pharmacist, and two patients.
  */
 const years = bornYearsAgo;
-const nin = (age: number, individual: number) => makeNationalId({ birthDate: years(age), individual, synthetic: 'tenor' })!;
+/** A synthetic national id for someone `age` years old: the first individual number from `individual` on (same parity, so the same gender) whose check digits exist on today's date. */
+function nin(age: number, individual: number): string {
+  for (let i = individual; i < individual + 40; i += 2) {
+    const id = makeNationalId({ birthDate: years(age), individual: i, synthetic: 'tenor' });
+    if (id) return id;
+  }
+  throw new Error(`no national id for age ${age} near individual number ${individual}`);
+}
 const oslo = MUNICIPALITIES.find((m) => m.number === '0301')!;
 const home = (line: string) => ({ municipality: oslo, line, cadastralUnit: 1, propertyUnit: 2 });
 
 export const ORG = { gp: makeOrgnr('92000001')!, hospital: makeOrgnr('92000002')!, pharmacy: makeOrgnr('92000003')! };
 export const HPR = { gp: '7200001', doctor: '7200002', nurse: '7200003', pharmacist: '7200004' };
-export const NIN = { adult: nin(52, 301), other: nin(40, 302) };
+export const NIN = { adult: nin(52, 301), other: nin(40, 302), parent: nin(38, 303), childHome: nin(11, 304), childAway: nin(10, 306) };
 
 const staff = (id: string, hpr: string, age: number, individual: number, given: string, family: string, category: string, orgId: string, kind: 'fastlege' | 'hospital' | 'pharmacy') => [
   practitioner({ id, hpr, nin: nin(age, individual), given, family, gender: 'female', birthDate: years(age), category, authorisedSince: '2005-01-01' }),
@@ -32,6 +39,12 @@ export const REGISTRY: Resource[] = [
   ...staff('pr-nurse', HPR.nurse, 35, 405, 'Nina', 'Sykepleier', 'SP', 'org-hospital', 'hospital'),
   ...staff('pr-pharmacist', HPR.pharmacist, 38, 407, 'Frida', 'Farmasøyt', 'FA1', 'org-pharmacy', 'pharmacy'),
   patient({ id: 'adult', nin: NIN.adult, given: 'Åse', family: 'Østby', gender: 'female', birthDate: years(52), address: home('Storgata 1'), protection: 'ugradert', gp: { roleId: 'role-pr-gp', display: 'Fastlege', since: '2020-01-01' } }),
+  // A parent living with one 11-year-old and not with the other (Kjernejournal: the parent must share the child's address).
+  patient({ id: 'parent', nin: NIN.parent, given: 'Kari', family: 'Mor', gender: 'female', birthDate: years(38), address: home('Parkveien 3'), protection: 'ugradert' }),
+  patient({ id: 'child-home', nin: NIN.childHome, given: 'Per', family: 'Mor', gender: 'male', birthDate: years(11), address: home('Parkveien 3'), protection: 'ugradert' }),
+  patient({ id: 'child-away', nin: NIN.childAway, given: 'Siri', family: 'Far', gender: 'female', birthDate: years(10), address: home('Fjellveien 9'), protection: 'ugradert' }),
+  parentRelation({ id: 'rel-home', childId: 'child-home', parentNin: NIN.parent, parentName: nameOf('Kari', 'Mor'), parentGender: 'female', responsibility: 'felles' }),
+  parentRelation({ id: 'rel-away', childId: 'child-away', parentNin: NIN.parent, parentName: nameOf('Kari', 'Mor'), parentGender: 'female', responsibility: 'felles' }),
   patient({ id: 'other', nin: NIN.other, given: 'Ola', family: 'Nordmann', gender: 'male', birthDate: years(40), address: home('Lillegata 2'), protection: 'ugradert' }),
 ];
 
