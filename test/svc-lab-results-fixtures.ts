@@ -1,5 +1,6 @@
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { startTestServer, type TestServer } from './helpers/server.ts';
+import { bornYearsAgo } from './helpers/access-fixtures.ts';
 import { citizenClaims, devAuthority, practitionerClaims, systemClaims, type DevAuthority } from '../src/access/dev-authority.ts';
 import { makeNationalId, makeOrgnr } from '../src/registry/identifiers.ts';
 import { organization, patient, practitioner, practitionerRole } from '../src/registry/resources.ts';
@@ -11,12 +12,7 @@ import { DISCIPLINE_SYSTEM, V2_0074 } from '../src/services/lab-results/settings
  * laboratory, their staff, two citizens), a movable server clock, real tokens, and the lab's
  * transaction Bundles as a laboratory information system sends them.
  */
-const years = (n: number) => {
-  const d = new Date();
-  d.setUTCFullYear(d.getUTCFullYear() - n);
-  d.setUTCDate(d.getUTCDate() - 40);
-  return d.toISOString().slice(0, 10);
-};
+const years = bornYearsAgo;
 const nin = (age: number, individual: number) => makeNationalId({ birthDate: years(age), individual, synthetic: 'tenor' })!;
 const oslo = MUNICIPALITIES.find((m) => m.number === '0301')!;
 const home = (line: string) => ({ municipality: oslo, line, cadastralUnit: 1, propertyUnit: 2 });

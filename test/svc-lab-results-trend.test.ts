@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import type { Resource } from '@medplum/fhirtypes';
 import { chemistry, ids, startLabWorld, urineCulture, CRP_NLK, DAY, HB, type LabWorld } from './svc-lab-results-fixtures.ts';
 import { startTestServer } from './helpers/server.ts';
-import { generatePopulation } from '../src/registry/generator.ts';
-import { ClinicalHistories } from '../src/services/synthetic.ts';
+import { DEFAULT_REFERENCE_DATE } from '../src/registry/generator.ts';
+import { syntheticPopulation } from './helpers/synthetic-population.ts';
+import { parseRules } from '../src/services/lab-results/settings.ts';
 import { references, parseRelativeReference } from '../src/fhir/json.ts';
 
 /**
@@ -127,19 +128,16 @@ test('citizens cannot publish lab results', async () => {
 
 test('a malformed rule table stops the server at start', async () => {
   await assert.rejects(startTestServer({ env: { LAB_RESULTS_RULES: '{"virology": {"citizenDelayDays": 1}}' } }), /unknown discipline 'virology'/);
-  await assert.rejects(startTestServer({ env: { LAB_RESULTS_RULES: '{"genetics": {"citizenDelayDays": -1}}' } }), /citizenDelayDays/);
+  assert.throws(() => parseRules('{"genetics": {"citizenDelayDays": -1}}'), /citizenDelayDays/);
+  assert.throws(() => parseRules('{"genetics": {"citizen": "no"}}'), /genetics.citizen must be true or false/);
 });
 
 test('synthetic lab histories: deterministic, valid, referentially whole, dated before the reference date, about five resources a citizen', async () => {
-  const generate = () => {
-    const histories = new ClinicalHistories(42, '2025-06-01');
-    const all: Resource[] = [];
-    for (const batch of generatePopulation({ persons: 300, seed: 42, referenceDate: '2025-06-01', batchSize: 500 })) all.push(...histories.extend(batch));
-    return all;
-  };
-  const all = generate();
-  const lab = all.filter((r) => r.id?.startsWith('lab-'));
-  assert.deepEqual(generate().filter((r) => r.id?.startsWith('lab-')), lab, 'deterministic');
+  const generate = () => syntheticPopulation({ persons: 300, seed: '42', keep: (r) => !!r.id?.startsWith('lab-') });
+  const { registry, kept } = generate();
+  const all = [...registry, ...kept];
+  const lab = kept;
+  assert.deepEqual(generate().kept, lab, 'deterministic');
   const perCitizen = lab.length / 300;
   assert.ok(perCitizen > 2 && perCitizen < 12, `resources per citizen: ${perCitizen}`);
   assert.ok(lab.some((r) => (r as any).hasMember?.length), 'microbiology with hasMember');
@@ -150,7 +148,7 @@ test('synthetic lab histories: deterministic, valid, referentially whole, dated 
       const p = parseRelativeReference(ref.value);
       if (p) assert.ok(known.has(`${p.type}/${p.id}`), `${r.resourceType}/${r.id} → ${ref.value}`);
     }
-    for (const d of [(r as any).issued, (r as any).effectiveDateTime, (r as any).authoredOn]) if (d) assert.ok(d.slice(0, 10) <= '2025-06-01', d);
+    for (const d of [(r as any).issued, (r as any).effectiveDateTime, (r as any).authoredOn]) if (d) assert.ok(d.slice(0, 10) <= DEFAULT_REFERENCE_DATE, d);
   }
   assert.equal(new Set(lab.map((r) => `${r.resourceType}/${r.id}`)).size, lab.length, 'unique ids');
   // Stored through the repository's validation (the registry itself is the registry suite's business).
