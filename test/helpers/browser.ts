@@ -53,6 +53,12 @@ export interface PortalHarness {
   /** Logs in through the app's login button and the dev login page, then waits for `waitFor`. */
   login(nin: string, o?: { path?: string; waitFor?: string }): Promise<void>;
   screenshot(name: string): Promise<string>;
+  /**
+   * Waits for `selector` to be in the page (attached: the design system's tables collapse to
+   * display: contents on a phone, which Playwright counts as invisible); on timeout saves a
+   * screenshot `failed-<name>` and puts the page's errors into the failure.
+   */
+  waitFor(selector: string, name: string): Promise<void>;
   /** The Patient id of a person in the seeded population. */
   patientId(nin: string): Promise<string>;
   /** A practitioner token signed by the server's own development authority (for API calls beside the browser). */
@@ -134,6 +140,14 @@ export async function startPortal(
       const file = path.join(ARTIFACTS, `${name}.png`);
       await page.screenshot({ path: file, fullPage: true });
       return file;
+    },
+    async waitFor(selector, name) {
+      try {
+        await page.locator(selector).first().waitFor({ state: 'attached' });
+      } catch (err) {
+        const file = await this.screenshot(`failed-${name}`).catch(() => '');
+        throw new Error(`${(err as Error).message}\nscreenshot: ${file}\nerrors: ${consoleErrors.join(' | ')}`);
+      }
     },
     async axe() {
       const result = await page.evaluate(async () => {
