@@ -83,7 +83,8 @@ async function patientOf(deps: ServiceDeps, request: FastifyRequest): Promise<st
     return person.patientId;
   }
   const own = ctx.principal.kind === 'citizen' ? ctx.principal.nin : undefined;
-  const grant = ctx.patients.find((g) => g.nin === (nin ?? own)) ?? (ctx.patients.length === 1 ? ctx.patients[0] : undefined);
+  const grant = ctx.patients.find((g) => g.nin === (nin ?? own)) ?? (!nin && ctx.patients.length === 1 ? ctx.patients[0] : undefined);
+  if (!grant && nin) throw notFound('No patient record for this person');
   if (!grant) throw new FhirError(400, [issue('required', 'patient-missing', 'Send the patient in the nhn-patient-nin header', 'nhn-patient-nin')]);
   return grant.patientId;
 }
