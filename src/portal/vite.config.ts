@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import fs from 'node:fs';
 import path from 'node:path';
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
@@ -24,7 +25,8 @@ export default defineConfig({
       checks: { pluginTimings: false },
       input: {
         citizen: path.resolve(here, 'index.html'),
-        clinician: path.resolve(here, 'clinician/index.html'),
+        // Built once its app exists (the clinician view lands separately from the citizen portal).
+        ...(fs.existsSync(path.resolve(here, 'clinician/main.tsx')) ? { clinician: path.resolve(here, 'clinician/index.html') } : {}),
       },
     },
   },
