@@ -26,6 +26,8 @@ export interface AuditInput {
   entities?: string[];
   /** The query of a search, as received. */
   query?: string;
+  /** Why the caller says they need this access (header nhn-access-reason), e.g. for an emergency. */
+  reason?: string;
   operation?: string;
   requestId?: string;
   clientAddress?: string;
@@ -147,7 +149,8 @@ export function auditRow(input: AuditInput): AuditRow {
   const emergency = ctx ? ctx.emergency : EMERGENCY_BASES.includes(accessBasis ?? '') || EMERGENCY_PURPOSES.includes(purposeOfUse ?? '');
   const purposeOfEvent = [
     ...(purposeOfUse ? [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: purposeOfUse }] }] : []),
-    ...(accessBasis ? [{ coding: [{ system: ACCESS_BASIS_SYSTEM, code: accessBasis }] }] : []),
+    ...(accessBasis ? [{ coding: [{ system: ACCESS_BASIS_SYSTEM, code: accessBasis }], ...(input.reason ? { text: input.reason } : {}) }] : []),
+    ...(input.reason && !accessBasis ? [{ text: input.reason }] : []),
   ];
   const onBehalfOf = p?.kind === 'citizen' && input.patient?.nin && input.patient.nin !== p.nin ? input.patient.nin : null;
   const event: AuditEvent = {
