@@ -1,10 +1,22 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import Provider, { type Configuration } from 'oidc-provider';
+import Provider, { interactionPolicy, type Configuration } from 'oidc-provider';
 import { decodeJwt, type JWK } from 'jose';
 import type { Queryable } from '../store/db.ts';
 import { ATTESTATION_TYPE, CLAIM } from './claims.ts';
 import { citizenClaims, DEV_AUDIENCE, DEV_AUTH_PREFIX, devAuthority, devIssuer, practitionerClaims, systemClaims, type DevAuthority, type PractitionerTokenOptions } from './dev-authority.ts';
+import {
+  clinicianTokenOptions,
+  decodeClinicianAccount,
+  DEV_CLINICIAN_CLIENT,
+  encodeClinicianAccount,
+  esc,
+  LOGIN_PURPOSES,
+  practitionerLoginPage,
+  workplaceValue,
+  type ClinicianChoice,
+  type LoginPurpose,
+} from './dev-practitioner-login.ts';
 
 /**
  * The built-in development authorization server (embedded mode only), built on `oidc-provider`:
@@ -15,6 +27,10 @@ import { citizenClaims, DEV_AUDIENCE, DEV_AUTH_PREFIX, devAuthority, devIssuer, 
  *    organisation claims from the client's registration.
  *  - ID-porten-like citizen tokens: authorization code + PKCE through a login page where one picks
  *    a synthetic person; the token carries `pid` and acr `idporten-loa-high`.
+ *  - HelseID-like practitioner tokens for the clinician view (client `dev-kjernejournal`,
+ *    authorization code + PKCE): one picks a health professional, the organisation and the purpose
+ *    of use (dev-practitioner-login.ts); the token carries the HPR number, security level 4, the
+ *    organisation claims and the trust-framework attestation for that choice.
  *  - SMART v2 scopes (patient/ user/ system/ with cruds), JWT access tokens, DPoP binding.
  * Everything is signed with the dev authority's key (dev-authority.ts), kept in the data folder.
  */
@@ -37,11 +53,14 @@ export interface DevAuthServerOptions {
   clients?: DevClient[];
   /** Synthetic people offered on the login page. */
   people?: () => Promise<{ nin: string; name: string }[]>;
+  /** Health professionals offered on the practitioner login page (search by HPR number or name). */
+  practitioners?: (query: string, limit?: number) => Promise<ClinicianChoice[]>;
 }
 
 export { DEV_AUTH_PREFIX, devIssuer };
 export const MAX_ASSERTION_LIFETIME_SECONDS = 60;
 export const DEV_CITIZEN_CLIENT = 'dev-helsenorge';
+export { DEV_CLINICIAN_CLIENT };
 
 /** The resource indicator of the FHIR API; tokens for it carry aud `samhandling` (DEV_AUDIENCE). */
 const resourceOf = (baseUrl: string) => `${baseUrl.replace(/\/$/, '')}/fhir`;
@@ -69,6 +88,7 @@ export async function createDevAuthServer(opts: DevAuthServerOptions): Promise<{
   const resource = resourceOf(opts.baseUrl);
   const clients = [
     { client_id: DEV_CITIZEN_CLIENT, token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: [`${opts.baseUrl}/callback`, 'http://localhost/callback'] },
+    { client_id: DEV_CLINICIAN_CLIENT, token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: [`${opts.baseUrl}/clinician/callback`, 'http://localhost/clinician/callback'] },
     ...(opts.clients ?? []).map((c) =>
       c.jwks
         ? { client_id: c.client_id, token_endpoint_auth_method: 'private_key_jwt', token_endpoint_auth_signing_alg: undefined, grant_types: ['client_credentials'], response_types: [], redirect_uris: [], jwks: c.jwks, authorization_details_types: [ATTESTATION_TYPE], scope: c.scope, orgnr_parent: c.orgnr_parent, orgnr_child: c.orgnr_child }
@@ -141,13 +161,28 @@ export async function createDevAuthServer(opts: DevAuthServerOptions): Promise<{
           ...(hpr ? { [CLAIM.hpr]: String(hpr), [CLAIM.securityLevel]: String((assertion as any)[CLAIM.securityLevel] ?? 4) } : {}),
         };
       }
-      if (token.accountId) return { pid: token.accountId, acr: 'idporten-loa-high', client_id: token.clientId };
+      // A practitioner's claims are put in by the JWT customizer below.
+      if (token.accountId && !decodeClinicianAccount(token.accountId)) return { pid: token.accountId, acr: 'idporten-loa-high', client_id: token.clientId };
       return undefined;
     },
+    formats: {
+      customizers: {
+        // A practitioner's access token is HelseID-like: sub `hpr:<n>`, HPR, security level,
+        // organisation claims and the attestation (which oidc-provider would otherwise overwrite
+        // with the RAR details of the request, none in the code flow).
+        async jwt(_ctx: any, token: any, jwt: any) {
+          const account = decodeClinicianAccount(token.accountId);
+          if (!account) return;
+          const { aud: _aud, scope: _scope, client_id: _client, ...claims } = practitionerClaims(clinicianTokenOptions(account, token.clientId));
+          Object.assign(jwt.payload, claims);
+        },
+      },
+    },
     async findAccount(_ctx: any, sub: string) {
+      if (decodeClinicianAccount(sub)) return { accountId: sub, claims: async () => ({ sub }) };
       return { accountId: sub, claims: async () => ({ sub, pid: sub, acr: 'idporten-loa-high' }) };
     },
-    interactions: { url: (_ctx: any, interaction: any) => `${DEV_AUTH_PREFIX}/interaction/${interaction.uid}` },
+    interactions: { url: (_ctx: any, interaction: any) => `${DEV_AUTH_PREFIX}/interaction/${interaction.uid}`, policy: loginPolicy() },
     acrValues: ['idporten-loa-high'],
     renderError: async (ctx: any, out: any) => {
       ctx.type = 'application/json';
@@ -168,6 +203,7 @@ export async function mountDevAuthServer(app: FastifyInstance, opts: DevAuthServ
   const { provider, authority } = await createDevAuthServer(opts);
   const callback = provider.callback();
   const people = opts.people ?? (async () => []);
+  const practitioners = opts.practitioners ?? (async () => []);
   await app.register(
     async (scope) => {
       // oidc-provider reads the bodies itself.
@@ -177,6 +213,12 @@ export async function mountDevAuthServer(app: FastifyInstance, opts: DevAuthServ
       scope.get('/interaction/:uid', async (request, reply) => {
         reply.hijack();
         const details = await provider.interactionDetails(request.raw, reply.raw);
+        const uid = String((request.params as any).uid);
+        if (details.prompt.name === 'login' && details.params.client_id === DEV_CLINICIAN_CLIENT) {
+          const query = String((request.query as any)?.q ?? '');
+          send(reply.raw, 200, 'text/html; charset=utf-8', practitionerLoginPage({ action: `${DEV_AUTH_PREFIX}/interaction/${uid}/login`, searchAction: `${DEV_AUTH_PREFIX}/interaction/${uid}`, query, choices: await practitioners(query) }));
+          return;
+        }
         if (details.prompt.name === 'login') {
           const list = await people();
           const options = list.map((p) => `<li><button name="nin" value="${esc(p.nin)}">${esc(p.name)} (${esc(p.nin)})</button></li>`).join('');
@@ -188,8 +230,17 @@ export async function mountDevAuthServer(app: FastifyInstance, opts: DevAuthServ
       scope.post('/interaction/:uid/login', async (request, reply) => {
         reply.hijack();
         const form = new URLSearchParams(await readRaw(request.raw));
+        const details = await provider.interactionDetails(request.raw, reply.raw);
+        if (details.params.client_id === DEV_CLINICIAN_CLIENT) {
+          const accountId = await clinicianAccountFrom(form, practitioners);
+          if (!accountId) return send(reply.raw, 400, 'text/plain; charset=utf-8', 'Velg helsepersonell, virksomhet og formål / Choose a health professional at an organisation and a purpose of use');
+          await endOtherAccountsSession(provider, details, accountId);
+          await provider.interactionFinished(request.raw, reply.raw, { login: { accountId } }, { mergeWithLastSubmission: false });
+          return;
+        }
         const nin = form.get('nin') ?? '';
         if (!/^\d{11}$/.test(nin)) return send(reply.raw, 400, 'text/plain', 'Choose a person (11-digit national identity number)');
+        await endOtherAccountsSession(provider, details, nin);
         await provider.interactionFinished(request.raw, reply.raw, { login: { accountId: nin, acr: 'idporten-loa-high' } }, { mergeWithLastSubmission: false });
       });
       const forward = async (request: any, reply: any) => {
@@ -227,8 +278,49 @@ function loginPage(uid: string, options: string): string {
 </form></body></html>`;
 }
 
-function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/** The account of the practitioner chosen on the login page, checked against the registry (the workplace must be one of theirs). */
+async function clinicianAccountFrom(form: URLSearchParams, practitioners: NonNullable<DevAuthServerOptions['practitioners']>): Promise<string | undefined> {
+  const [hpr, orgnr] = (form.get('workplace') ?? '').split('|');
+  const purpose = form.get('purpose') as LoginPurpose;
+  if (!/^\d+$/.test(hpr ?? '') || !orgnr || !LOGIN_PURPOSES.includes(purpose)) return undefined;
+  const person = (await practitioners(hpr, 1)).find((c) => c.hpr === hpr);
+  const place = person?.workplaces.find((w) => workplaceValue(hpr, w) === form.get('workplace'));
+  if (!person || !place) return undefined;
+  return encodeClinicianAccount({ hpr, nin: person.nin, orgnr: place.orgnr, resh: place.department?.resh, category: place.category, purpose });
+}
+
+/**
+ * Logging in as someone else than the browser session's account: end that session here.
+ * oidc-provider would otherwise answer with a self-submitting logout form whose inline script the
+ * server's Content-Security-Policy blocks, leaving the user on a blank page.
+ */
+async function endOtherAccountsSession(provider: Provider, details: any, accountId: string): Promise<void> {
+  const uid = details.session?.uid;
+  if (!uid || details.session.accountId === accountId) return;
+  const session = await provider.Session.findByUid(uid);
+  await session?.destroy();
+  // The interaction no longer belongs to that session; the login result starts a new one.
+  delete details.session.uid;
+  await details.save(details.exp - Math.floor(Date.now() / 1000));
+}
+
+/**
+ * One browser session may hold a citizen or a practitioner: when a client asks for the other
+ * kind of account than the session holds, the login page is shown again (the clinician view must
+ * never get a citizen's session, nor the citizen portal a practitioner's).
+ */
+function loginPolicy() {
+  const policy = interactionPolicy.base();
+  policy.get('login')!.checks.push(
+    new interactionPolicy.Check('account_kind', 'The session belongs to another kind of account than this client needs', (ctx: any) => {
+      // While a login is being resumed the session still holds the previous account.
+      const accountId = ctx.oidc.result?.login?.accountId ?? ctx.oidc.session?.accountId;
+      if (!accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      const practitioner = !!decodeClinicianAccount(accountId);
+      return practitioner === (ctx.oidc.client?.clientId === DEV_CLINICIAN_CLIENT) ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
+    })
+  );
+  return policy;
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string) {
