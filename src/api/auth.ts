@@ -152,12 +152,14 @@ export async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promi
   if (opts.devAuth) {
     if (process.env.NODE_ENV === 'production') throw new Error('The development authorization server is refused when NODE_ENV=production');
     const { mountDevAuthServer, peopleFromDb } = await import('../access/dev-auth-server.ts');
+    const { practitionerDirectoryFromDb } = await import('../access/dev-practitioner-login.ts');
     const fromFile: DevClient[] = process.env.DEV_AUTH_CLIENTS ? JSON.parse(fs.readFileSync(process.env.DEV_AUTH_CLIENTS, 'utf8')) : [];
     devAuthority = await mountDevAuthServer(app, {
       baseUrl: opts.baseUrl,
       dataDir: opts.devAuth.dataDir,
       clients: [...(opts.devAuth.clients ?? []), ...fromFile],
       people: opts.devAuth.people ?? peopleFromDb(opts.db),
+      practitioners: practitionerDirectoryFromDb(opts.db),
     });
     app.log.warn(`Development authorization server at ${devAuthority.issuer}: tokens from it are trusted. Not for production.`);
   }
@@ -179,7 +181,7 @@ export async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promi
 
   const record = (request: FastifyRequest, input: Omit<AuditInput, 'requestId'>) => {
     if (!auditOn) return;
-    (request.auditRows ??= []).push(auditRow({ ...input, requestId: request.id }));
+    (request.auditRows ??= []).push(auditRow({ ...input, reason: input.reason ?? accessReason(request), requestId: request.id }));
   };
 
   app.addHook('onRequest', async (request, reply) => {
@@ -345,6 +347,22 @@ function outcomeText(payload: unknown): string | undefined {
   }
 }
 
+/**
+ * The reason a health professional gives for this access (`nhn-access-reason`, percent-encoded
+ * UTF-8, at most 500 characters), e.g. why an emergency lookup was needed; recorded in the audit.
+ */
+function accessReason(request: FastifyRequest): string | undefined {
+  const raw = header(request, 'nhn-access-reason');
+  if (!raw) return undefined;
+  let text = raw;
+  try {
+    text = decodeURIComponent(raw);
+  } catch {
+    /* not percent-encoded: keep it as sent */
+  }
+  return text.trim().slice(0, 500) || undefined;
+}
+
 function header(request: FastifyRequest, name: string): string | undefined {
   const v = request.headers[name];
   return Array.isArray(v) ? v[0] : v;
@@ -366,7 +384,7 @@ async function registerHttpProtections(app: FastifyInstance, opts: AuthOptions):
     const cors = (await import('@fastify/cors')).default;
     await app.register(cors, {
       origin: origins.includes('*') ? true : origins,
-      allowedHeaders: ['Authorization', 'DPoP', 'Content-Type', 'If-Match', 'If-None-Exist', 'Prefer', 'nhn-access-basis', 'nhn-patient-nin', 'nhn-user-role'],
+      allowedHeaders: ['Authorization', 'DPoP', 'Content-Type', 'If-Match', 'If-None-Exist', 'Prefer', 'nhn-access-basis', 'nhn-patient-nin', 'nhn-user-role', 'nhn-access-reason'],
       exposedHeaders: ['ETag', 'Location', 'Content-Location', 'DPoP-Nonce', 'WWW-Authenticate', 'NHN-SecurityLabel-Nors-Count'],
     });
   }
