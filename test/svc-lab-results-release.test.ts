@@ -169,6 +169,27 @@ test('results shared for quality assurance only never reach the citizen; personn
   assert.equal((await get('/Observation/qa-hb', await w.as.gp())).status, 200);
 });
 
+test('the requester sees where a result stands for the citizen', async () => {
+  const issued = w.clock.now.toISOString();
+  await w.publish(urineCulture('st', { issued }));
+  const status = async (id: string, headers?: Record<string, string>) => {
+    const r = await get(`/DiagnosticReport/${id}/$citizen-release`, headers ?? (await w.as.gp()));
+    return { status: r.status, p: Object.fromEntries((r.body.parameter ?? []).map((x: any) => [x.name, Object.values(x).find((v) => v !== x.name)])) };
+  };
+  assert.deepEqual((await status('st-dr')).p, { discipline: 'microbiology', decision: 'automatic', visibleNow: false, releaseAt: new Date(Date.parse(issued) + 14 * 86_400_000).toISOString() });
+  const until = new Date(w.clock.now.getTime() + 86_400_000).toISOString();
+  await release('st-dr', await w.as.gp(), [{ name: 'decision', valueCode: 'delay' }, { name: 'until', valueDateTime: until }]);
+  assert.deepEqual((await status('st-dr')).p, { discipline: 'microbiology', decision: 'delay', visibleNow: false, releaseAt: until });
+  await release('st-dr', await w.as.gp(), [{ name: 'decision', valueCode: 'block' }]);
+  assert.deepEqual((await status('st-dr')).p, { discipline: 'microbiology', decision: 'block', visibleNow: false, withheldBecause: 'blocked' });
+  assert.equal((await status('st-dr', await w.as.citizen())).status, 404, 'the citizen does not learn of a blocked result');
+  await w.publish(chemistry('stg', { issued, hb: 14, crp: 1, discipline: ['genetics', 'GE'] }));
+  assert.equal((await status('stg-dr')).p.withheldBecause, 'not-automatic');
+  const chem = await status('ch1-dr', await w.as.citizen());
+  assert.equal(chem.status, 200);
+  assert.equal(chem.p.visibleNow, true);
+});
+
 test('every access, the refused ones included, is in the citizen’s access log', async () => {
   const log = await get('/$access-log?_count=500', await w.as.citizen());
   assert.equal(log.status, 200, log.text);
@@ -176,7 +197,7 @@ test('every access, the refused ones included, is in the citizen’s access log'
   const entries = log.body.entries as any[];
   const by = (id: string, outcome = 'success') => entries.filter((e) => e.who.id === id && e.outcome === outcome);
   assert.ok(by('7200001').some((e) => e.action === 'R' && e.what.some((x: any) => x.service === 'lab-results')), 'the GP read the report');
-  assert.equal(by('7200001').length, 8, 'every read, search and release decision of the GP (the two refused as malformed are 400s)');
+  assert.equal(by('7200001').length, 14, 'every read, search and release decision of the GP (the two refused as malformed are 400s)');
   assert.ok(by('7200002', 'denied').length >= 1, 'the refused release by another doctor');
   assert.ok(by('lab-lis').length >= 6, 'every publication by the laboratory');
   assert.ok(by(NIN.anna, 'denied').length >= 5, 'the citizen’s own refused reads before release');

@@ -8,7 +8,7 @@ import { SYSTEM } from '../../registry/systems.ts';
 import { writeSearchIndex } from '../../store/search-index.ts';
 import type { Queryable } from '../../store/db.ts';
 import { requireBody, sendResource } from '../../api/http.ts';
-import { RELEASE_DECISIONS, withRelease, type Release, type ReleaseDecision } from './release.ts';
+import { citizenReleaseStatus, RELEASE_DECISIONS, withRelease, type Release, type ReleaseDecision } from './release.ts';
 
 /**
  * POST /fhir/DiagnosticReport/<id>/$citizen-release: the requesting clinician blocks a result
@@ -18,6 +18,26 @@ import { RELEASE_DECISIONS, withRelease, type Release, type ReleaseDecision } fr
  * resource, not a change of the result, and an old version must not show what the current one hides.
  */
 export async function citizenReleaseRoutes(app: FastifyInstance, deps: ServiceDeps): Promise<void> {
+  // Where the result stands for the citizen, for whoever may read the report (the requester's UI).
+  app.get('/DiagnosticReport/:id/$citizen-release', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const report = (await deps.repo.read('DiagnosticReport', id)) as DiagnosticReport;
+    await request.access.checkRead(report);
+    request.returnedResources = [report];
+    const st = citizenReleaseStatus(report, deps.clock());
+    const body: Parameters = {
+      resourceType: 'Parameters',
+      parameter: [
+        { name: 'discipline', valueCode: st.discipline },
+        { name: 'decision', valueCode: st.decision },
+        { name: 'visibleNow', valueBoolean: st.visibleNow },
+        ...(st.releaseAt ? [{ name: 'releaseAt', valueInstant: st.releaseAt }] : []),
+        ...(st.withheldBecause ? [{ name: 'withheldBecause', valueCode: st.withheldBecause }] : []),
+      ],
+    };
+    return sendResource(request, reply, body);
+  });
+
   app.post('/DiagnosticReport/:id/$citizen-release', async (request, reply) => {
     const { id } = request.params as { id: string };
     const principal = request.access.principal;

@@ -112,6 +112,40 @@ export function visibleResult(resource: Resource, citizenView: boolean, now: Dat
   return rule.citizen && !isQualityAssuranceOnly(resource) && releasedToCitizen(resource, now);
 }
 
+/** What the requester's UI shows: whether the citizen sees the result now, and from when. */
+export interface CitizenReleaseStatus {
+  discipline: string;
+  decision: ReleaseDecision | 'automatic';
+  visibleNow: boolean;
+  /** When the citizen sees (or saw) it; absent when never, as things stand. */
+  releaseAt?: string;
+  withheldBecause?: 'discipline-off' | 'quality-assurance' | 'blocked' | 'not-automatic';
+}
+
+export function citizenReleaseStatus(resource: Resource, now: Date): CitizenReleaseStatus {
+  const discipline = disciplineOf(resource);
+  const rule = rules()[discipline];
+  const release = releaseOf(resource);
+  const decision = release?.decision ?? 'automatic';
+  const at =
+    decision === 'block' ? undefined
+    : decision === 'release' ? ms(release?.decidedAt)
+    : decision === 'delay' ? ms(release?.until)
+    : rule.citizenDelayDays === null ? undefined
+    : baseTime(resource) + rule.citizenDelayDays * 86_400_000;
+  const withheldBecause = !rule.citizen ? 'discipline-off'
+    : isQualityAssuranceOnly(resource) ? 'quality-assurance'
+    : decision === 'block' ? 'blocked'
+    : at === undefined ? 'not-automatic'
+    : undefined;
+  return {
+    discipline,
+    decision,
+    visibleNow: visibleResult(resource, true, now),
+    ...(withheldBecause ? { withheldBecause } : at !== undefined && Number.isFinite(at) ? { releaseAt: new Date(at).toISOString() } : {}),
+  };
+}
+
 // --- the same, in SQL
 
 const content = (alias: string) => sql`(${raw(alias)}.content::jsonb)`;
