@@ -139,6 +139,17 @@ test('a corrected result keeps the requester’s block; only $citizen-release ch
   assert.equal((await get('/Observation/blk-org', c)).status, 404);
 });
 
+test('a blocked result the laboratory deletes leaves no trace in the citizen’s history', async () => {
+  await w.publish(urineCulture('del', { issued: w.clock.now.toISOString() }));
+  assert.equal((await release('del-dr', await w.as.gp(), [{ name: 'decision', valueCode: 'block' }])).status, 200);
+  assert.equal((await w.s.fhir('/DiagnosticReport/del-dr', { method: 'DELETE', headers: await w.as.lab() })).status, 204);
+  w.clock.advance(30);
+  const urls = (body: any) => (body?.entry ?? []).map((e: any) => e.fullUrl as string);
+  const c = await w.as.citizen();
+  assert.ok(!urls((await get('/DiagnosticReport/_history', c)).body).some((u: string) => u.endsWith('/del-dr')), 'type history');
+  assert.ok(!urls((await get('/_history?_count=1000', c)).body).some((u: string) => u.endsWith('/del-dr')), 'system history');
+});
+
 test('a delay holds the result until the chosen moment, also for chemistry; release opens genetics, which never opens by itself', async () => {
   await w.publish(chemistry('dly', { issued: w.clock.now.toISOString(), hb: 9.8, crp: 40 }));
   const until = new Date(w.clock.now.getTime() + 3 * 86_400_000).toISOString();
@@ -197,7 +208,7 @@ test('every access, the refused ones included, is in the citizen’s access log'
   const entries = log.body.entries as any[];
   const by = (id: string, outcome = 'success') => entries.filter((e) => e.who.id === id && e.outcome === outcome);
   assert.ok(by('7200001').some((e) => e.action === 'R' && e.what.some((x: any) => x.service === 'lab-results')), 'the GP read the report');
-  assert.equal(by('7200001').length, 14, 'every read, search and release decision of the GP (the two refused as malformed are 400s)');
+  assert.equal(by('7200001').length, 15, 'every read, search and release decision of the GP (the two refused as malformed are 400s)');
   assert.ok(by('7200002', 'denied').length >= 1, 'the refused release by another doctor');
   assert.ok(by('lab-lis').length >= 6, 'every publication by the laboratory');
   assert.ok(by(NIN.anna, 'denied').length >= 5, 'the citizen’s own refused reads before release');

@@ -191,6 +191,8 @@ export function visibleResultSql(alias: string, citizenView: boolean, now: Date)
   const parts: Sql[] = [];
   if (!switches.allOn) parts.push(sql`${disciplineSql(alias)} = any(${switches.on}::text[])`);
   if (citizenView) {
+    // A deleted version has no content to judge: its tombstone would tell that a held-back result existed.
+    parts.push(sql`${a}.content is not null`);
     parts.push(sql`not coalesce((${content(alias)} -> 'meta' -> 'security') @> ${JSON.stringify([{ system: QA_ONLY.system, code: QA_ONLY.code }])}::jsonb, false)`);
     parts.push(releasedToCitizenSql(alias, now));
   }
