@@ -141,6 +141,12 @@ test('the citizen reads their own documents and restricts one: counted but not r
   assert.equal(samtykke.headers.get('NHN-SecurityLabel-Nors-Count'), '1');
   assert.equal((await fetchBytes(discharge.url, await asDoctor(w))).status, 404, 'its content neither');
   assert.equal((await w.s.fhir(`/DocumentReference/${discharge.id}`, { headers: await asDoctor(w) })).status, 404);
+  // Its earlier, unlabelled versions are covered by the restriction too.
+  assert.equal((await w.s.fhir(`/DocumentReference/${discharge.id}/_history/1`, { headers: await asDoctor(w) })).status, 404);
+  assert.deepEqual((await w.s.fhir(`/DocumentReference/${discharge.id}/_history`, { headers: await asDoctor(w) })).body.entry ?? [], []);
+  const typeHistory = await w.s.fhir(`/DocumentReference/_history`, { headers: await asDoctor(w) });
+  assert.ok(!typeHistory.body.entry.some((e: any) => e.resource?.id === discharge.id));
+  assert.equal((await w.s.fhir(`/DocumentReference/${discharge.id}/_history/1`, { headers: await asDoctor(w, 'FORHOYET_SAMTYKKE') })).status, 200);
 
   const elevated = await asDoctor(w, 'FORHOYET_SAMTYKKE');
   const forhoyet = await w.s.fhir(`/DocumentReference?patient.identifier=${NIN_SYSTEM}|${P.patient}`, { headers: elevated });

@@ -188,6 +188,19 @@ export async function documentRoutes(app: FastifyInstance, deps: ServiceDeps, co
     return reply.code(204).send();
   });
 
+  // An earlier version of a document is shown only to those who may see the document as it is now
+  // (a restriction added as a new version covers the versions before it).
+  app.get('/DocumentReference/:id/_history/:vid', async (request, reply) => {
+    const { id, vid } = request.params as { id: string; vid: string };
+    const current = await repo.read('DocumentReference', id).catch(() => undefined);
+    if (current) await request.access.checkRead(current);
+    const version = await repo.vread('DocumentReference', id, vid);
+    await request.access.checkRead(version);
+    request.returnedResources = [version];
+    versionHeaders(reply, version);
+    return sendResource(request, reply, version);
+  });
+
   // The citizen restricts (sperrer) one document, or lifts it: a new version with or without NORS.
   const setRestricted = (restricted: boolean) => async (request: FastifyRequest, reply: FastifyReply) => {
     const { id } = request.params as { id: string };
