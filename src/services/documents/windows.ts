@@ -78,5 +78,6 @@ export function withinWindowsSql(alias: string, now: Date, windows = WINDOWS): S
     // DocumentReference.date is an instant (validated on write), so it casts.
     parts.push(sql`(not ${carriesSql(alias, w)} or coalesce((${raw(alias)}.content::jsonb ->> 'date')::timestamptz >= ${cutoff(now, w.months).toISOString()}::timestamptz, false))`);
   }
-  return sql`(${raw(alias)}.type <> 'DocumentReference' or ${and(parts)})`;
+  // CASE, not OR: the cast must never meet another type's partial dates, whatever order the planner picks.
+  return sql`(case when ${raw(alias)}.type = 'DocumentReference' then ${and(parts)} else true end)`;
 }
