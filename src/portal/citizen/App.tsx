@@ -1,10 +1,9 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import Button from '@helsenorge/designsystem-react/components/Button';
 import Title from '@helsenorge/designsystem-react/components/Title';
-import Loader from '@helsenorge/designsystem-react/components/Loader';
 import { I18nProvider, useI18n } from '../shared/i18n.tsx';
 import { Layout } from '../shared/Layout.tsx';
-import { ErrorMessage } from '../shared/ErrorMessage.tsx';
+import { LoginCallback } from '../shared/LoginCallback.tsx';
 import { navigate, usePath } from '../shared/router.ts';
 import { citizenAuth } from './auth.ts';
 import { MESSAGES } from './messages.ts';
@@ -21,7 +20,7 @@ export function App() {
 function Root() {
   const path = usePath();
   const [session, setSession] = useState(() => citizenAuth.session());
-  if (path === citizenAuth.redirectPath) return <Callback onDone={() => setSession(citizenAuth.session())} />;
+  if (path === citizenAuth.redirectPath) return <LoginCallback auth={citizenAuth} appName="Helsenorge" homePath="/" onDone={() => setSession(citizenAuth.session())} />;
   if (!session) return <LoggedOut />;
   return (
     <Portal
@@ -32,38 +31,6 @@ function Root() {
         navigate('/');
       }}
     />
-  );
-}
-
-function Callback({ onDone }: { onDone: () => void }) {
-  const { t } = useI18n();
-  const [error, setError] = useState<unknown>();
-  useEffect(() => {
-    let done = false;
-    citizenAuth.completeLogin().then(
-      (to) => {
-        if (done) return;
-        onDone();
-        navigate(to, { replace: true });
-      },
-      (err) => !done && setError(err)
-    );
-    return () => {
-      done = true;
-    };
-  }, []);
-  return (
-    <Layout appName="Helsenorge" homePath="/">
-      {error ? (
-        <>
-          <Title htmlMarkup="h1">{t('login.failed')}</Title>
-          <ErrorMessage error={error} />
-          <Button onClick={() => citizenAuth.login('/')}>{t('login.button')}</Button>
-        </>
-      ) : (
-        <Loader ariaLabel={t("login.completing")} />
-      )}
-    </Layout>
   );
 }
 
