@@ -47,21 +47,24 @@ export async function createPlatform(
       ...SERVICE_MODULES.flatMap((m) => m.validate?.(r) ?? []),
     ],
     clock: o.clock,
-    afterWrite: async (tx, r, method) => {
-      if (r.resourceType === 'SearchParameter' && method !== 'DELETE') registerSearchParameter(r as SearchParameter);
-      if (r.resourceType !== 'StructureDefinition') return;
-      if (method === 'DELETE') {
-        // The tombstone has no url; the version before it does.
-        const [prev] = await tx.query<{ content: string }>(
-          `select content from resource_history where type = 'StructureDefinition' and id = $1 and content is not null order by version desc limit 1`,
-          [r.id]
-        );
-        const url = prev && (JSON.parse(prev.content) as StructureDefinition).url;
-        if (url) validator.removeProfile(url);
-        return;
+    // Registered only once committed: a rolled-back write must leave no parameter or profile behind.
+    afterCommit: async (written) => {
+      for (const { resource: r, method } of written) {
+        if (r.resourceType === 'SearchParameter' && method !== 'DELETE') registerSearchParameter(r as SearchParameter);
+        if (r.resourceType !== 'StructureDefinition') continue;
+        if (method === 'DELETE') {
+          // The tombstone has no url; the version before it does.
+          const [prev] = await db.query<{ content: string }>(
+            `select content from resource_history where type = 'StructureDefinition' and id = $1 and content is not null order by version desc limit 1`,
+            [r.id]
+          );
+          const url = prev && (JSON.parse(prev.content) as StructureDefinition).url;
+          if (url) validator.removeProfile(url);
+          continue;
+        }
+        // A profile the validator cannot use is stored all the same; the warning says why.
+        validator.addProfile(r as StructureDefinition);
       }
-      // A profile the validator cannot use is stored all the same; the warning says why.
-      validator.addProfile(r as StructureDefinition);
     },
     ...o.repository,
   });

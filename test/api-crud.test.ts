@@ -163,3 +163,37 @@ test('20 concurrent If-Match updates: exactly one wins per version, history has 
   const hist = await s.fhir(`/Patient/${created.id}/_history`);
   assert.deepEqual(hist.body.entry.map((e: any) => e.resource.meta.versionId), ['4', '3', '2', '1']);
 });
+
+test('a SearchParameter in a transaction that rolls back takes no effect; stored, it does', async () => {
+  const param = {
+    resourceType: 'SearchParameter',
+    url: 'https://samhandling.dev/fhir/SearchParameter/patient-rollback-test',
+    name: 'rollbacktest',
+    status: 'active',
+    description: 'Patient gender again, to test rollback',
+    code: 'rollbacktest',
+    base: ['Patient'],
+    type: 'token',
+    expression: 'Patient.gender',
+  };
+  const strict = { prefer: 'handling=strict' };
+  const failed = await s.fhir('/', {
+    method: 'POST',
+    body: {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { resource: param, request: { method: 'POST', url: 'SearchParameter' } },
+        // Fails at write time, after the SearchParameter (a POST) is stored: a version conflict.
+        { resource: { resourceType: 'Patient', id: 'rollback-x' }, request: { method: 'PUT', url: 'Patient/rollback-x', ifMatch: 'W/"9"' } },
+      ],
+    },
+  });
+  assert.ok(failed.status >= 400, failed.text);
+  assert.equal((await s.fhir('/Patient?rollbacktest=female', { headers: strict })).status, 400, 'the rolled-back parameter is unknown');
+  assert.equal((await s.fhir('/SearchParameter', { method: 'POST', body: param })).status, 201);
+  const created = await s.fhir('/Patient', { method: 'POST', body: { resourceType: 'Patient', gender: 'female' } });
+  const found = await s.fhir('/Patient?rollbacktest=female', { headers: strict });
+  assert.equal(found.status, 200, found.text);
+  assert.ok(found.body.entry.some((e: any) => e.resource.id === created.body.id));
+});

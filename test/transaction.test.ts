@@ -20,10 +20,15 @@ test('all of the Synthea set loads as transactions over HTTP, and stored counts 
   const dir = path.join(SHARED_DATA, 'synthea');
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
   const first = files.filter((f) => /^(hospitalInformation|practitionerInformation)/.test(f));
-  const expected: Record<string, number> = {};
+  // The service modules' reference data (catalogues, profiles) is there from the start.
+  const expected: Record<string, number> = await storedCounts();
+  const types = new Set<string>();
   for (const f of [...first, ...files.filter((f) => !first.includes(f))]) {
     const bundle = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
-    for (const e of bundle.entry) expected[e.resource.resourceType] = (expected[e.resource.resourceType] ?? 0) + 1;
+    for (const e of bundle.entry) {
+      expected[e.resource.resourceType] = (expected[e.resource.resourceType] ?? 0) + 1;
+      types.add(e.resource.resourceType);
+    }
     const res = await s.fhir('/', { method: 'POST', body: bundle });
     assert.equal(res.status, 200, `${f}: ${res.text.slice(0, 500)}`);
     assert.equal(res.body.type, 'transaction-response');
@@ -32,7 +37,7 @@ test('all of the Synthea set loads as transactions over HTTP, and stored counts 
   }
   assert.deepEqual(await storedCounts(), expected);
   // urn:uuid references were rewritten to the stored ids, and every one resolves.
-  const [{ n }] = await s.platform.db.query<{ n: number }>(`select count(*)::int as n from resource where content like '%urn:uuid:%'`);
+  const [{ n }] = await s.platform.db.query<{ n: number }>(`select count(*)::int as n from resource where type = any($1::text[]) and content like '%urn:uuid:%'`, [[...types]]);
   assert.equal(n, 0);
 });
 

@@ -42,6 +42,11 @@ export interface RepositoryOptions {
   referentialIntegrity?: boolean;
   /** Called inside the write transaction after each stored version (e.g. to load profiles). */
   afterWrite?: (tx: Queryable, resource: Resource, method: Method) => Promise<void> | void;
+  /**
+   * Called once the transaction that stored these versions has committed (never when it rolled
+   * back): for state outside the database that must follow only what was really stored.
+   */
+  afterCommit?: (written: { resource: Resource; method: Method }[]) => Promise<void> | void;
 }
 
 export type Method = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -222,6 +227,7 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
     );
     await indexer.writeSearchIndex(tx, [{ rid, type: stored.resourceType, compartment, resource: stored }]);
     await opts.afterWrite?.(tx, stored, method);
+    committedLater.get(tx)?.push({ resource: stored, method });
     return stored;
   }
 
@@ -265,7 +271,10 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
       [rids, fresh.map((f) => f.r.resourceType), fresh.map((f) => f.r.id), fresh.map((f) => f.compartment), ts, fresh.map((f) => f.content), method]
     );
     await indexer.writeSearchIndex(tx, fresh.map((f, i) => ({ rid: rids[i], type: f.r.resourceType, compartment: f.compartment, resource: f.r })));
-    for (const f of fresh) await opts.afterWrite?.(tx, f.r, method);
+    for (const f of fresh) {
+      await opts.afterWrite?.(tx, f.r, method);
+      committedLater.get(tx)?.push({ resource: f.r, method });
+    }
     return fresh.map((f) => f.r);
   }
 
@@ -359,6 +368,7 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
         );
         await indexer.deleteSearchIndex(tx, [existing.rid]);
         await opts.afterWrite?.(tx, tombstone, 'DELETE');
+        committedLater.get(tx)?.push({ resource: tombstone, method: 'DELETE' });
         return { resource: tombstone, status: 200 };
       },
       read: (type, id) => readFrom(tx, type, id),
@@ -377,12 +387,24 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
     return JSON.parse(row.content);
   }
 
+  /** Versions stored in each open transaction, for afterCommit. */
+  const committedLater = new WeakMap<Queryable, { resource: Resource; method: Method }[]>();
+  async function transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const written: { resource: Resource; method: Method }[] = [];
+    const result = await db.transaction(async (tx) => {
+      committedLater.set(tx, written);
+      return fn(tx);
+    });
+    if (written.length) await opts.afterCommit?.(written);
+    return result;
+  }
+
   const repo: Repository = {
     db,
     options: opts,
-    inTransaction: (fn, o = {}) => db.transaction((tx) => fn(writer(tx, o.referenceChecks ?? opts.referentialIntegrity, o.guard, o.visible))),
+    inTransaction: (fn, o = {}) => transaction((tx) => fn(writer(tx, o.referenceChecks ?? opts.referentialIntegrity, o.guard, o.visible))),
     async create(resource, o = {}) {
-      return db.transaction(async (tx) => {
+      return transaction(async (tx) => {
         const w = writer(tx, opts.referentialIntegrity, o.guard, o.visible);
         if (o.ifNoneExist !== undefined) {
           const matches = await w.findMatches(resource.resourceType, parseQuery(o.ifNoneExist), 2);
@@ -394,8 +416,8 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
         return w.create(resource);
       });
     },
-    update: (resource, o = {}) => db.transaction((tx) => writer(tx, opts.referentialIntegrity, o.guard).update(resource, o)),
-    delete: (type, id, o = {}) => db.transaction((tx) => writer(tx, opts.referentialIntegrity, o.guard).delete(type, id, o)),
+    update: (resource, o = {}) => transaction((tx) => writer(tx, opts.referentialIntegrity, o.guard).update(resource, o)),
+    delete: (type, id, o = {}) => transaction((tx) => writer(tx, opts.referentialIntegrity, o.guard).delete(type, id, o)),
     read: (type, id) => readFrom(db, type, id),
     async vread(type, id, version) {
       if (!/^[0-9]+$/.test(version)) throw notFound(`${type}/${id} has no version ${version}`);
@@ -448,7 +470,7 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
         if (!r.id) throw badRequest('missing-id', `putMany needs resources with ids (a ${r.resourceType} has none)`);
         checkContent(r);
       }
-      await db.transaction(async (tx) => {
+      await transaction(async (tx) => {
         const integrity = o.referentialIntegrity ?? opts.referentialIntegrity;
         if (integrity) await checkReferences(tx, resources, new Set(resources.map((r) => `${r.resourceType}/${r.id}`)));
         for (const result of await upsertMany(tx, resources, clock())) {
