@@ -229,3 +229,40 @@ test('every access is in the citizen’s access log', async () => {
   assert.ok(rows.some((r) => r.outcome === 'denied'), 'refusals are logged');
   assert.ok(log.body.total >= rows.length - 1 && log.body.entries.some((e: any) => e.what.some((x: any) => x.service === 'documents')));
 });
+
+test('an ITI-65 update keeps the content the new version still names and drops the rest; errors name the entries as sent', async () => {
+  const first = await publish({ bytes: samplePdf('vedlegg 1'), contentType: 'application/pdf' });
+  const kept = first.doc.content[0];
+  const extra = samplePdf('vedlegg 2');
+  const update = {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [
+      { fullUrl: 'urn:uuid:9d5c6d3e-0000-4000-8000-000000000001', resource: { resourceType: 'Binary', contentType: 'application/pdf', data: extra.toString('base64') }, request: { method: 'POST', url: 'Binary' } },
+      {
+        resource: { ...first.doc, meta: undefined, content: [kept, { attachment: { contentType: 'application/pdf', url: 'urn:uuid:9d5c6d3e-0000-4000-8000-000000000001' } }] },
+        request: { method: 'PUT', url: `DocumentReference/${first.id}` },
+      },
+    ],
+  };
+  const res = await w.s.fhir('/', { method: 'POST', body: update, headers: await asDoctor(w) });
+  assert.equal(res.status, 200, res.text);
+  assert.match(res.body.entry[0].response.location, /^Binary\//);
+  const doc = res.body.entry[1].resource;
+  assert.equal(doc.meta.versionId, '2');
+  assert.equal(doc.content[0].attachment.url, first.url, 'kept');
+  assert.ok((await fetchBytes(doc.content[1].attachment.url, await asGp(w))).bytes.equals(extra));
+
+  const replace = { ...update, entry: [update.entry[0], { ...update.entry[1], resource: { ...update.entry[1].resource, content: [update.entry[1].resource.content[1]] } }] };
+  const replaced = await w.s.fhir('/', { method: 'POST', body: replace, headers: await asDoctor(w) });
+  assert.equal(replaced.status, 200, replaced.text);
+  assert.equal((await fetchBytes(first.url, await asGp(w))).status, 404, 'content the new version does not name is gone');
+  const contentId = first.url.split('/').pop();
+  assert.equal(Number((await w.s.platform.db.query<{ n: number }>(`select count(*)::int as n from document_content where id = $1`, [contentId]))[0].n), 0);
+
+  const bad = structuredClone(update) as any;
+  bad.entry[1].resource.status = 'not-a-status';
+  const refused = await w.s.fhir('/', { method: 'POST', body: bad, headers: await asDoctor(w) });
+  assert.equal(refused.status, 422, refused.text);
+  assert.ok(refused.body.issue.some((i: any) => i.expression?.some((x: string) => x.startsWith('Bundle.entry[1]'))), JSON.stringify(refused.body.issue));
+});
