@@ -1,4 +1,4 @@
-import { useId } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
 
 export interface TrendPoint {
   when: string;
@@ -13,8 +13,19 @@ export interface TrendPoint {
 export function TrendChart(props: { title: string; description: string; unit?: string; points: TrendPoint[]; low?: number; high?: number; formatDate: (iso: string) => string; rangeLabel: string }) {
   const id = useId();
   const { points, low, high } = props;
-  const W = 640;
-  const H = 280;
+  // Drawn at the width it is shown at, so its text stays readable on a phone instead of shrinking.
+  const box = useRef<SVGSVGElement>(null);
+  const [W, setW] = useState(640);
+  useEffect(() => {
+    const el = box.current?.parentElement;
+    if (!el) return;
+    const measure = () => setW(Math.max(300, Math.min(900, Math.round(el.getBoundingClientRect().width))));
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
+  const H = W < 480 ? 240 : 280;
   const m = { left: 60, right: 20, top: 36, bottom: 48 };
   const values = [...points.map((p) => p.value), ...(low !== undefined ? [low] : []), ...(high !== undefined ? [high] : [])];
   let min = Math.min(...values);
@@ -33,11 +44,11 @@ export function TrendChart(props: { title: string; description: string; unit?: s
   const y = (v: number) => m.top + (1 - (v - min) / (max - min)) * (H - m.top - m.bottom);
   const ticks = Array.from({ length: 5 }, (_, i) => min + ((max - min) * i) / 4);
   const digits = max - min < 10 ? 1 : 0;
-  const labelled = points.length <= 3 ? points.map((_, i) => i) : [0, Math.floor((points.length - 1) / 2), points.length - 1];
+  const labelled = points.length <= 2 || (points.length === 3 && W >= 480) ? points.map((_, i) => i) : W < 480 ? [0, points.length - 1] : [0, Math.floor((points.length - 1) / 2), points.length - 1];
   const bandTop = y(high ?? max);
   const bandBottom = y(low ?? min);
   return (
-    <svg className="sh-chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby={`${id}-t ${id}-d`} data-testid="trend-chart">
+    <svg ref={box} className="sh-chart" width={W} height={H} viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby={`${id}-t ${id}-d`} data-testid="trend-chart">
       <title id={`${id}-t`}>{props.title}</title>
       <desc id={`${id}-d`}>{props.description}</desc>
       {(low !== undefined || high !== undefined) && (
