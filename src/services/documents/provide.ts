@@ -24,11 +24,19 @@ function invalid(code: string, message: string, expression: string, status = 422
   return new FhirError(status, [issue('invalid', code, message, expression)]);
 }
 
-/** True when a bundle carries documents, so it is ours to take apart (ITI-65). */
+/**
+ * True when a bundle is ours to take apart (ITI-65): a transaction with DocumentReferences, or any
+ * bundle carrying document content (a Binary entry, inline attachment data), which only a
+ * transaction may provide.
+ */
 export function carriesDocuments(body: unknown): body is Bundle {
   const b = body as Bundle | undefined;
   if (b?.resourceType !== 'Bundle' || !Array.isArray(b.entry)) return false;
-  return b.entry.some((e) => e?.resource?.resourceType === 'Binary' || (e?.resource?.resourceType === 'DocumentReference' && ['POST', 'PUT'].includes(e.request?.method ?? '')));
+  const docs = b.entry.filter((e) => e?.resource?.resourceType === 'DocumentReference' && ['POST', 'PUT'].includes(e.request?.method ?? ''));
+  const content =
+    b.entry.some((e) => e?.resource?.resourceType === 'Binary') ||
+    docs.some((e) => ((e.resource as DocumentReference).content ?? []).some((c) => c?.attachment?.data !== undefined));
+  return content || (b.type === 'transaction' && docs.length > 0);
 }
 
 interface NewContent {
@@ -96,7 +104,10 @@ export async function provideDocumentBundle(deps: ServiceDeps, contents: Documen
             keep.get(id)!.add(kept); // unchanged content of an update
             return c;
           }
-          throw invalid('document-content-missing', 'Each attachment needs its content: inline data, or a url to a Binary entry of this bundle', at);
+          // A placeholder that names no entry is a client's mistake; any other url is content kept elsewhere.
+          if (!a.url || a.url.startsWith('urn:'))
+            throw invalid('document-content-missing', 'Each attachment needs its content: inline data, a url to a Binary entry of this bundle, or a url where the content is kept', at);
+          return c;
         }
         const measured = measure(bytes, declared, max, at);
         checkClaims(a, measured, at);
