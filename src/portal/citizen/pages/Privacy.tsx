@@ -6,12 +6,11 @@ import Checkbox from '@helsenorge/designsystem-react/components/Checkbox';
 import RadioButton from '@helsenorge/designsystem-react/components/RadioButton';
 import Input from '@helsenorge/designsystem-react/components/Input';
 import NotificationPanel from '@helsenorge/designsystem-react/components/NotificationPanel';
-import type { Practitioner } from '@medplum/fhirtypes';
 import { useI18n } from '../../shared/i18n.tsx';
 import { ErrorMessage } from '../../shared/ErrorMessage.tsx';
 import { useCitizen } from '../context.tsx';
 import { useLoad } from '../useLoad.ts';
-import { changesBetween, fromConsent, HPR_SYSTEM, toConsent, type Change, type Settings } from '../privacy.ts';
+import { changesBetween, fromConsent, toConsent, type Change, type Settings } from '../privacy.ts';
 
 /**
  * Privacy settings (GET/PUT /fhir/$privacy-settings): reservation per service, restriction of all
@@ -30,7 +29,6 @@ export function Privacy() {
   const [saving, setSaving] = useState(false);
   const [hpr, setHpr] = useState('');
   const [hprError, setHprError] = useState<string>();
-  const [names, setNames] = useState<Record<string, string>>({});
 
   useEffect(() => {
     if (!load.data) return;
@@ -40,26 +38,9 @@ export function Privacy() {
     setReview(undefined);
   }, [load.data]);
 
-  // Names of blocked personnel from the health personnel registry, where the caller may read them.
-  useEffect(() => {
-    for (const h of edit?.blocked ?? []) if (!(h in names)) void lookUp(h);
-  }, [edit?.blocked.join()]);
-
-  async function lookUp(h: string): Promise<string | undefined> {
-    try {
-      const [p] = await fhir.search<Practitioner>(`/Practitioner?identifier=${encodeURIComponent(`${HPR_SYSTEM}|${h}`)}`, 1);
-      const n = p?.name?.[0];
-      const name = n ? [...(n.prefix ?? []), ...(n.given ?? []), n.family].filter(Boolean).join(' ') : '';
-      setNames((m) => ({ ...m, [h]: name }));
-      return name;
-    } catch {
-      setNames((m) => ({ ...m, [h]: '' }));
-      return undefined;
-    }
-  }
-
   const serviceName = (code: string) => catalogue.find((s) => s.code === code)?.name[lang] ?? code;
-  const personName = (h: string) => (names[h] ? `${names[h]} (HPR ${h})` : `HPR ${h}`);
+  // Citizens cannot read the health personnel registry through the API, so personnel are named by HPR number.
+  const personName = (h: string) => `HPR ${h}`;
   const readOnly = !person.mayManagePrivacy;
 
   if (load.error) return <Frame><ErrorMessage error={load.error} /></Frame>;
