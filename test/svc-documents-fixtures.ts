@@ -4,17 +4,13 @@ import { makeNationalId, makeOrgnr } from '../src/registry/identifiers.ts';
 import { organization, patient, practitioner, practitionerRole } from '../src/registry/resources.ts';
 import { MUNICIPALITIES } from '../src/registry/municipalities.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
+import { bornYearsAgo } from './helpers/access-fixtures.ts';
 
 /**
  * The journal documents tests' world: a GP office and a hospital, the patient's GP, a hospital
  * doctor and a specialist, two patients; tokens minted by the server's trusted dev authority.
  */
-const years = (n: number) => {
-  const d = new Date();
-  d.setUTCFullYear(d.getUTCFullYear() - n);
-  d.setUTCDate(d.getUTCDate() - 40);
-  return d.toISOString().slice(0, 10);
-};
+const years = bornYearsAgo;
 const nin = (age: number, individual: number) => makeNationalId({ birthDate: years(age), individual, synthetic: 'tenor' })!;
 const oslo = MUNICIPALITIES.find((m) => m.number === '0301')!;
 const home = (line: string) => ({ municipality: oslo, line, cadastralUnit: 1, propertyUnit: 2 });
