@@ -14,6 +14,7 @@ import { principalFromClaims, type AccessHeaders } from '../src/access/claims.ts
 import { accessFilterSql, checkRead, resolveAccess, type AccessContext } from '../src/access/policy.ts';
 import { savePrivacy } from '../src/access/privacy.ts';
 import { SERVICE_RULES } from '../src/services/rules.ts';
+import { serviceOf } from '../src/access/services.ts';
 import { FhirError } from '../src/fhir/outcome.ts';
 import { raw, sql } from '../src/store/sql.ts';
 
@@ -183,4 +184,28 @@ test('code and SQL agree when the patient has restricted services, for ordinary 
   } finally {
     await savePrivacy(db, pid, wk.powerGiver.nin, { reserved: [], restrictAll: false, restricted: [], blockedHpr: [] });
   }
+});
+
+test('a pharmacist sees prescriptions, the medication list, drug reactions and personal details, nothing else', async () => {
+  const now = new Date(`${REF}T12:00:00Z`);
+  const [{ compartment }] = await db.query<{ compartment: string }>(
+    `select compartment from resource where type = 'MedicationRequest' and compartment in (select compartment from resource where type = 'DiagnosticReport') limit 1`
+  );
+  const [patient] = await db.query<{ content: string }>(`select content from resource where type = 'Patient' and id = $1`, [compartment]);
+  const nin = JSON.parse(patient.content).identifier[0].value;
+  const ctx = (await contextFor(doctor('pharmacist', wk.pharmacist, 'SAMTYKKE', nin, { authorisation: 'FA1' }), now))!;
+  const rows = await db.query<{ type: string; content: string }>(`select type, content from resource where compartment = $1`, [compartment]);
+  const seen = new Set<string>();
+  for (const r of rows) {
+    try {
+      await checkRead(ctx, JSON.parse(r.content), compartment, db);
+      seen.add(serviceOf(JSON.parse(r.content)));
+    } catch (err) {
+      if (!(err instanceof FhirError)) throw err;
+    }
+  }
+  assert.ok(seen.has('medication'), 'prescriptions are visible');
+  assert.deepEqual([...seen].filter((s) => !['medication', 'critical-information', 'person'].includes(s)), []);
+  assert.ok(rows.some((r) => r.type === 'DiagnosticReport'), 'the patient has lab results the pharmacist does not see');
+  await compare(ctx, 'pharmacist');
 });

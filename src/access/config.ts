@@ -39,6 +39,13 @@ export interface AccessConfig {
   unntakOnlyForGp: boolean;
   /** Resource types citizens may create/update for themselves and those they represent. */
   citizenWritableTypes: string[];
+  /**
+   * The services health personnel of an authorisation category (kodeverk 9060) see at all, for
+   * categories whose work needs only part of the record; categories not listed see every service.
+   * Default: pharmacists (FA1, FA2) see prescriptions and the medication list, critical information
+   * (where the critical-information rule leaves them drug reactions only) and personal details.
+   */
+  servicesByAuthorisation: Record<string, string[]>;
 }
 
 export const ACCESS_BASES = ['UNNTAK', 'SAMTYKKE', 'AKUTT', 'FORHOYET_SAMTYKKE', 'FORHOYET_AKUTT'] as const;
@@ -50,7 +57,9 @@ export function loadAccessConfig(env: NodeJS.ProcessEnv = process.env, baseUrl =
   const issuers: TrustedIssuer[] = [];
   if (env.HELSEID_ISSUER) issuers.push({ issuer: env.HELSEID_ISSUER, jwksUri: env.HELSEID_JWKS_URI, kind: 'helseid' });
   if (env.IDPORTEN_ISSUER) issuers.push({ issuer: env.IDPORTEN_ISSUER, jwksUri: env.IDPORTEN_JWKS_URI, kind: 'idporten' });
+  const pharmacy = ['medication', 'critical-information', 'person'];
   return {
+    servicesByAuthorisation: env.AUTH_SERVICES_BY_AUTHORISATION ? JSON.parse(env.AUTH_SERVICES_BY_AUTHORISATION) : { FA1: pharmacy, FA2: pharmacy },
     auth: env.AUTH === 'off' ? 'off' : 'on',
     issuers,
     audiences: list(env.AUTH_AUDIENCE, ['samhandling', `${baseUrl}/fhir`]),

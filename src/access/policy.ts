@@ -80,6 +80,12 @@ function allServices(): Set<ServiceCode> {
   return new Set(ALL_SERVICES.map((s) => s.code));
 }
 
+/** The services personnel acting in this authorisation category see (AccessConfig.servicesByAuthorisation). */
+function servicesFor(authorisation: string | undefined, cfg: AccessConfig): Set<ServiceCode> {
+  const limit = authorisation ? cfg.servicesByAuthorisation[authorisation] : undefined;
+  return limit ? new Set(ALL_SERVICES.map((s) => s.code).filter((c) => limit.includes(c))) : allServices();
+}
+
 function restrictedServices(p: PrivacySettings): Set<ServiceCode> {
   if (p.restrictAll) return new Set(ALL_SERVICES.filter((s) => s.restrictable).map((s) => s.code));
   return new Set(p.restricted);
@@ -196,7 +202,7 @@ async function resolvePractitioner(principal: Extract<Principal, { kind: 'practi
       {
         patientId: person.patientId,
         nin,
-        services: withoutReserved(allServices(), privacy),
+        services: withoutReserved(servicesFor(principal.role, cfg), privacy),
         restricted: restrictedServices(privacy),
         includeRestricted: elevated,
         citizenView: false,
@@ -226,7 +232,7 @@ async function resolveSystem(principal: Extract<Principal, { kind: 'system' }>, 
     patients.push({
       patientId: person.patientId,
       nin: person.nin,
-      services: withoutReserved(allServices(), privacy),
+      services: withoutReserved(servicesFor(principal.attestation.authorisation, deps.config), privacy),
       restricted: restrictedServices(privacy),
       includeRestricted: !!basis?.startsWith('FORHOYET_'),
       citizenView: false,
