@@ -81,7 +81,7 @@ export function Portal({ session, onLogout }: { session: Session; onLogout: () =
   else if (page.service && !ctx.has(page.service))
     content = (
       <NotificationPanel variant="info" label={t('service.unavailable.title')} testId="service-unavailable">
-        {t('service.unavailable.text', { name: ctx.person.name })}
+        {ctx.person.relation === 'self' ? t('service.unavailable.reserved') : t('service.unavailable.text', { name: ctx.person.name })}
       </NotificationPanel>
     );
   else content = page.render();

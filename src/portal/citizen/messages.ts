@@ -27,6 +27,10 @@ export const MESSAGES: Messages = {
     nb: 'Du har ikke tilgang til denne tjenesten på vegne av {name}. Foreldre mister tilgang til blant annet prøvesvar, legemidler og journaldokumenter når barnet fyller 12 år.',
     en: 'You do not have access to this service on behalf of {name}. Parents lose access to lab results, medicines and journal documents, among others, when the child turns 12.',
   },
+  'service.unavailable.reserved': {
+    nb: 'Du har reservert deg mot denne tjenesten, så det finnes ingen opplysninger å vise. Du kan oppheve reservasjonen under Personvern.',
+    en: 'You have opted out of this service, so there is no information to show. You can end the opt-out under Privacy settings.',
+  },
   'overview.title': { nb: 'Oversikt', en: 'Overview' },
   'overview.titleFor': { nb: 'Oversikt for {name}', en: 'Overview for {name}' },
   'overview.hello': { nb: 'Du er logget inn som {name}.', en: 'You are logged in as {name}.' },
