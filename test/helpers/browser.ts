@@ -110,6 +110,11 @@ export async function startPortal(
   });
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
   fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const screenshot = async (name: string) => {
+    const file = path.join(ARTIFACTS, `${name}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    return file;
+  };
 
   return {
     server,
@@ -136,16 +141,12 @@ export async function startPortal(
       const authority = await devAuthority(devIssuer(origin), dataDir);
       return authority.sign(practitionerClaims(po));
     },
-    async screenshot(name) {
-      const file = path.join(ARTIFACTS, `${name}.png`);
-      await page.screenshot({ path: file, fullPage: true });
-      return file;
-    },
+    screenshot,
     async waitFor(selector, name) {
       try {
         await page.locator(selector).first().waitFor({ state: 'attached' });
       } catch (err) {
-        const file = await this.screenshot(`failed-${name}`).catch(() => '');
+        const file = await screenshot(`failed-${name}`).catch(() => '');
         throw new Error(`${(err as Error).message}\nscreenshot: ${file}\nerrors: ${consoleErrors.join(' | ')}`);
       }
     },
