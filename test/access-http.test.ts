@@ -120,6 +120,11 @@ test('a read leaves exactly one success AuditEvent naming who, organisation, pat
   assert.deepEqual(ev.entity.map((e: any) => e.what.reference), ['Patient/p-plain', 'Observation/p-plain-lab']);
   assert.equal(rows[0].compartment, 'p-plain');
   assert.equal(rows[0].emergency, false);
+  // The citizen's log names the service from the resource itself: a laboratory Observation is a lab result.
+  const citizen = await authority.sign(citizenClaims(PEOPLE.plain.nin));
+  const log = (await app.inject({ method: 'GET', url: '/fhir/$access-log', headers: { authorization: `Bearer ${citizen}` } })).json();
+  const entry = log.entries.find((e: any) => e.who.id === HPR.doctor && e.outcome === 'success');
+  assert.deepEqual(entry.what.map((w: any) => w.service), ['lab-results']);
 });
 
 test('an emergency read is marked as such', async () => {

@@ -23,6 +23,7 @@ import { AuditLog } from '../audit/audit-log.ts';
 import { patientCompartmentOf } from '../fhir/compartment.ts';
 import { FhirError, issue } from '../fhir/outcome.ts';
 import type { Db } from '../store/db.ts';
+import { serviceOf } from '../access/services.ts';
 import type { Sql } from '../store/sql.ts';
 
 /**
@@ -293,7 +294,7 @@ export async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promi
     if (status >= 400 || !principal) return;
     const params = request.params as Record<string, string> | undefined;
     const resources = request.returnedResources ?? returnedResources(payload);
-    const entities = new Map<string | null, string[]>();
+    const entities = new Map<string | null, (string | { reference: string; service: string })[]>();
     if (!resources.length && request.method === 'DELETE' && params?.type && params?.id) entities.set(null, [`${params.type}/${params.id}`]);
     if (!resources.length && reply.getHeader('location')) {
       const loc = String(reply.getHeader('location')).replace(/^.*\/fhir\//, '');
@@ -301,9 +302,9 @@ export async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promi
     }
     for (const r of resources) {
       const comp = checkedCompartments.has(r) ? checkedCompartments.get(r)! : compartmentOf(r);
-      const ref = `${r.resourceType}/${r.id}${r.meta?.versionId ? `/_history/${r.meta.versionId}` : ''}`;
+      const reference = `${r.resourceType}/${r.id}${r.meta?.versionId ? `/_history/${r.meta.versionId}` : ''}`;
       const list = entities.get(comp) ?? [];
-      list.push(ref);
+      list.push({ reference, service: serviceOf(r) });
       entities.set(comp, list);
     }
     if (entities.size === 0) entities.set(null, []);

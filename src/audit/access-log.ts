@@ -1,5 +1,6 @@
 import type { AuditEvent } from '@medplum/fhirtypes';
 import { serviceDefinition, serviceOf } from '../access/services.ts';
+import { SERVICE_DETAIL } from './audit-event.ts';
 import type { Queryable } from '../store/db.ts';
 
 /** The citizen's "who has looked at my data" (logg over bruk), in plain words. */
@@ -53,7 +54,8 @@ function describe(row: any): AccessLogEntry {
   for (const e of event.entity ?? []) {
     const ref = e.what?.reference;
     if (!ref || e.role?.code !== '4') continue;
-    const service = serviceOf({ resourceType: ref.split('/')[0] } as any);
+    const recorded = e.detail?.find((d) => d.type === SERVICE_DETAIL)?.valueString;
+    const service = recorded ?? serviceOf({ resourceType: ref.split('/')[0] } as any);
     counts.set(service, (counts.get(service) ?? 0) + 1);
   }
   const what = [...counts].map(([service, count]) => ({ service, count, ...serviceDefinition(service as any).name }));

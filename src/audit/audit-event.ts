@@ -23,7 +23,8 @@ export interface AuditInput {
   /** Patient the event is about (compartment id) and their national id if known. */
   patient?: { id: string; nin?: string };
   /** References of resources touched: `Type/id` or `Type/id/_history/v`. */
-  entities?: string[];
+  /** The resources touched: a reference, or a reference with the service the resource belongs to (for the citizen's log). */
+  entities?: (string | { reference: string; service?: string })[];
   /** The query of a search, as received. */
   query?: string;
   /** Why the caller says they need this access (header nhn-access-reason), e.g. for an emergency. */
@@ -118,6 +119,9 @@ function agents(p: Principal | undefined, ctx: AccessContext | undefined): Audit
   return out;
 }
 
+/** AuditEvent.entity.detail type naming the national service the entity belongs to. */
+export const SERVICE_DETAIL = 'service';
+
 /** The AuditEvent for one request about one patient (or none), as a table row. */
 export function auditRow(input: AuditInput): AuditRow {
   const p = input.principal ?? input.access?.principal;
@@ -130,12 +134,16 @@ export function auditRow(input: AuditInput): AuditRow {
       type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1', display: 'Person' },
       role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' },
     });
-  for (const ref of input.entities ?? [])
+  for (const e of input.entities ?? []) {
+    const { reference, service } = typeof e === 'string' ? { reference: e, service: undefined } : e;
     entity.push({
-      what: { reference: ref },
+      what: { reference },
       type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' },
       role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '4', display: 'Domain Resource' },
+      // The service is decided from the resource's content (a lab Observation is a lab result), which the log no longer has.
+      ...(service ? { detail: [{ type: SERVICE_DETAIL, valueString: service }] } : {}),
     });
+  }
   if (input.query)
     entity.push({
       type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2' },
