@@ -271,3 +271,22 @@ test('a lookup on a basis that does not apply is refused with the reason: UNNTAK
   await page.getByTestId('lookup-error').getByText(/har ikke sperret noe/).waitFor();
   await h.screenshot('clinician-nothing-restricted');
 });
+
+test('at 375 px wide the lookup and the record fit the screen (no sideways scrolling) and pass axe', { skip: browserSkip }, async () => {
+  const { page } = h;
+  await page.setViewportSize({ width: 375, height: 800 });
+  try {
+    await clinicianLogin(DOCTOR);
+    const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1);
+    assert.equal(await fits(), true, 'the lookup form fits');
+    await axeClean('lookup at 375 px');
+    await lookUp(PATIENT, 'SAMTYKKE');
+    await h.waitFor('[data-testid="lab-results"]', 'record-375');
+    await h.waitFor('[data-testid="documents"]', 'record-375-documents');
+    assert.equal(await fits(), true, 'the record fits');
+    await axeClean('record at 375 px');
+    await h.screenshot('clinician-record-375');
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 900 });
+  }
+});

@@ -1,10 +1,9 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
 import Button from '@helsenorge/designsystem-react/components/Button';
 import Title from '@helsenorge/designsystem-react/components/Title';
-import Loader from '@helsenorge/designsystem-react/components/Loader';
 import { I18nProvider, useI18n } from '../shared/i18n.tsx';
 import { Layout } from '../shared/Layout.tsx';
-import { ErrorMessage } from '../shared/ErrorMessage.tsx';
+import { LoginCallback } from '../shared/LoginCallback.tsx';
 import { createFhirClient } from '../shared/fhir.ts';
 import { navigate, usePath } from '../shared/router.ts';
 import type { Session } from '../shared/auth.ts';
@@ -27,7 +26,9 @@ export function App() {
 function Root() {
   const path = usePath();
   const [session, setSession] = useState(() => clinicianAuth.session());
-  if (path === clinicianAuth.redirectPath) return <Callback onDone={() => setSession(clinicianAuth.session())} />;
+  const { t } = useI18n();
+  if (path === clinicianAuth.redirectPath)
+    return <LoginCallback auth={clinicianAuth} appName={t('app.name')} homePath={HOME} onDone={() => setSession(clinicianAuth.session())} />;
   if (!session) return <LoggedOut />;
   return (
     <Workspace
@@ -47,38 +48,6 @@ function Frame(props: { children: React.ReactNode; user?: React.ReactNode; onLog
     <Layout appName={t('app.name')} homePath={HOME} user={props.user} onLogout={props.onLogout}>
       {props.children}
     </Layout>
-  );
-}
-
-function Callback({ onDone }: { onDone: () => void }) {
-  const { t } = useI18n();
-  const [error, setError] = useState<unknown>();
-  useEffect(() => {
-    let done = false;
-    clinicianAuth.completeLogin().then(
-      (to) => {
-        if (done) return;
-        onDone();
-        navigate(to.startsWith(HOME) ? to : HOME, { replace: true });
-      },
-      (err) => !done && setError(err)
-    );
-    return () => {
-      done = true;
-    };
-  }, []);
-  return (
-    <Frame>
-      {error ? (
-        <div className="sh-stack">
-          <Title htmlMarkup="h1">{t('login.failed')}</Title>
-          <ErrorMessage error={error} />
-          <Button onClick={() => clinicianAuth.login(HOME)}>{t('login.button')}</Button>
-        </div>
-      ) : (
-        <Loader ariaLabel={t('login.completing')} />
-      )}
-    </Frame>
   );
 }
 

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import Button from '@helsenorge/designsystem-react/components/Button';
 import Loader from '@helsenorge/designsystem-react/components/Loader';
 import NotificationPanel from '@helsenorge/designsystem-react/components/NotificationPanel';
@@ -38,6 +38,12 @@ export function PatientRecord({ lookup, client, me, onNewLookup }: { lookup: Loo
     };
   }, [client]);
 
+  // The result of a lookup (record, refusal or not found) takes the focus, so screen readers announce it.
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    if (!state.loading) heading.current?.focus();
+  }, [state.loading]);
+
   const newLookup = (
     <Button variant="outline" onClick={onNewLookup} testId="new-lookup">
       {t('lookup.new')}
@@ -47,7 +53,9 @@ export function PatientRecord({ lookup, client, me, onNewLookup }: { lookup: Loo
   if (state.error)
     return (
       <div className="sh-stack" data-testid="lookup-refused">
-        <Title htmlMarkup="h1">{t('patient.title')}</Title>
+        <Title htmlMarkup="h1" ref={heading} tabIndex={-1}>
+          {t('patient.title')}
+        </Title>
         <ErrorMessage error={state.error} testId="lookup-error" />
         {newLookup}
       </div>
@@ -55,7 +63,9 @@ export function PatientRecord({ lookup, client, me, onNewLookup }: { lookup: Loo
   if (!state.patient)
     return (
       <div className="sh-stack">
-        <Title htmlMarkup="h1">{t('patient.title')}</Title>
+        <Title htmlMarkup="h1" ref={heading} tabIndex={-1}>
+          {t('patient.title')}
+        </Title>
         <NotificationPanel variant="info" testId="lookup-not-found">
           {t('lookup.notFound')}
         </NotificationPanel>
@@ -69,7 +79,7 @@ export function PatientRecord({ lookup, client, me, onNewLookup }: { lookup: Loo
   return (
     <div className="sh-stack">
       <section className="kj-patient" aria-labelledby="patient-name">
-        <Title htmlMarkup="h1" id="patient-name" testId="patient-name">
+        <Title htmlMarkup="h1" id="patient-name" testId="patient-name" ref={heading} tabIndex={-1}>
           {[...(name?.given ?? []), name?.family].filter(Boolean).join(' ') || lookup.nin}
         </Title>
         <p>

@@ -5,7 +5,7 @@ import Title from '@helsenorge/designsystem-react/components/Title';
 import { useI18n } from '../../shared/i18n.tsx';
 import { ErrorMessage } from '../../shared/ErrorMessage.tsx';
 import type { PatientContext } from '../PatientRecord.tsx';
-import { conceptText, Section } from './Section.tsx';
+import { conceptText, ScrollTable, Section } from './Section.tsx';
 
 const SD = 'https://samhandling.dev/fhir/StructureDefinition/';
 const KJ_ALLERGY = `${SD}KjAllergyIntolerance`;
@@ -55,18 +55,11 @@ export function CriticalInfo({ client, patient, me }: PatientContext) {
           {data.reactions.length === 0 ? (
             <p>{t('section.empty')}</p>
           ) : (
-            <div className="sh-table-wrap">
-              <table className="sh-simple" data-testid="drug-reactions">
-                <thead>
-                  <tr>
-                    <th scope="col">{t('critical.substance')}</th>
-                    <th scope="col">{t('critical.reaction')}</th>
-                    <th scope="col">{t('critical.certainty')}</th>
-                    <th scope="col">{t('critical.status')}</th>
-                    <th scope="col">{t('critical.recorded')}</th>
-                  </tr>
-                </thead>
-                <tbody>
+            <ScrollTable
+              label={t('critical.drugReactions')}
+              testId="drug-reactions"
+              columns={[t('critical.substance'), t('critical.reaction'), t('critical.certainty'), t('critical.status'), t('critical.recorded')]}
+            >
                   {data.reactions.map((r) => (
                     <tr key={r.id}>
                       <td>
@@ -78,9 +71,7 @@ export function CriticalInfo({ client, patient, me }: PatientContext) {
                       <td>{formatDate(r.recordedDate ?? r.meta?.lastUpdated)}</td>
                     </tr>
                   ))}
-                </tbody>
-              </table>
-            </div>
+            </ScrollTable>
           )}
           <Title htmlMarkup="h3" appearance="title4">
             {t('critical.other')}

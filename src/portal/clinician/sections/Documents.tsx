@@ -3,7 +3,7 @@ import Button from '@helsenorge/designsystem-react/components/Button';
 import { useI18n } from '../../shared/i18n.tsx';
 import { ErrorMessage } from '../../shared/ErrorMessage.tsx';
 import type { PatientContext } from '../PatientRecord.tsx';
-import { conceptText, Section } from './Section.tsx';
+import { conceptText, ScrollTable, Section } from './Section.tsx';
 
 /** NHN's count of documents withheld because the patient restricted them (never their content). */
 const NORS_COUNT = 'NHN-SecurityLabel-Nors-Count';
@@ -55,20 +55,11 @@ export function Documents({ client, patient }: PatientContext) {
           {data.documents.length === 0 ? (
             <p>{t('section.empty')}</p>
           ) : (
-            <div className="sh-table-wrap">
-              <table className="sh-simple" data-testid="documents">
-                <thead>
-                  <tr>
-                    <th scope="col">{t('doc.title')}</th>
-                    <th scope="col">{t('doc.type')}</th>
-                    <th scope="col">{t('doc.date')}</th>
-                    <th scope="col">{t('doc.author')}</th>
-                    <th scope="col">
-                      <span className="sh-sr">{t('doc.open', { title: '' })}</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
+            <ScrollTable
+              label={t('section.documents')}
+              testId="documents"
+              columns={[t('doc.title'), t('doc.type'), t('doc.date'), t('doc.author'), <span className="sh-sr">{t('doc.open', { title: '' })}</span>]}
+            >
                   {data.documents.map((d) => {
                     const title = d.description ?? d.content?.[0]?.attachment?.title ?? conceptText(d.type);
                     return (
@@ -87,9 +78,7 @@ export function Documents({ client, patient }: PatientContext) {
                       </tr>
                     );
                   })}
-                </tbody>
-              </table>
-            </div>
+            </ScrollTable>
           )}
           {openError !== undefined && <ErrorMessage error={openError} testId="document-open-error" />}
         </div>

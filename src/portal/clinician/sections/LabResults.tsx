@@ -1,6 +1,6 @@
 import { useI18n } from '../../shared/i18n.tsx';
 import type { PatientContext } from '../PatientRecord.tsx';
-import { conceptText, Section } from './Section.tsx';
+import { conceptText, ScrollTable, Section } from './Section.tsx';
 
 const LAB = 'http://terminology.hl7.org/CodeSystem/observation-category|laboratory';
 
@@ -31,17 +31,7 @@ export function LabResults({ client, patient }: PatientContext) {
         observations.length === 0 ? (
           <p>{t('section.empty')}</p>
         ) : (
-          <div className="sh-table-wrap">
-            <table className="sh-simple" data-testid="lab-results">
-              <thead>
-                <tr>
-                  <th scope="col">{t('lab.analyte')}</th>
-                  <th scope="col">{t('lab.value')}</th>
-                  <th scope="col">{t('lab.range')}</th>
-                  <th scope="col">{t('lab.date')}</th>
-                </tr>
-              </thead>
-              <tbody>
+          <ScrollTable label={t('section.lab')} testId="lab-results" columns={[t('lab.analyte'), t('lab.value'), t('lab.range'), t('lab.date')]}>
                 {observations.map((o: any) => {
                   const flag = o.interpretation?.[0]?.coding?.[0]?.code as string | undefined;
                   const flagKey = flag && ['H', 'HH', 'L', 'LL', 'A', 'AA', 'N'].includes(flag) ? flag[0] : undefined;
@@ -57,9 +47,7 @@ export function LabResults({ client, patient }: PatientContext) {
                     </tr>
                   );
                 })}
-              </tbody>
-            </table>
-          </div>
+          </ScrollTable>
         )
       }
     </Section>

@@ -6,7 +6,7 @@ import { useI18n } from '../../shared/i18n.tsx';
 import { ErrorMessage } from '../../shared/ErrorMessage.tsx';
 import { ApiError } from '../../shared/fhir.ts';
 import type { PatientContext } from '../PatientRecord.tsx';
-import { conceptText, Section } from './Section.tsx';
+import { conceptText, ScrollTable, Section } from './Section.tsx';
 
 const LIST_TYPE = 'https://samhandling.dev/fhir/CodeSystem/list-type';
 /** Doctors reconcile the PLL (the server decides: MEDICATION_PLL_CATEGORIES); this only hides the form. */
@@ -31,7 +31,7 @@ const isOpen = (s: any) => s.status === 'active' || s.status === 'on-hold';
  * list, may discontinue entries and take loose prescriptions onto it.
  */
 export function MedicationList({ client, me }: PatientContext) {
-  const { t } = useI18n();
+  const { t, formatDate } = useI18n();
   const load = async (): Promise<Pll> => {
     const res = await client.request('/$medication-list');
     const bundle = await res.json();
@@ -52,21 +52,12 @@ export function MedicationList({ client, me }: PatientContext) {
       {(pll, reload) => (
         <div className="sh-stack">
           {pll.list ? (
-            <p data-testid="pll-version">{t('pll.version', { version: pll.version ?? '?', date: pll.list.date ? new Date(pll.list.date).toLocaleDateString() : '' })}</p>
+            <p data-testid="pll-version">{t('pll.version', { version: pll.version ?? '?', date: formatDate(pll.list.date, true) })}</p>
           ) : (
             <p>{t('pll.none')}</p>
           )}
           {pll.entries.length > 0 && (
-            <div className="sh-table-wrap">
-              <table className="sh-simple" data-testid="pll-entries">
-                <thead>
-                  <tr>
-                    <th scope="col">{t('pll.drug')}</th>
-                    <th scope="col">{t('pll.dosage')}</th>
-                    <th scope="col">{t('pll.status')}</th>
-                  </tr>
-                </thead>
-                <tbody>
+            <ScrollTable label={t('section.medication')} testId="pll-entries" columns={[t('pll.drug'), t('pll.dosage'), t('pll.status')]}>
                   {pll.entries.map((s) => (
                     <tr key={s.id}>
                       <td>{medicationText(s)}</td>
@@ -74,9 +65,7 @@ export function MedicationList({ client, me }: PatientContext) {
                       <td>{t(`pll.status.${s.status}`)}</td>
                     </tr>
                   ))}
-                </tbody>
-              </table>
-            </div>
+            </ScrollTable>
           )}
           {pll.loose.length > 0 && (
             <>
@@ -92,7 +81,7 @@ export function MedicationList({ client, me }: PatientContext) {
               </ul>
             </>
           )}
-          {me.authorisation && RECONCILING.includes(me.authorisation) && (pll.list || pll.loose.length > 0) && <Reconcile client={client} pll={pll} onDone={reload} />}
+          {me.authorisation && RECONCILING.includes(me.authorisation) && (pll.list || pll.loose.length > 0) && <Reconcile key={pll.version ?? 'none'} client={client} pll={pll} onDone={reload} />}
         </div>
       )}
     </Section>

@@ -41,3 +41,26 @@ export function Section<T>(props: { id: string; title: string; load: () => Promi
 export function conceptText(c: any): string {
   return c?.text ?? c?.coding?.find((x: any) => x.display)?.display ?? c?.coding?.[0]?.code ?? '';
 }
+
+/**
+ * A table that scrolls sideways inside its own region on a narrow screen (the page itself never
+ * does); the region is focusable and named so keyboard users can scroll it.
+ */
+export function ScrollTable(props: { label: string; testId: string; columns: ReactNode[]; children: ReactNode }) {
+  return (
+    <div className="sh-table-wrap" role="region" aria-label={props.label} tabIndex={0}>
+      <table className="sh-simple" data-testid={props.testId}>
+        <thead>
+          <tr>
+            {props.columns.map((c, i) => (
+              <th scope="col" key={i}>
+                {c}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{props.children}</tbody>
+      </table>
+    </div>
+  );
+}
