@@ -2,7 +2,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Resource } from '@medplum/fhirtypes';
 import { browserSkip, describeViolations, PEOPLE, PRACTITIONERS, startPortal, type PortalHarness } from './helpers/browser.ts';
-import { journalDocument, labReport } from './helpers/portal-data.ts';
+import { drugReaction, journalDocument, labReport } from './helpers/portal-data.ts';
+import { NO_PRIVACY_SETTINGS, savePrivacy } from '../src/access/privacy.ts';
 
 /**
  * The clinician view (/clinician) in the browser, logged in through the dev server's practitioner
@@ -196,6 +197,24 @@ test('a restricted document shows as a hidden count without its content; elevate
   await tab.waitForURL(/^blob:/);
   assert.equal(await tab.evaluate(() => document.contentType), 'application/pdf');
   await tab.close();
+});
+
+test('restricted critical information is announced as hidden (from the status call) without content; elevated access shows it', { skip: browserSkip }, async () => {
+  const { page } = h;
+  const giver = PEOPLE.attorneyGiver;
+  const giverId = await h.patientId(giver);
+  await h.server.platform.repo.putMany([drugReaction({ id: 'kj-giver-reaction', patientId: giverId, text: 'Ibuprofen', atc: 'M01AE01' })]);
+  await savePrivacy(h.server.platform.db, giverId, giver, { ...NO_PRIVACY_SETTINGS, restricted: ['critical-information'] });
+  await clinicianLogin(DOCTOR);
+  await lookUp(giver, 'SAMTYKKE');
+  await h.waitFor('[data-testid="critical-hidden"]', 'critical-hidden');
+  assert.match(await page.getByTestId('critical-hidden').innerText(), /skjult fordi pasienten har sperret den/);
+  assert.doesNotMatch(await page.getByTestId('section-critical').innerText(), /Ibuprofen/);
+  await axeClean('record with hidden critical information');
+  await h.screenshot('clinician-critical-hidden');
+  await lookUp(giver, 'FORHOYET_SAMTYKKE');
+  await page.getByTestId('drug-reactions').getByText(/Ibuprofen/).waitFor();
+  assert.equal(await page.getByTestId('critical-hidden').count(), 0);
 });
 
 test('an emergency lookup needs a written reason, is shown as emergency and appears in the citizen’s access log', { skip: browserSkip }, async () => {

@@ -44,6 +44,11 @@ export const MESSAGES: Messages = {
     en: '{count} document(s) are hidden because the patient restricted them. You do not see their content. Elevated access (with consent or emergency) opens them.',
   },
 
+  'hidden.critical': {
+    nb: 'Pasienten har aktiv kritisk informasjon som er skjult fordi pasienten har sperret den. Forhøyet tilgang (med samtykke eller akutt) åpner den.',
+    en: 'The patient has active critical information that is hidden because the patient restricted it. Elevated access (with consent or emergency) opens it.',
+  },
+  'status.entered-in-error': { nb: 'Feilregistrert', en: 'Entered in error' },
   'critical.drugReactions': { nb: 'Legemiddelreaksjoner', en: 'Drug reactions' },
   'critical.other': { nb: 'Annen kritisk informasjon', en: 'Other critical information' },
   'critical.substance': { nb: 'Legemiddel/substans', en: 'Drug/substance' },

@@ -12,7 +12,6 @@ const KJ_ALLERGY = `${SD}KjAllergyIntolerance`;
 const CERTAINTY_EXT = `${SD}kj-certainty`;
 const CERTAINTY_SYSTEM = 'https://samhandling.dev/fhir/CodeSystem/kj-certainty';
 const VERIFICATION_SYSTEM = 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification';
-const SERVICE_TAG = 'https://samhandling.dev/fhir/CodeSystem/service|critical-information';
 const ATC = 'http://www.whocc.no/atc';
 const HPR = 'urn:oid:2.16.578.1.12.4.1.4.4';
 const CERTAINTIES = ['unconfirmed', 'presumed', 'confirmed'] as const;
@@ -22,33 +21,42 @@ const REGISTERING = ['LE'];
 interface CriticalData {
   reactions: any[];
   other: any[];
+  /** The status call says active critical information exists, but none is shown: restricted by the patient. */
+  hiddenActive: boolean;
 }
+
+const ENTRY_STATE_EXT = `${SD}kj-entry-state`;
 
 const certaintyOf = (r: any): string | undefined =>
   r.extension?.find((e: any) => e.url === CERTAINTY_EXT)?.valueCoding?.code ?? r.verificationStatus?.coding?.[0]?.code;
 
-const isActive = (r: any) => (r.clinicalStatus?.coding?.[0]?.code ?? 'active') === 'active' && r.verificationStatus?.coding?.[0]?.code !== 'entered-in-error';
-
 /** Pasientens kritiske informasjon: drug reactions first, then the rest; doctors register drug reactions here. */
 export function CriticalInfo({ client, patient, me }: PatientContext) {
   const { t, formatDate } = useI18n();
+  // The service's own read ($critical-information) says whether each entry is active at the server's
+  // time; the status call (not logged) tells whether active entries exist at all, restricted ones included.
   const load = async (): Promise<CriticalData> => {
-    const pid = encodeURIComponent(`Patient/${patient.id}`);
-    const [allergies, conditions, procedures, flags] = await Promise.all([
-      client.search(`/AllergyIntolerance?patient=${pid}`),
-      client.search(`/Condition?patient=${pid}&_tag=${encodeURIComponent(SERVICE_TAG)}`),
-      client.search(`/Procedure?patient=${pid}&_tag=${encodeURIComponent(SERVICE_TAG)}`),
-      client.search(`/Flag?patient=${pid}`),
-    ]);
+    const [bundle, status] = await Promise.all([client.json('/$critical-information'), client.json('/$privacy-status').catch(() => undefined)]);
+    const entries = (bundle.entry ?? [])
+      .filter((e: any) => e.resource)
+      .map((e: any) => ({ ...e.resource, _state: e.extension?.find((x: any) => x.url === ENTRY_STATE_EXT)?.valueCode ?? 'active' }));
+    const activeExists = status?.parameter?.find((p: any) => p.name === 'hasActiveCriticalInformation')?.valueBoolean === true;
+    const isReaction = (r: any) => r.resourceType === 'AllergyIntolerance' && r.category?.includes('medication');
     return {
-      reactions: allergies.filter((a: any) => a.category?.includes('medication')),
-      other: [...allergies.filter((a: any) => !a.category?.includes('medication')), ...conditions, ...procedures, ...flags],
+      reactions: entries.filter(isReaction),
+      other: entries.filter((r: any) => !isReaction(r)),
+      hiddenActive: activeExists && !entries.some((r: any) => r._state === 'active'),
     };
   };
   return (
     <Section id="critical" title={t('section.critical')} load={load}>
       {(data, reload) => (
         <div className="sh-stack">
+          {data.hiddenActive && (
+            <p className="kj-hidden" data-testid="critical-hidden">
+              {t('hidden.critical')}
+            </p>
+          )}
           <Title htmlMarkup="h3" appearance="title4">
             {t('critical.drugReactions')}
           </Title>
@@ -67,7 +75,7 @@ export function CriticalInfo({ client, patient, me }: PatientContext) {
                       </td>
                       <td>{(r.reaction ?? []).flatMap((x: any) => x.manifestation ?? []).map(conceptText).join(', ')}</td>
                       <td>{certaintyOf(r) ? t(`certainty.${certaintyOf(r)}`) : ''}</td>
-                      <td>{t(isActive(r) ? 'status.active' : 'status.inactive')}</td>
+                      <td>{t(`status.${r._state}`)}</td>
                       <td>{formatDate(r.recordedDate ?? r.meta?.lastUpdated)}</td>
                     </tr>
                   ))}
@@ -82,7 +90,7 @@ export function CriticalInfo({ client, patient, me }: PatientContext) {
             <ul data-testid="critical-other">
               {data.other.map((r) => (
                 <li key={`${r.resourceType}/${r.id}`}>
-                  {conceptText(r.code)} {r.category?.[0] && typeof r.category[0] === 'object' ? `(${conceptText(r.category[0])})` : ''}
+                  {conceptText(r.code)} {r.category?.[0] && typeof r.category[0] === 'object' ? `(${conceptText(r.category[0])})` : ''} – {t(`status.${r._state}`)}
                 </li>
               ))}
             </ul>
