@@ -115,8 +115,9 @@ test("a clinician's emergency lookup appears in the citizen's access log, marked
   for (let i = 0; i < 10 && (await page.getByTestId('log-entry-emergency').count()) === 0; i++) {
     const shown = await page.getByTestId('access-log').locator('tbody tr').count();
     await page.getByTestId('log-more').click();
-    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="access-log"] tbody tr').length > n, shown);
+    await h.waitFor(`[data-testid="access-log"] tbody tr:nth-child(${shown + 1})`, `access-log-page-${i + 2}`);
   }
+  await h.waitFor('[data-testid="log-entry-emergency"]', 'access-log-emergency');
   const row = page.getByTestId('log-entry-emergency').first();
   const text = await row.innerText();
   assert.match(text, new RegExp(`HPR ${PRACTITIONERS.hospitalDoctor.hpr}`));
