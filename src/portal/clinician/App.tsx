@@ -70,6 +70,8 @@ function Workspace({ session, onLogout }: { session: Session; onLogout: () => vo
   const { t } = useI18n();
   const me = clinicianOf(session.claims);
   const [lookup, setLookup] = useState<Lookup>();
+  // A new lookup starts from the last one (same patient, e.g. with another basis); a reason is always written anew.
+  const [last, setLast] = useState<Lookup>();
   // One client per lookup: every request carries that lookup's patient, basis and reason.
   const client = useMemo(
     () => createFhirClient({ token: () => session.accessToken, headers: () => (lookup ? lookupHeaders(lookup) : {}), onUnauthorized: onLogout }),
@@ -79,9 +81,18 @@ function Workspace({ session, onLogout }: { session: Session; onLogout: () => vo
   return (
     <Frame user={user} onLogout={onLogout}>
       {lookup ? (
-        <PatientRecord key={`${lookup.nin}|${lookup.basis}|${lookup.reason ?? ''}`} lookup={lookup} client={client} me={me} onNewLookup={() => setLookup(undefined)} />
+        <PatientRecord
+          key={`${lookup.nin}|${lookup.basis}|${lookup.reason ?? ''}`}
+          lookup={lookup}
+          client={client}
+          me={me}
+          onNewLookup={() => {
+            setLast(lookup);
+            setLookup(undefined);
+          }}
+        />
       ) : (
-        <LookupForm onSubmit={setLookup} />
+        <LookupForm onSubmit={setLookup} initial={last && { nin: last.nin, basis: last.basis }} />
       )}
     </Frame>
   );
