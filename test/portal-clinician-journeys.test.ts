@@ -55,6 +55,8 @@ async function clinicianLogin(who: { hpr: string; org: string }, purpose = 'TREA
   await page.goto(`${h.origin}/clinician`);
   const logout = page.getByTestId('logout');
   if (await logout.count()) await logout.click();
+  await page.getByTestId('login').waitFor();
+  if (shot) await axeClean('clinician welcome page');
   await page.getByTestId('login').click();
   await page.waitForURL(/\/oidc\/interaction\//);
   await page.getByLabel(/Søk på HPR-nummer eller navn/).fill(who.hpr);
