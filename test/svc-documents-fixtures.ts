@@ -1,7 +1,7 @@
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { citizenClaims, devAuthority, practitionerClaims, type DevAuthority } from '../src/access/dev-authority.ts';
 import { makeNationalId, makeOrgnr } from '../src/registry/identifiers.ts';
-import { organization, patient, practitioner, practitionerRole } from '../src/registry/resources.ts';
+import { nameOf, organization, parentRelation, patient, practitioner, practitionerRole } from '../src/registry/resources.ts';
 import { MUNICIPALITIES } from '../src/registry/municipalities.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { bornYearsAgo } from './helpers/access-fixtures.ts';
@@ -11,13 +11,20 @@ import { bornYearsAgo } from './helpers/access-fixtures.ts';
  * doctor and a specialist, two patients; tokens minted by the server's trusted dev authority.
  */
 const years = bornYearsAgo;
-const nin = (age: number, individual: number) => makeNationalId({ birthDate: years(age), individual, synthetic: 'tenor' })!;
+/** A valid synthetic national id for someone `age` years old; steps by 10 (same gender digit) past numbers whose check digit fails. */
+const nin = (age: number, individual: number): string => {
+  for (let i = individual; i < 1000; i += 10) {
+    const id = makeNationalId({ birthDate: years(age), individual: i, synthetic: 'tenor' });
+    if (id) return id;
+  }
+  throw new Error(`no national id for age ${age} from ${individual}`);
+};
 const oslo = MUNICIPALITIES.find((m) => m.number === '0301')!;
 const home = (line: string) => ({ municipality: oslo, line, cadastralUnit: 1, propertyUnit: 2 });
 
 export const ORG = { gp: makeOrgnr('92000001')!, hospital: makeOrgnr('92000002')!, clinic: makeOrgnr('92000003')! };
 export const HPR = { gp: '7200001', doctor: '7200002', specialist: '7200003' };
-export const P = { patient: nin(45, 301), other: nin(50, 302) };
+export const P = { patient: nin(45, 301), other: nin(50, 302), parent: nin(40, 303), child: nin(10, 304) };
 export const NIN_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.4.1';
 
 export const registry: Resource[] = [
@@ -31,6 +38,9 @@ export const registry: Resource[] = [
   practitionerRole({ id: 'role-doctor', practitionerId: 'pr-doctor', practitionerName: 'Didrik Doktor', organizationId: 'org-hospital', category: 'LE', kind: 'hospital', since: '2020-01-01' }),
   practitionerRole({ id: 'role-specialist', practitionerId: 'pr-specialist', practitionerName: 'Siri Spesialist', organizationId: 'org-clinic', category: 'LE', kind: 'hospital', since: '2020-01-01' }),
   patient({ id: 'pat', nin: P.patient, given: 'Åse', family: 'Østby', gender: 'female', birthDate: years(45), address: home('Storgata 1'), protection: 'ugradert', gp: { roleId: 'role-gp', display: 'Fastlege', since: '2020-01-01' } }),
+  patient({ id: 'parent', nin: P.parent, given: 'Kari', family: 'Mor', gender: 'female', birthDate: years(40), address: home('Parkveien 3'), protection: 'ugradert' }),
+  patient({ id: 'child', nin: P.child, given: 'Per', family: 'Mor', gender: 'male', birthDate: years(10), address: home('Parkveien 3'), protection: 'ugradert' }),
+  parentRelation({ id: 'rel-child', childId: 'child', parentNin: P.parent, parentName: nameOf('Kari', 'Mor'), parentGender: 'female', responsibility: 'felles' }),
   patient({ id: 'other', nin: P.other, given: 'Ola', family: 'Nordmann', gender: 'male', birthDate: years(50), address: home('Lillegata 2'), protection: 'ugradert' }),
 ];
 

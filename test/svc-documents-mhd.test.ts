@@ -266,3 +266,17 @@ test('an ITI-65 update keeps the content the new version still names and drops t
   assert.equal(refused.status, 422, refused.text);
   assert.ok(refused.body.issue.some((i: any) => i.expression?.some((x: string) => x.startsWith('Bundle.entry[1]'))), JSON.stringify(refused.body.issue));
 });
+
+test('a parent restricts their 10-year-old’s document for them; the child’s document stays the child’s', async () => {
+  const { id } = await publish({ bytes: samplePdf('Barnets epikrise'), contentType: 'application/pdf', patient: P.child }, await asDoctor(w, 'SAMTYKKE', P.child));
+  const parent = await asCitizen(w, P.parent);
+  const res = await w.s.fhir(`/DocumentReference/${id}/$restrict`, { method: 'POST', headers: { ...parent, 'nhn-patient-nin': P.child } });
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.body.subject.reference, 'Patient/child');
+  assert.ok(res.body.meta.security.some((s: any) => s.code === 'NORS'));
+  const doctor = await w.s.fhir(`/DocumentReference?patient.identifier=${NIN_SYSTEM}|${P.child}`, { headers: await asDoctor(w, 'SAMTYKKE', P.child) });
+  assert.equal(doctor.headers.get('NHN-SecurityLabel-Nors-Count'), '1');
+  assert.ok(!doctor.body.entry?.length);
+  const rows = await w.s.platform.db.query<any>(`select agent_id, on_behalf_of, interaction from audit_event where compartment = 'child' and interaction = 'operation'`);
+  assert.equal(rows.length, 1, 'in the child’s access log');
+});
