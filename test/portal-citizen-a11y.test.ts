@@ -107,6 +107,38 @@ test('a journal document opens as a PDF, fetched with the token', { skip: browse
   await h.screenshot('citizen-document-opened');
 });
 
+test('a citizen restricts a journal document after reading what it does, and a treating doctor no longer gets it', { skip: browserSkip }, async () => {
+  const { page } = h;
+  const doctorSearch = async () => {
+    const token = await h.practitionerToken({ hpr: PRACTITIONERS.hospitalDoctor.hpr, org: PRACTITIONERS.hospitalDoctor.org, patient: PEOPLE.parent, purpose: 'TREAT' });
+    const res = await h.server.fhir(`/DocumentReference?patient=${await h.patientId(PEOPLE.parent)}`, { headers: { authorization: `Bearer ${token}`, 'nhn-patient-nin': PEOPLE.parent, 'nhn-access-basis': 'SAMTYKKE' } });
+    assert.equal(res.status, 200, res.text);
+    return { ids: (res.body.entry ?? []).map((e: any) => e.resource.id), nors: res.headers.get('nhn-securitylabel-nors-count') };
+  };
+  assert.deepEqual((await doctorSearch()).ids, ['a11y-doc']);
+
+  await page.goto(`${h.origin}/documents`);
+  await h.waitFor('[data-testid="documents-table"]', 'documents-restrict');
+  await page.getByTestId('restrict-a11y-doc').click();
+  const panel = page.getByTestId('document-restrict-confirm');
+  await panel.waitFor();
+  assert.match(await panel.innerText(), /skjules for alt helsepersonell/);
+  assert.deepEqual(await h.axe(), [], describeViolations('document restrict confirmation', await h.axe()));
+  await h.screenshot('citizen-document-restrict-confirm');
+  assert.deepEqual((await doctorSearch()).ids, ['a11y-doc'], 'nothing changes before the citizen confirms');
+  await page.getByTestId('document-restrict-yes').click();
+  await h.waitFor('[data-testid="document-restricted"]', 'document-restricted');
+
+  const after = await doctorSearch();
+  assert.deepEqual(after.ids, [], 'the restricted document is hidden from the doctor');
+  assert.equal(after.nors, '1', 'the doctor is told one restricted document exists');
+
+  await page.getByTestId('unrestrict-a11y-doc').click();
+  await page.getByTestId('document-restrict-yes').click();
+  await page.getByTestId('restrict-a11y-doc').waitFor();
+  assert.deepEqual((await doctorSearch()).ids, ['a11y-doc']);
+});
+
 test("a clinician's emergency lookup appears in the citizen's access log, marked as emergency", { skip: browserSkip }, async () => {
   const { page } = h;
   await page.goto(`${h.origin}/access-log`);

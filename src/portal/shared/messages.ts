@@ -29,6 +29,7 @@ export const SHARED_MESSAGES: Messages = {
   'error.privacy-bad-hpr': { nb: 'HPR-nummeret må være 4 til 9 siffer.', en: 'The HPR number must have 4 to 9 digits.' },
   'error.privacy-not-reservable': { nb: 'Denne tjenesten kan man ikke reservere seg mot.', en: 'You cannot opt out of this service.' },
   'error.privacy-not-restrictable': { nb: 'Denne tjenesten kan ikke sperres.', en: 'This service cannot be restricted.' },
+  'error.privacy-not-managed': { nb: 'Du kan ikke sperre dokumenter for denne personen.', en: 'You cannot restrict documents for this person.' },
   'error.rate-limited': { nb: 'For mange forespørsler. Vent litt og prøv igjen.', en: 'Too many requests. Wait a moment and try again.' },
   'error.internal-error': { nb: 'En feil oppstod hos oss. Feilen er logget.', en: 'An error occurred on our side. It has been logged.' },
 };

@@ -19,7 +19,15 @@ export function contentPath(url: string | undefined): string | undefined {
   return url.startsWith('Binary/') ? `/${url}` : undefined;
 }
 
-/** Journal documents from hospitals, GPs and municipalities; the content is fetched with the token and opened as a blob URL. */
+const titleOf = (d: DocumentReference) => d.content?.[0]?.attachment?.title ?? d.description ?? conceptText(d.type);
+/** Restricted by the patient (confidentiality NORS, any system, as the policy matches it). */
+const isRestricted = (d: DocumentReference) => (d.meta?.security ?? []).some((s) => s.code === 'NORS');
+
+/**
+ * Journal documents from hospitals, GPs and municipalities; the content is fetched with the token
+ * and opened as a blob URL. Whoever manages the person's privacy may restrict a document (NORS,
+ * POST …/$restrict of the documents service) after reading what that does.
+ */
 export function Documents() {
   const { t, formatDate } = useI18n();
   const { fhir, person } = useCitizen();
@@ -28,6 +36,23 @@ export function Documents() {
   const [opened, setOpened] = useState<{ id: string; url: string; title: string }>();
   const [openError, setOpenError] = useState<unknown>();
   const [busy, setBusy] = useState<string>();
+  // Restricting is confirmed after its effect is shown: which document, and what it does.
+  const [confirm, setConfirm] = useState<{ doc: DocumentReference; restrict: boolean }>();
+  const [restrictError, setRestrictError] = useState<unknown>();
+
+  async function setRestricted(doc: DocumentReference, restrict: boolean) {
+    setBusy(doc.id);
+    setRestrictError(undefined);
+    try {
+      await fhir.json(`/DocumentReference/${doc.id}/${restrict ? '$restrict' : '$unrestrict'}`, { method: 'POST' });
+      setConfirm(undefined);
+      load.reload();
+    } catch (err) {
+      setRestrictError(err);
+    } finally {
+      setBusy(undefined);
+    }
+  }
 
   async function open(doc: DocumentReference) {
     const attachment = doc.content?.[0]?.attachment;
@@ -39,7 +64,7 @@ export function Documents() {
       const blob = await fhir.blob(path);
       const url = URL.createObjectURL(blob);
       if (opened) URL.revokeObjectURL(opened.url);
-      setOpened({ id: doc.id!, url, title: attachment?.title ?? doc.description ?? conceptText(doc.type) });
+      setOpened({ id: doc.id!, url, title: titleOf(doc) });
       window.open(url, '_blank', 'noopener');
     } catch (err) {
       setOpenError(err);
@@ -54,6 +79,20 @@ export function Documents() {
       <Title htmlMarkup="h1">{t('nav.documents')}</Title>
       <p>{t('docs.intro')}</p>
       {openError ? <ErrorMessage error={openError} /> : null}
+      {restrictError ? <ErrorMessage error={restrictError} /> : null}
+      {confirm && (
+        <NotificationPanel variant="warn" label={t(confirm.restrict ? 'docs.restrict.confirmTitle' : 'docs.unrestrict.confirmTitle', { title: titleOf(confirm.doc) })} role="region" testId="document-restrict-confirm">
+          <p>{t(confirm.restrict ? 'docs.restrict.effect' : 'docs.unrestrict.effect')}</p>
+          <div className="sh-row">
+            <Button onClick={() => setRestricted(confirm.doc, confirm.restrict)} disabled={busy === confirm.doc.id} testId="document-restrict-yes">
+              {t(confirm.restrict ? 'docs.restrict.yes' : 'docs.unrestrict.yes')}
+            </Button>
+            <Button variant="borderless" onClick={() => setConfirm(undefined)} testId="document-restrict-no">
+              {t('privacy.confirm.back')}
+            </Button>
+          </div>
+        </NotificationPanel>
+      )}
       {opened && (
         <NotificationPanel variant="success" label={t('docs.opened')} testId="document-opened">
           <a href={opened.url} target="_blank" rel="noopener" data-testid="document-link">
@@ -71,24 +110,37 @@ export function Documents() {
         <DataTable
           caption={t('nav.documents')}
           testId="documents-table"
-          columns={[t('docs.col.document'), t('docs.col.date'), t('docs.col.from'), t('docs.col.open')]}
+          columns={[t('docs.col.document'), t('docs.col.date'), t('docs.col.from'), t('docs.col.open'), ...(person.mayManagePrivacy ? [t('docs.col.restriction')] : [])]}
           rows={docs.map((d) => ({
             key: d.id!,
             testId: `document-${d.id}`,
             cells: [
               <>
-                {d.content?.[0]?.attachment?.title ?? d.description ?? conceptText(d.type)}
+                {titleOf(d)}
                 <div className="sh-subtle">{conceptText(d.type)}</div>
+                {isRestricted(d) && <span className="sh-tag sh-tag-abnormal" data-testid="document-restricted">{t('docs.restricted')}</span>}
               </>,
               formatDate(d.date ?? d.context?.period?.start),
               referenceText(d.custodian) || referenceText(d.author?.[0]),
               contentPath(d.content?.[0]?.attachment?.url) ? (
-                <Button variant="outline" onClick={() => open(d)} disabled={busy === d.id} testId={`open-${d.id}`} ariaLabel={t('docs.openLabel', { title: d.content?.[0]?.attachment?.title ?? conceptText(d.type) })}>
+                <Button variant="outline" onClick={() => open(d)} disabled={busy === d.id} testId={`open-${d.id}`} ariaLabel={t('docs.openLabel', { title: titleOf(d) })}>
                   {t('docs.open')}
                 </Button>
               ) : (
                 ''
               ),
+              ...(person.mayManagePrivacy
+                ? [
+                    <Button
+                      variant="borderless"
+                      onClick={() => setConfirm({ doc: d, restrict: !isRestricted(d) })}
+                      testId={`${isRestricted(d) ? 'unrestrict' : 'restrict'}-${d.id}`}
+                      ariaLabel={t(isRestricted(d) ? 'docs.unrestrict.label' : 'docs.restrict.label', { title: titleOf(d) })}
+                    >
+                      {t(isRestricted(d) ? 'docs.unrestrict.button' : 'docs.restrict.button')}
+                    </Button>,
+                  ]
+                : []),
             ],
           }))}
         />
