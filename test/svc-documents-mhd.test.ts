@@ -154,11 +154,19 @@ test('the citizen reads their own documents and restricts one: counted but not r
   assert.equal(forhoyet.headers.get('NHN-SecurityLabel-Nors-Count'), '0');
   assert.ok((await fetchBytes(discharge.url, await asDoctor(w, 'FORHOYET_SAMTYKKE'))).bytes.equals(discharge.bytes));
   assert.ok((await fetchBytes(discharge.url, citizen)).bytes.equals(discharge.bytes), 'the citizen still reads it');
+  // A source's update does not lift the citizen's restriction.
+  const current = (await w.s.fhir(`/DocumentReference/${discharge.id}`, { headers: await asDoctor(w, 'FORHOYET_SAMTYKKE') })).body;
+  const { meta: _meta, ...unlabelled } = current;
+  const updated = await w.s.fhir(`/DocumentReference/${discharge.id}`, { method: 'PUT', body: { ...unlabelled, description: 'Korrigert epikrise' }, headers: await asDoctor(w, 'FORHOYET_SAMTYKKE') });
+  assert.equal(updated.status, 200, updated.text);
+  assert.ok(updated.body.meta.security.some((s: any) => s.code === 'NORS'), 'the label is carried forward');
+  const versionBeforeLift = Number(updated.body.meta.versionId);
 
   const lifted = await w.s.fhir(`/DocumentReference/${discharge.id}/$unrestrict`, { method: 'POST', headers: citizen });
   assert.equal(lifted.status, 200, lifted.text);
   assert.equal(lifted.body.meta.security, undefined);
-  assert.equal(Number(lifted.body.meta.versionId), version + 1);
+  assert.equal(Number(lifted.body.meta.versionId), versionBeforeLift + 1);
+  assert.ok(version < versionBeforeLift);
   assert.equal((await fetchBytes(discharge.url, await asDoctor(w))).status, 200);
 });
 

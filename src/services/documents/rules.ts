@@ -1,5 +1,5 @@
 import type { ServiceRule } from '../module.ts';
-import { restrictedLabelSql } from '../../access/services.ts';
+import { hasRestrictedLabel, RESTRICTED_SECURITY_CODE, restrictedLabelSql } from '../../access/services.ts';
 import { and, raw, sql, type Sql } from '../../store/sql.ts';
 import { withinWindows, withinWindowsSql } from './windows.ts';
 
@@ -10,7 +10,9 @@ import { withinWindows, withinWindowsSql } from './windows.ts';
  *   (windows.ts), measured against the request's clock; the citizen sees all of their own;
  * - a restriction covers the whole document: its earlier versions, which do not carry the NORS
  *   label the citizen's restriction added, stay hidden in history listings while the current
- *   version is restricted (a vread checks the current version first: routes.ts).
+ *   version is restricted (a vread checks the current version first: routes.ts);
+ * - only the citizen lifts a restriction ($unrestrict): an update through the API keeps the NORS
+ *   label of the version it replaces.
  */
 export const rules: ServiceRule[] = [
   {
@@ -21,6 +23,11 @@ export const rules: ServiceRule[] = [
       if (!grant.citizenView) parts.push(withinWindowsSql(alias, ctx.now));
       if (!grant.includeRestricted) parts.push(currentNotRestrictedSql(alias));
       return and(parts);
+    },
+    beforeWrite: (resource, action, _ctx, _grant, previous) => {
+      if (action !== 'update' || !previous || !hasRestrictedLabel(previous) || hasRestrictedLabel(resource)) return resource;
+      const label = previous.meta!.security!.find((l) => l.code === RESTRICTED_SECURITY_CODE)!;
+      return { ...resource, meta: { ...resource.meta, security: [...(resource.meta?.security ?? []), label] } };
     },
   },
 ];
