@@ -82,6 +82,8 @@ test('the menu works from the keyboard: skip link, then the links in order', { s
   await page.keyboard.press('Enter');
   await h.waitFor('[data-testid="lab-reports"]', 'lab-by-keyboard');
   assert.equal(new URL(page.url()).pathname, '/lab-results');
+  assert.equal(await page.title(), 'Prøvesvar – Helsenorge', 'each page has its own title');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'main', 'focus moves to the new page');
 });
 
 test('a journal document opens as a PDF, fetched with the token', { skip: browserSkip }, async () => {

@@ -1,4 +1,4 @@
-import { useMemo, useState, type ReactNode } from 'react';
+import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import Loader from '@helsenorge/designsystem-react/components/Loader';
 import NotificationPanel from '@helsenorge/designsystem-react/components/NotificationPanel';
 import { useI18n } from '../shared/i18n.tsx';
@@ -73,6 +73,13 @@ export function Portal({ session, onLogout }: { session: Session; onLogout: () =
   const page = pages.find((p) => (p.match ? p.match(path) : p.path === path));
   const nav: NavItem[] = ctx ? pages.filter((p) => !p.service || ctx.has(p.service)).map((p) => ({ path: p.path, label: p.label })) : [];
   const current = page?.path;
+
+  // A page change in the app is announced like a page load: a title of its own, focus at the top of main.
+  const firstPath = useRef(path);
+  useEffect(() => {
+    document.title = `${page?.label ?? t('page.notFound')} – Helsenorge`;
+    if (path !== firstPath.current) document.getElementById('main')?.focus();
+  }, [path, page?.label]);
 
   let content: ReactNode;
   if (reps.error) content = <ErrorMessage error={reps.error} />;
