@@ -222,6 +222,9 @@ test('restricted critical information is announced as hidden (from the status ca
 test('an emergency lookup needs a written reason, is shown as emergency and appears in the citizen’s access log', { skip: browserSkip }, async () => {
   const { page } = h;
   await clinicianLogin(DOCTOR, 'ETREAT');
+  // Logged in for emergency care (ETREAT), every lookup is an emergency access: a reason is asked for whatever the basis.
+  await page.getByTestId('basis-SAMTYKKE').check();
+  await page.getByTestId('lookup-reason').waitFor();
   await lookUp(PATIENT, 'AKUTT', '');
   await page.getByText('Skriv hvorfor du trenger akutt tilgang.').waitFor();
   await axeClean('emergency lookup without reason');

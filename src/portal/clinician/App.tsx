@@ -92,7 +92,7 @@ function Workspace({ session, onLogout }: { session: Session; onLogout: () => vo
           }}
         />
       ) : (
-        <LookupForm onSubmit={setLookup} initial={last && { nin: last.nin, basis: last.basis }} />
+        <LookupForm onSubmit={setLookup} initial={last && { nin: last.nin, basis: last.basis }} purposeOfUse={me.purposeOfUse} />
       )}
     </Frame>
   );

@@ -5,20 +5,20 @@ import { useI18n } from '../shared/i18n.tsx';
 import { ACCESS_BASES, isEmergency, looksLikeNin, type AccessBasis, type Lookup } from './lookup.ts';
 
 /** Whose record, on which access basis; an emergency basis needs a written reason. */
-export function LookupForm({ onSubmit, initial }: { onSubmit: (l: Lookup) => void; initial?: Partial<Lookup> }) {
+export function LookupForm({ onSubmit, initial, purposeOfUse }: { onSubmit: (l: Lookup) => void; initial?: Partial<Lookup>; purposeOfUse?: string }) {
   const { t } = useI18n();
   const [nin, setNin] = useState(initial?.nin ?? '');
   const [basis, setBasis] = useState<AccessBasis>(initial?.basis ?? 'SAMTYKKE');
   const [reason, setReason] = useState(initial?.reason ?? '');
   const [tried, setTried] = useState(false);
   const ninError = tried && !looksLikeNin(nin) ? t('lookup.nin.invalid') : undefined;
-  const reasonError = tried && isEmergency(basis) && !reason.trim() ? t('lookup.reason.missing') : undefined;
+  const reasonError = tried && isEmergency(basis, purposeOfUse) && !reason.trim() ? t('lookup.reason.missing') : undefined;
 
   function submit(e: FormEvent) {
     e.preventDefault();
     setTried(true);
-    if (!looksLikeNin(nin) || (isEmergency(basis) && !reason.trim())) return;
-    onSubmit({ nin: nin.trim(), basis, reason: isEmergency(basis) ? reason.trim() : undefined });
+    if (!looksLikeNin(nin) || (isEmergency(basis, purposeOfUse) && !reason.trim())) return;
+    onSubmit({ nin: nin.trim(), basis, reason: isEmergency(basis, purposeOfUse) ? reason.trim() : undefined });
   }
 
   return (
@@ -54,7 +54,7 @@ export function LookupForm({ onSubmit, initial }: { onSubmit: (l: Lookup) => voi
           </label>
         ))}
       </fieldset>
-      {isEmergency(basis) && (
+      {isEmergency(basis, purposeOfUse) && (
         <div>
           <label htmlFor="reason">{t('lookup.reason')}</label>
           <textarea

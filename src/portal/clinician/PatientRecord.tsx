@@ -87,7 +87,7 @@ export function PatientRecord({ lookup, client, me, onNewLookup }: { lookup: Loo
         </p>
         <p data-testid="access-basis">{t('patient.basis', { basis: t(`basis.${lookup.basis}`) })}</p>
       </section>
-      {isEmergency(lookup.basis) && (
+      {isEmergency(lookup.basis, me.purposeOfUse) && (
         <div className="kj-emergency" role="status" data-testid="emergency-banner">
           <strong>{t('emergency.title')}</strong>
           <p>{t('emergency.text', { reason: lookup.reason ?? '' })}</p>

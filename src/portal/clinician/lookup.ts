@@ -10,7 +10,11 @@ export interface Lookup {
   reason?: string;
 }
 
-export const isEmergency = (basis: AccessBasis) => EMERGENCY_BASES.includes(basis);
+/** Purposes of use (chosen at login) that make every lookup an emergency access, whatever the basis. */
+export const EMERGENCY_PURPOSES = ['ETREAT', 'BTG'];
+
+/** As the server decides it (src/access/policy.ts): an emergency basis, or an emergency purpose of use. */
+export const isEmergency = (basis: AccessBasis, purposeOfUse?: string) => EMERGENCY_BASES.includes(basis) || EMERGENCY_PURPOSES.includes(purposeOfUse ?? '');
 
 /**
  * The NHN headers of every request made for this lookup. The reason is percent-encoded UTF-8
