@@ -17,6 +17,7 @@ before(async () => {
     ...labReport({ id: 'a11y-lab-1', patientId: p, date: '2024-10-01', values: { hba1c: 47, creatinine: 80, crp: 9 } }),
     ...labReport({ id: 'a11y-lab-2', patientId: p, date: '2025-03-01', values: { hba1c: 43, creatinine: 95, crp: 2 } }),
     drugReaction({ id: 'a11y-reaction', patientId: p, text: 'Penicillin', atc: 'J01CE02' }),
+    drugReaction({ id: 'a11y-reaction-lapsed', patientId: p, text: 'Ibuprofen', atc: 'M01AE01', validUntil: '2024-12-31' }),
     journalDocument({ id: 'a11y-doc', patientId: p, date: '2025-02-10', title: 'Epikrise etter innleggelse' }),
     ...medication({ patientId: p, prefix: 'a11y-med' }),
   ]);
@@ -65,6 +66,18 @@ test('every citizen page has no serious or critical accessibility violations, at
   await h.waitFor('[data-testid="dispenses-table"]', 'dispenses');
   assert.deepEqual(await h.axe(), [], describeViolations('medication dispenses', await h.axe()));
   assert.deepEqual(h.consoleErrors, []);
+});
+
+test('critical information shows what is in force, and an entry past its valid-until date as inactive', { skip: browserSkip }, async () => {
+  const { page } = h;
+  await page.goto(`${h.origin}/critical-information`);
+  await h.waitFor('[data-testid="critical-table"]', 'critical-states');
+  const active = await page.getByTestId('critical-active').allInnerTexts();
+  const inactive = await page.getByTestId('critical-inactive').allInnerTexts();
+  assert.equal(active.length, 1);
+  assert.match(active[0], /Penicillin[\s\S]*Bekreftet[\s\S]*Aktiv/);
+  assert.equal(inactive.length, 1);
+  assert.match(inactive[0], /Ibuprofen[\s\S]*Inaktiv[\s\S]*Gyldig til 31\. des\. 2024/);
 });
 
 test('the menu works from the keyboard: skip link, then the links in order', { skip: browserSkip }, async () => {

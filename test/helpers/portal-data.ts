@@ -56,11 +56,12 @@ export function labReport(o: { id: string; patientId: string; date: string; titl
 }
 
 /** A drug reaction in the shape of the critical-information service (KjAllergyIntolerance). */
-export function drugReaction(o: { id: string; patientId: string; text: string; atc: string; practitionerId?: string }): AllergyIntolerance {
+export function drugReaction(o: { id: string; patientId: string; text: string; atc: string; practitionerId?: string; validUntil?: string }): AllergyIntolerance {
   return {
     resourceType: 'AllergyIntolerance',
     id: o.id,
     meta: { profile: ['https://samhandling.dev/fhir/StructureDefinition/KjAllergyIntolerance'] },
+    ...(o.validUntil ? { extension: [{ url: 'https://samhandling.dev/fhir/StructureDefinition/kj-valid-until', valueDateTime: o.validUntil }] } : {}),
     clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical', code: 'active' }] },
     verificationStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/allergyintolerance-verification', code: 'confirmed' }] },
     category: ['medication'],

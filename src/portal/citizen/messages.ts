@@ -81,6 +81,7 @@ export const MESSAGES: Messages = {
   'critical.col.certainty': { nb: 'Sikkerhet', en: 'Certainty' },
   'critical.col.status': { nb: 'Status', en: 'Status' },
   'critical.col.recorded': { nb: 'Registrert', en: 'Recorded' },
+  'critical.validUntil': { nb: 'Gyldig til {date}', en: 'Valid until {date}' },
   'critical.reaction': { nb: 'Reaksjon', en: 'Reaction' },
   'med.intro': {
     nb: 'Legemiddellisten viser legemidlene du bruker slik legen har registrert dem. Under resepter og utleveringer ser du hva som er forskrevet og hentet på apotek.',
