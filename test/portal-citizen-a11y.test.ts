@@ -19,7 +19,7 @@ before(async () => {
     drugReaction({ id: 'a11y-reaction', patientId: p, text: 'Penicillin', atc: 'J01CE02' }),
     drugReaction({ id: 'a11y-reaction-lapsed', patientId: p, text: 'Ibuprofen', atc: 'M01AE01', validUntil: '2024-12-31' }),
     journalDocument({ id: 'a11y-doc', patientId: p, date: '2025-02-10', title: 'Epikrise etter innleggelse' }),
-    ...medication({ patientId: p, prefix: 'a11y-med' }),
+    ...medication({ patientId: p, prefix: 'a11y-med', pausedReason: 'Innlagt på sykehus' }),
   ]);
   // A clinician's emergency lookup, so the access log has something to show.
   const token = await h.practitionerToken({ hpr: PRACTITIONERS.hospitalDoctor.hpr, org: PRACTITIONERS.hospitalDoctor.org, patient: PEOPLE.parent, purpose: 'ETREAT', purposeDetails: 'BLAALYS' });
@@ -57,8 +57,12 @@ test('every citizen page has no serious or critical accessibility violations, at
     }
   }
   await page.setViewportSize({ width: 1280, height: 900 });
-  // The medication tabs: prescriptions and dispenses too.
+  // The medication list as the service shows it: paused, its entry, and the prescription on no entry; then the other tabs.
   await page.goto(`${h.origin}/medication`);
+  await h.waitFor('[data-testid="pll-paused"]', 'pll-paused');
+  assert.match(await page.getByTestId('pll-paused').innerText(), /Innlagt på sykehus/);
+  assert.match(await page.getByTestId('pll-table').innerText(), /Simvastatin/);
+  assert.match(await page.getByTestId('pll-loose').innerText(), /Ramipril/);
   await page.getByRole('tab', { name: 'Resepter' }).click();
   await h.waitFor('[data-testid="prescriptions-table"]', 'prescriptions');
   assert.match(await page.getByTestId('prescriptions-table').innerText(), /Simvastatin/);

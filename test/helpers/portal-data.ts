@@ -89,23 +89,32 @@ export function journalDocument(o: { id: string; patientId: string; date: string
   } as Resource;
 }
 
-/** A medication list (PLL) with one entry, the prescription behind it and one dispense. */
-export function medication(o: { patientId: string; prefix: string }): Resource[] {
-  const med = { coding: [{ system: 'http://www.whocc.no/atc', code: 'C10AA01', display: 'Simvastatin' }], text: 'Simvastatin 20 mg tablett' };
+/**
+ * A medication list (PLL) as the medication service keeps it: List pll-<patient id> whose entries
+ * name MedicationStatement versions, one entry with its prescription, one active prescription on
+ * no entry (a "løse resept"), one dispense; optionally paused.
+ */
+export function medication(o: { patientId: string; prefix: string; pausedReason?: string }): Resource[] {
+  const simvastatin = { coding: [{ system: 'http://www.whocc.no/atc', code: 'C10AA01', display: 'Simvastatin' }], text: 'Simvastatin 20 mg tablett' };
+  const ramipril = { coding: [{ system: 'http://www.whocc.no/atc', code: 'C09AA05', display: 'Ramipril' }], text: 'Ramipril 5 mg tablett' };
   const subject = { reference: `Patient/${o.patientId}` };
   return [
-    { resourceType: 'MedicationRequest', id: `${o.prefix}-rx`, status: 'active', intent: 'order', subject, medicationCodeableConcept: med, authoredOn: '2025-01-15', dosageInstruction: [{ text: '1 tablett om kvelden' }] },
-    { resourceType: 'MedicationDispense', id: `${o.prefix}-disp`, status: 'completed', subject, medicationCodeableConcept: med, authorizingPrescription: [{ reference: `MedicationRequest/${o.prefix}-rx` }], quantity: { value: 100, unit: 'tablett' }, whenHandedOver: '2025-01-16T12:00:00Z' },
-    { resourceType: 'MedicationStatement', id: `${o.prefix}-ms`, status: 'active', subject, medicationCodeableConcept: med, effectivePeriod: { start: '2025-01-15' }, dosage: [{ text: '1 tablett om kvelden' }], basedOn: [{ reference: `MedicationRequest/${o.prefix}-rx` }] },
+    { resourceType: 'MedicationRequest', id: `${o.prefix}-rx`, status: 'active', intent: 'order', subject, medicationCodeableConcept: simvastatin, authoredOn: '2025-01-15', dosageInstruction: [{ text: '1 tablett om kvelden' }] },
+    { resourceType: 'MedicationRequest', id: `${o.prefix}-rx-loose`, status: 'active', intent: 'order', subject, medicationCodeableConcept: ramipril, authoredOn: '2025-05-20', dosageInstruction: [{ text: '1 tablett om morgenen' }] },
+    { resourceType: 'MedicationDispense', id: `${o.prefix}-disp`, status: 'completed', subject, medicationCodeableConcept: simvastatin, authorizingPrescription: [{ reference: `MedicationRequest/${o.prefix}-rx` }], quantity: { value: 100, unit: 'tablett' }, whenHandedOver: '2025-01-16T12:00:00Z' },
+    { resourceType: 'MedicationStatement', id: `${o.prefix}-ms`, status: 'active', subject, medicationCodeableConcept: simvastatin, effectivePeriod: { start: '2025-01-15' }, dosage: [{ text: '1 tablett om kvelden' }], basedOn: [{ reference: `MedicationRequest/${o.prefix}-rx` }] },
     {
       resourceType: 'List',
-      id: `${o.prefix}-pll`,
+      id: `pll-${o.patientId}`,
       status: 'current',
       mode: 'working',
       code: { coding: [{ system: 'https://samhandling.dev/fhir/CodeSystem/list-type', code: 'pll' }] },
       subject,
       date: '2025-01-15T12:00:00Z',
-      entry: [{ item: { reference: `MedicationStatement/${o.prefix}-ms` } }],
+      ...(o.pausedReason
+        ? { extension: [{ url: 'https://samhandling.dev/fhir/StructureDefinition/pll-paused', extension: [{ url: 'start', valueDateTime: '2025-05-28T09:00:00Z' }, { url: 'reason', valueString: o.pausedReason }] }] }
+        : {}),
+      entry: [{ item: { reference: `MedicationStatement/${o.prefix}-ms/_history/1` } }],
     },
   ] as Resource[];
 }
