@@ -179,9 +179,16 @@ test('a lab document is shown to health personnel for a year, a discharge summar
   const ids = async (headers: Record<string, string>) => ((await w.s.fhir(`/DocumentReference?patient=Patient/pat&_count=100`, { headers })).body.entry ?? []).map((e: any) => e.resource.id);
   assert.ok((await ids(await asGp(w))).includes(lab.id));
   assert.ok((await ids(await asGp(w))).includes(old.id));
+  // Restricted, the lab document is counted as hidden while in its window, and not once outside it
+  // (FORHOYET would not open it then either).
+  assert.equal((await w.s.fhir(`/DocumentReference/${lab.id}/$restrict`, { method: 'POST', headers: await asCitizen(w) })).status, 200);
+  const norsCount = async () => Number((await w.s.fhir(`/DocumentReference?patient=Patient/pat&_count=100`, { headers: await asGp(w) })).headers.get('NHN-SecurityLabel-Nors-Count'));
+  const countedInWindow = await norsCount();
+  assert.ok(countedInWindow >= 1);
 
   w.setNow(new Date(start + 200 * dayMs)); // the lab document is now 400 days old
   try {
+    assert.equal(await norsCount(), countedInWindow - 1, 'a restricted document outside its window is not counted');
     const gpSees = await ids(await asGp(w));
     assert.ok(!gpSees.includes(lab.id), 'outside the lab window');
     assert.ok(gpSees.includes(old.id), 'discharge summaries have no window');

@@ -449,19 +449,17 @@ function stampOwner<T extends Resource>(ctx: AccessContext, resource: T): T {
 
 /**
  * How many resources of a type the caller is not shown only because the patient restricted them
- * (for NHN's `NHN-SecurityLabel-Nors-Count` header): they exist, FORHOYET_* would open them.
- * Reserved data is not counted; it does not exist.
+ * (for NHN's `NHN-SecurityLabel-Nors-Count` header): exactly the rows FORHOYET_* would open.
+ * Reserved data does not exist and is not counted, nor is data a service's own rule hides (a
+ * document outside its time window), which FORHOYET_* would not open either.
  */
 export async function restrictedHiddenCount(ctx: AccessContext, db: Queryable, resourceType: string): Promise<number> {
   if (ctx.patients === 'any') return 0;
   let total = 0;
   for (const g of ctx.patients) {
     if (g.includeRestricted) continue;
-    const svc = serviceSql('r');
-    const open = [...g.services];
-    const restricted = [...g.restricted];
-    const q = sql`select count(*)::int as n from resource r where r.compartment = ${g.patientId} and r.type = ${resourceType} and not r.deleted
-      and ${svc} = any(${open}::text[]) and (${restrictedLabelSql('r')} or ${svc} = any(${restricted}::text[]))`.toQuery();
+    const q = sql`select count(*)::int as n from resource r where r.type = ${resourceType} and not r.deleted
+      and ${grantSql(ctx, { ...g, includeRestricted: true }, 'r')} and not ${grantSql(ctx, g, 'r')}`.toQuery();
     const [{ n }] = await db.query<{ n: number }>(q.text, q.values);
     total += Number(n);
   }
