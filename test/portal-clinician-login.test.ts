@@ -172,6 +172,8 @@ test('an emergency purpose (ETREAT) chosen at login is in the token, and the loo
   assert.ok(entry, 'the GP’s lookup is in the log');
   assert.equal(entry.emergency, true);
   assert.equal(entry.basis, 'AKUTT');
+  assert.equal(entry.reason, reason, 'and the reason the GP gave');
+  assert.ok(entry.text.nb.includes(reason));
 });
 
 test('a workplace the practitioner does not have, or an unknown purpose, is refused at login', async () => {

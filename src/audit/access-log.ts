@@ -16,6 +16,8 @@ export interface AccessLogEntry {
   emergency: boolean;
   outcome: string;
   onBehalfOf: string | null;
+  /** The reason the health professional gave (nhn-access-reason), e.g. for an emergency. */
+  reason?: string;
   text: { nb: string; en: string };
 }
 
@@ -70,6 +72,7 @@ function describe(row: any): AccessLogEntry {
     : { nb: 'ukjent', en: 'unknown' };
   const whatText = what.length ? { nb: what.map((w) => `${w.nb} (${w.count})`).join(', '), en: what.map((w) => `${w.en} (${w.count})`).join(', ') } : { nb: 'opplysningene dine', en: 'your data' };
   const denied = row.outcome !== 'success';
+  const reason = event.purposeOfEvent?.find((p) => p.text)?.text;
   return {
     when: new Date(row.recorded).toISOString(),
     who: { kind: row.agent_kind, id: row.agent_id, role, roleName },
@@ -82,9 +85,10 @@ function describe(row: any): AccessLogEntry {
     emergency: !!row.emergency,
     outcome: row.outcome,
     onBehalfOf: row.on_behalf_of,
+    ...(reason ? { reason } : {}),
     text: {
-      nb: `${whoText.nb} ${denied ? 'forsøkte å se, men fikk ikke tilgang til' : act.nb} ${whatText.nb}${basisText ? `, grunnlag: ${basisText.nb}` : ''}${row.emergency ? ' (nødstilgang)' : ''}.`,
-      en: `${whoText.en} ${denied ? 'tried to see but was refused' : act.en} ${whatText.en}${basisText ? `, basis: ${basisText.en}` : ''}${row.emergency ? ' (emergency access)' : ''}.`,
+      nb: `${whoText.nb} ${denied ? 'forsøkte å se, men fikk ikke tilgang til' : act.nb} ${whatText.nb}${basisText ? `, grunnlag: ${basisText.nb}` : ''}${row.emergency ? ' (nødstilgang)' : ''}${reason ? `. Begrunnelse: «${reason}»` : ''}.`,
+      en: `${whoText.en} ${denied ? 'tried to see but was refused' : act.en} ${whatText.en}${basisText ? `, basis: ${basisText.en}` : ''}${row.emergency ? ' (emergency access)' : ''}${reason ? `. Reason given: “${reason}”` : ''}.`,
     },
   };
 }
