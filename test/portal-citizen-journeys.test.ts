@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { browserSkip, describeViolations, PEOPLE, startPortal, type PortalHarness } from './helpers/browser.ts';
-import { labReport } from './helpers/portal-data.ts';
+import { labReport, microbiologyReport } from './helpers/portal-data.ts';
 
 /**
  * The citizen's journeys in a real browser: lab results and their trend chart, a parent acting
@@ -17,6 +17,7 @@ before(async () => {
     ...labReport({ id: 'lab-p-1', patientId: parent, date: '2024-06-03', values: { hba1c: 44, crp: 3 } }),
     ...labReport({ id: 'lab-p-2', patientId: parent, date: '2024-11-20', values: { hba1c: 48, crp: 12 } }),
     ...labReport({ id: 'lab-p-3', patientId: parent, date: '2025-04-02', values: { hba1c: 41, crp: 2 } }),
+    ...microbiologyReport({ id: 'lab-micro', patientId: parent, date: '2024-01-10' }),
     ...labReport({ id: 'lab-c11', patientId: child11, date: '2025-03-10', title: 'Blodprøver barn', values: { crp: 7 } }),
     ...labReport({ id: 'lab-c13', patientId: child13, date: '2025-03-11', title: 'Blodprøver ungdom', values: { crp: 1 } }),
     ...labReport({ id: 'lab-giver', patientId: giver, date: '2025-02-01', title: 'Kontroll', values: { creatinine: 101 } }),
@@ -50,6 +51,19 @@ test('a citizen logs in, opens a lab result and its trend chart', { skip: browse
   assert.match(rows[0], /41/, 'newest first in the table');
   assert.deepEqual(await h.axe(), [], describeViolations('trend', await h.axe()));
   await h.screenshot('citizen-lab-trend');
+
+  // A microbiology report shows the isolate with its susceptibilities under it, not as loose results.
+  await page.getByRole('link', { name: /Tilbake til prøvesvar/ }).click();
+  await page.getByRole('button', { name: /Urindyrkning/ }).click();
+  const isolate = page.getByTestId('observation-lab-micro-isolate');
+  await isolate.waitFor();
+  assert.match(await isolate.innerText(), /Escherichia coli/);
+  assert.match(await page.getByTestId('observation-lab-micro-amp').innerText(), /↳[\s\S]*Ampicillin[\s\S]*Resistent/);
+  assert.match(await page.getByTestId('observation-lab-micro-gen').innerText(), /Gentamicin[\s\S]*Følsom/);
+  assert.equal(await page.getByText('Andre prøvesvar').count(), 0, 'members are not loose results');
+  await h.screenshot('citizen-lab-microbiology');
+  await row.getByTestId('trend-link').click();
+  await chart.waitFor();
 
   // English on request, the same page.
   await page.getByTestId('language').selectOption('en');

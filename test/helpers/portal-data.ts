@@ -55,6 +55,39 @@ export function labReport(o: { id: string; patientId: string; date: string; titl
   return [...observations, report];
 }
 
+/** A microbiology report: an isolate whose susceptibilities are its members (hasMember). */
+export function microbiologyReport(o: { id: string; patientId: string; date: string }): Resource[] {
+  const when = `${o.date}T09:00:00+01:00`;
+  const base = { resourceType: 'Observation', status: 'final', category: [LAB], subject: { reference: `Patient/${o.patientId}` }, effectiveDateTime: when, issued: when } as const;
+  const susceptibility = (key: string, loinc: string, text: string, code: 'S' | 'R'): Observation => ({
+    ...base,
+    id: `${o.id}-${key}`,
+    code: { coding: [{ system: LOINC, code: loinc }], text },
+    valueCodeableConcept: { coding: [{ system: INTERPRETATION, code }], text: code === 'S' ? 'Følsom' : 'Resistent' },
+    interpretation: [{ coding: [{ system: INTERPRETATION, code }] }],
+  });
+  const members = [susceptibility('amp', '18864-9', 'Ampicillin', 'R'), susceptibility('gen', '18928-2', 'Gentamicin', 'S')];
+  const isolate: Observation = {
+    ...base,
+    id: `${o.id}-isolate`,
+    code: { coding: [{ system: LOINC, code: '11475-1' }], text: 'Påvist mikroorganisme' },
+    valueCodeableConcept: { text: 'Escherichia coli' },
+    hasMember: members.map((m) => ({ reference: `Observation/${m.id}` })),
+  };
+  const report: DiagnosticReport = {
+    resourceType: 'DiagnosticReport',
+    id: o.id,
+    status: 'final',
+    category: [LAB],
+    code: { text: 'Urindyrkning' },
+    subject: { reference: `Patient/${o.patientId}` },
+    effectiveDateTime: when,
+    issued: when,
+    result: [{ reference: `Observation/${isolate.id}` }],
+  };
+  return [...members, isolate, report];
+}
+
 /** A drug reaction in the shape of the critical-information service (KjAllergyIntolerance). */
 export function drugReaction(o: { id: string; patientId: string; text: string; atc: string; practitionerId?: string; validUntil?: string }): AllergyIntolerance {
   return {

@@ -33,14 +33,26 @@ export function LabResults() {
     ]);
     const byRef = new Map(observations.map((o) => [`Observation/${o.id}`, o]));
     const used = new Set<string>();
+    const levels = new Map<string, number>();
     const groups: Group[] = reports.map((r) => {
-      const obs = (r.result ?? []).map((x) => byRef.get(x.reference ?? '')).filter((o): o is Observation => !!o);
-      obs.forEach((o) => used.add(o.id!));
+      // Results in report order, each followed by its members (a microbiology isolate's susceptibilities), to any depth.
+      const obs: Observation[] = [];
+      const add = (refs: { reference?: string }[] | undefined, level: number) => {
+        for (const x of refs ?? []) {
+          const o = byRef.get(x.reference ?? '');
+          if (!o || used.has(o.id!)) continue;
+          used.add(o.id!);
+          levels.set(o.id!, level);
+          obs.push(o);
+          add(o.hasMember, level + 1);
+        }
+      };
+      add(r.result, 0);
       return { key: r.id!, title: conceptText(r.code), date: r.effectiveDateTime ?? r.issued, performer: referenceText(r.performer?.[0]), observations: obs };
     });
     const rest = observations.filter((o) => !used.has(o.id!));
     if (rest.length) groups.push({ key: 'other', title: t('lab.other'), observations: rest });
-    return groups.filter((g) => g.observations.length > 0 || g.key !== 'other');
+    return { groups, levels };
   }, [fhir, p]);
 
   return (
@@ -51,11 +63,11 @@ export function LabResults() {
         <ErrorMessage error={load.error} />
       ) : !load.data ? (
         <Loader ariaLabel={t('loading')} />
-      ) : load.data.length === 0 ? (
+      ) : load.data.groups.length === 0 ? (
         <NotificationPanel variant="info" label={t('lab.none')} testId="lab-empty" />
       ) : (
         <div data-testid="lab-reports">
-          {load.data.map((g, i) => (
+          {load.data.groups.map((g, i) => (
             <Expander key={g.key} title={[g.title, formatDate(g.date)].filter(Boolean).join(' – ')} expanded={i === 0} testId={`report-${g.key}`}>
               {g.performer && <p className="sh-subtle">{t('lab.performer')}: {g.performer}</p>}
               {g.observations.length === 0 ? (
@@ -66,18 +78,22 @@ export function LabResults() {
                   columns={[t('lab.col.analyte'), t('lab.col.value'), t('lab.col.range'), t('lab.col.flag'), t('lab.col.date')]}
                   rows={g.observations.map((o) => {
                     const token = analyteToken(o);
+                    const level = load.data!.levels.get(o.id!) ?? 0;
                     return {
                       key: o.id!,
                       testId: `observation-${o.id}`,
                       cells: [
-                        token ? (
-                          <a href={trendPath(token)} onClick={linkHandler(trendPath(token))} data-testid="trend-link">
-                            {conceptText(o.code)}
-                            <span className="sh-sr"> – {t('lab.showTrend')}</span>
-                          </a>
-                        ) : (
-                          conceptText(o.code)
-                        ),
+                        <span style={level ? { paddingLeft: `${level * 1.25}rem` } : undefined}>
+                          {level > 0 && <span aria-hidden="true">↳ </span>}
+                          {token ? (
+                            <a href={trendPath(token)} onClick={linkHandler(trendPath(token))} data-testid="trend-link">
+                              {conceptText(o.code)}
+                              <span className="sh-sr"> – {t('lab.showTrend')}</span>
+                            </a>
+                          ) : (
+                            conceptText(o.code)
+                          )}
+                        </span>,
                         valueText(o),
                         rangeText(o.referenceRange),
                         <LabFlag o={o} />,
