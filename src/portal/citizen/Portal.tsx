@@ -30,8 +30,13 @@ interface PageDef {
 
 const ACTING_FOR = 'samhandling:citizen:actingFor';
 
-export function Portal({ session, onLogout }: { session: Session; onLogout: () => void }) {
+export function Portal({ session, onLogout: endSession }: { session: Session; onLogout: () => void }) {
   const { t } = useI18n();
+  // Whom the citizen acted for belongs to this login only.
+  const onLogout = () => {
+    sessionStorage.removeItem(ACTING_FOR);
+    endSession();
+  };
   const path = usePath();
   const selfNin = String(session.claims.pid ?? '');
   const [actingFor, setActingFor] = useState(() => sessionStorage.getItem(ACTING_FOR) ?? selfNin);
