@@ -23,7 +23,9 @@ before(async () => {
   ]);
   // A clinician's emergency lookup, so the access log has something to show.
   const token = await h.practitionerToken({ hpr: PRACTITIONERS.hospitalDoctor.hpr, org: PRACTITIONERS.hospitalDoctor.org, patient: PEOPLE.parent, purpose: 'ETREAT', purposeDetails: 'BLAALYS' });
-  const res = await h.server.fhir(`/Observation?patient=${p}`, { headers: { authorization: `Bearer ${token}`, 'nhn-patient-nin': PEOPLE.parent, 'nhn-access-basis': 'AKUTT' } });
+  const res = await h.server.fhir(`/Observation?patient=${p}`, {
+    headers: { authorization: `Bearer ${token}`, 'nhn-patient-nin': PEOPLE.parent, 'nhn-access-basis': 'AKUTT', 'nhn-access-reason': encodeURIComponent('Bevisstløs ved ankomst') },
+  });
   assert.equal(res.status, 200, res.text);
 });
 after(async () => h?.close());
@@ -174,5 +176,6 @@ test("a clinician's emergency lookup appears in the citizen's access log, marked
   assert.match(text, new RegExp(`HPR ${PRACTITIONERS.hospitalDoctor.hpr}`));
   assert.match(text, /Nødtilgang/);
   assert.match(text, new RegExp(PRACTITIONERS.hospitalDoctor.org));
+  assert.match(text, /Begrunnelse: «Bevisstløs ved ankomst»/, 'the reason the doctor gave is shown');
   await h.screenshot('citizen-access-log-emergency');
 });

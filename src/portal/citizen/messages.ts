@@ -179,6 +179,7 @@ export const MESSAGES: Messages = {
   'log.yourData': { nb: 'Opplysningene', en: 'The information' },
   'log.refused': { nb: 'Nektet tilgang', en: 'Access refused' },
   'log.emergency': { nb: 'Nødtilgang', en: 'Emergency access' },
+  'log.reason': { nb: 'Begrunnelse: «{reason}»', en: 'Reason given: “{reason}”' },
   'log.more': { nb: 'Vis flere', en: 'Show more' },
   'privacy.intro': { nb: 'Bestem selv hvem som kan se helseopplysningene dine. Les hva hvert valg betyr før du lagrer.', en: 'Decide who can see your health information. Read what each choice means before you save.' },
   'privacy.introFor': { nb: 'Personverninnstillinger for {name}. Les hva hvert valg betyr før du lagrer.', en: 'Privacy settings for {name}. Read what each choice means before you save.' },

@@ -17,6 +17,8 @@ interface Entry {
   basisText?: { nb: string; en: string };
   basis: string | null;
   emergency: boolean;
+  /** The reason the health professional gave, e.g. for an emergency. */
+  reason?: string;
   outcome: string;
   text: { nb: string; en: string };
 }
@@ -66,6 +68,7 @@ export function AccessLog() {
                 <>
                   {e.basisText?.[lang] ?? e.basis ?? ''}
                   {e.emergency && <div className="sh-tag sh-tag-high">{t('log.emergency')}</div>}
+                  {e.reason && <div data-testid="log-reason">{t('log.reason', { reason: e.reason })}</div>}
                 </>,
               ],
             }))}
