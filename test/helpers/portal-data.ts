@@ -58,7 +58,14 @@ export function labReport(o: { id: string; patientId: string; date: string; titl
 /** A microbiology report: an isolate whose susceptibilities are its members (hasMember). */
 export function microbiologyReport(o: { id: string; patientId: string; date: string }): Resource[] {
   const when = `${o.date}T09:00:00+01:00`;
-  const base = { resourceType: 'Observation', status: 'final', category: [LAB], subject: { reference: `Patient/${o.patientId}` }, effectiveDateTime: when, issued: when } as const;
+  const base: Pick<Observation, 'resourceType' | 'status' | 'category' | 'subject' | 'effectiveDateTime' | 'issued'> = {
+    resourceType: 'Observation',
+    status: 'final',
+    category: [LAB],
+    subject: { reference: `Patient/${o.patientId}` },
+    effectiveDateTime: when,
+    issued: when,
+  };
   const susceptibility = (key: string, loinc: string, text: string, code: 'S' | 'R'): Observation => ({
     ...base,
     id: `${o.id}-${key}`,
