@@ -137,7 +137,9 @@ async function processTransaction(ctx: ServerContext, bundle: Bundle, access?: R
       for (const p of entries) {
         const r = p.entry.resource;
         if (!r || !['POST', 'PUT'].includes(p.method)) continue;
-        const copy = structuredClone(r) as Resource;
+        // The parsed request body is this request's own: its references are rewritten in place
+        // (a transaction runs once; nothing retries it with the original).
+        const copy = r as Resource;
         for (const ref of references(copy)) {
           try {
             ref.set(await resolveReference(w, ref.value, idMap));

@@ -18,7 +18,8 @@ export interface WriteResult {
 }
 
 export interface SearchIndexer {
-  writeSearchIndex(tx: Queryable, entries: { rid: number; type: string; compartment: string | null; resource: Resource }[]): Promise<void>;
+  /** `fresh`: the rows were just inserted, so there are no old index rows to delete. */
+  writeSearchIndex(tx: Queryable, entries: { rid: number; type: string; compartment: string | null; resource: Resource }[], opts?: { fresh?: boolean }): Promise<void>;
   deleteSearchIndex(tx: Queryable, rids: number[]): Promise<void>;
 }
 
@@ -225,7 +226,7 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
       `insert into resource_history (rid, version, type, id, compartment, last_updated, deleted, method, content) values ($1, $2, $3, $4, $5, $6, false, $7, $8)`,
       [rid, version, stored.resourceType, stored.id, compartment, now.toISOString(), method, content]
     );
-    await indexer.writeSearchIndex(tx, [{ rid, type: stored.resourceType, compartment, resource: stored }]);
+    await indexer.writeSearchIndex(tx, [{ rid, type: stored.resourceType, compartment, resource: stored }], { fresh: !existing });
     await opts.afterWrite?.(tx, stored, method);
     committedLater.get(tx)?.push({ resource: stored, method });
     return stored;
@@ -246,8 +247,8 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
   }
 
   /**
-   * Inserts resources that are new (no stored row) as version 1: one multi-row insert per table,
-   * since bulk loading is dominated by round trips otherwise.
+   * Inserts resources that are new (no stored row) as version 1: one statement for the resource
+   * and history rows and one for the index, since bulk loading is dominated by round trips otherwise.
    */
   async function insertNew(tx: Queryable, resources: Resource[], method: Method, now: Date, guard?: WriteGuard): Promise<Resource[]> {
     const ts = now.toISOString();
@@ -257,20 +258,20 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
       if (guard) stored = guard(stored, 'create', compartment);
       return { r: stored, compartment, content: JSON.stringify(stored) };
     });
+    // One statement for both tables, the rows as one JSON parameter (encoded natively by
+    // JSON.stringify rather than escaped element by element as array literals).
     const rows = await tx.query<{ rid: number; type: string; id: string }>(
-      `insert into resource (type, id, version, compartment, last_updated, content)
-       select t, i, 1, c, $4::timestamptz, x from unnest($1::text[], $2::text[], $3::text[], $5::text[]) as u(t, i, c, x)
-       returning rid, type, id`,
-      [fresh.map((f) => f.r.resourceType), fresh.map((f) => f.r.id), fresh.map((f) => f.compartment), ts, fresh.map((f) => f.content)]
+      `with u as (select x ->> 0 as t, x ->> 1 as i, x ->> 2 as c, x ->> 3 as content from json_array_elements($1::json) x),
+       ins as (insert into resource (type, id, version, compartment, last_updated, content)
+               select t, i, 1, c, $2::timestamptz, content from u returning rid, type, id, compartment, content),
+       h as (insert into resource_history (rid, version, type, id, compartment, last_updated, deleted, method, content)
+             select rid, 1, type, id, compartment, $2::timestamptz, false, $3, content from ins)
+       select rid, type, id from ins`,
+      [JSON.stringify(fresh.map((f) => [f.r.resourceType, f.r.id, f.compartment, f.content])), ts, method]
     );
     const ridOf = new Map(rows.map((row) => [`${row.type}/${row.id}`, Number(row.rid)]));
     const rids = fresh.map((f) => ridOf.get(`${f.r.resourceType}/${f.r.id}`)!);
-    await tx.query(
-      `insert into resource_history (rid, version, type, id, compartment, last_updated, deleted, method, content)
-       select r, 1, t, i, c, $5::timestamptz, false, $7, x from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $6::text[]) as u(r, t, i, c, x)`,
-      [rids, fresh.map((f) => f.r.resourceType), fresh.map((f) => f.r.id), fresh.map((f) => f.compartment), ts, fresh.map((f) => f.content), method]
-    );
-    await indexer.writeSearchIndex(tx, fresh.map((f, i) => ({ rid: rids[i], type: f.r.resourceType, compartment: f.compartment, resource: f.r })));
+    await indexer.writeSearchIndex(tx, fresh.map((f, i) => ({ rid: rids[i], type: f.r.resourceType, compartment: f.compartment, resource: f.r })), { fresh: true });
     for (const f of fresh) {
       await opts.afterWrite?.(tx, f.r, method);
       committedLater.get(tx)?.push({ resource: f.r, method });
