@@ -4,6 +4,7 @@
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npx tsx bench/seed.ts [--persons 100000] [--seed 42] [--keep]
  *   npx tsx bench/seed.ts --profile 3000     # time each stage of the load separately
+ *   npx tsx bench/seed.ts --clinical         # also the service modules' clinical histories (as npm start seeds)
  *
  * Prints the wall time and rate; the schema is dropped afterwards unless --keep is given.
  */
@@ -28,6 +29,8 @@ const { values } = parseArgs({
     'batch-size': { type: 'string', default: '500' },
     concurrency: { type: 'string', default: '2' },
     keep: { type: 'boolean', default: false },
+    /** Also the service modules' clinical histories; the registry population alone is the issue's measure. */
+    clinical: { type: 'boolean', default: false },
     /** Instead of the load, time each stage of putMany separately on a sample of this many citizens. */
     profile: { type: 'string' },
   },
@@ -43,6 +46,7 @@ const opts: SeedOptions = {
   seed: Number(values.seed),
   batchSize: Number(values['batch-size']),
   concurrency: Number(values.concurrency),
+  clinical: values.clinical,
 };
 try {
   if (values.profile) {
@@ -59,7 +63,7 @@ async function load() {
   const db = await openPostgres(url, schema);
   const platform = await createPlatform({ ...loadConfig(), databaseUrl: url }, { db });
   try {
-    console.log(`Loading ${opts.persons} citizens into ${url} (schema ${schema}), batches of ${opts.batchSize}, ${opts.concurrency} in flight`);
+    console.log(`Loading ${opts.persons} citizens${opts.clinical ? ' with clinical histories' : ''} into ${url} (schema ${schema}), batches of ${opts.batchSize}, ${opts.concurrency} in flight`);
     const summary = await seedWithProgress(platform.repo, opts);
     printSummary(summary, opts);
     console.log(`BENCH seed persons=${opts.persons} resources=${summary.resources} seconds=${(summary.ms / 1000).toFixed(1)}`);
