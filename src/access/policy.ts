@@ -320,6 +320,14 @@ export function accessFilterSql(ctx: AccessContext, alias: string): Sql {
   return and(parts);
 }
 
+/**
+ * True when the caller sees every row (the local administrator with AUTH=off): searches then carry
+ * no access predicate at all, which leaves the search planner its index-led plans.
+ */
+export function seesEverything(ctx: AccessContext): boolean {
+  return ctx.patients === 'any' && !ctx.ownerOrganisation && !scopedTypes(ctx.principal, 's');
+}
+
 /** Throws unless the caller may search this type at all (scopes); returns the row filter. */
 export function filterFor(ctx: AccessContext, resourceType: string): (alias: string) => Sql {
   if (!scopesAllow(ctx.principal, resourceType, 's') && !scopesAllow(ctx.principal, resourceType, 'r'))

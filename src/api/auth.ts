@@ -6,6 +6,7 @@ import type { DevAuthority } from '../access/dev-authority.ts';
 import type { DevClient } from '../access/dev-auth-server.ts';
 import fs from 'node:fs';
 import {
+  seesEverything,
   accessFilterSql,
   checkRead,
   checkWrite,
@@ -66,6 +67,8 @@ export interface RequestAccess {
   /** The resolved policy context (throws when the route skipped policy resolution). */
   readonly context: AccessContext;
   filterFor(resourceType?: string): (alias: string) => Sql;
+  /** As filterFor, but undefined when the caller sees every row (no predicate to add). */
+  searchFilter(resourceType?: string): ((alias: string) => Sql) | undefined;
   /** The caller's row filter without the search-scope check: what conditional matching may see. */
   visibleRows(): (alias: string) => Sql;
   checkRead(resource: Resource, compartment?: string | null): Promise<void>;
@@ -236,6 +239,10 @@ export async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promi
         return need();
       },
       filterFor: (type) => (type ? filterFor(need(), type) : (alias: string) => filterFor(need(), '*')(alias)),
+      searchFilter(type) {
+        const filter = this.filterFor(type);
+        return seesEverything(need()) ? undefined : filter;
+      },
       visibleRows: () => {
         const c = need();
         return (alias: string) => accessFilterSql(c, alias);

@@ -293,7 +293,7 @@ async function runEntry(ctx: ServerContext, w: Writer, p: Parsed, id: string | u
         await access?.checkRead(r);
         return { fullUrl: fullUrl(ctx, r), resource: r, response: { status: '200 OK', etag: `W/"${r.meta?.versionId}"`, lastModified: r.meta?.lastUpdated } };
       }
-      const result = await search(w.tx, { resourceType: p.type, params: p.query ?? [], baseUrl: `${ctx.config.baseUrl}/fhir`, accessFilter: access?.filterFor(p.type) });
+      const result = await search(w.tx, { resourceType: p.type, params: p.query ?? [], baseUrl: `${ctx.config.baseUrl}/fhir`, accessFilter: access?.searchFilter(p.type) });
       return { resource: result, response: { status: '200 OK' } };
     }
   }

@@ -49,7 +49,7 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
       compartment,
       strict: preferStrict(request),
       baseUrl: base(),
-      accessFilter: request.access.filterFor(resourceType),
+      accessFilter: request.access.searchFilter(resourceType),
     });
   /** Searches answer with the number of restricted documents the caller did not get (NHN convention). */
   const sendSearch = async (request: FastifyRequest, reply: FastifyReply, type: string | undefined, bundle: Bundle) => {

@@ -25,7 +25,7 @@ export async function trendRoutes(app: FastifyInstance, deps: ServiceDeps): Prom
         ['_count', String(MAX_COUNT)],
       ],
       baseUrl: deps.fhirBase(),
-      accessFilter: request.access.filterFor('Observation'),
+      accessFilter: request.access.searchFilter('Observation'),
     });
     const observations = (bundle.entry ?? []).map((e) => e.resource).filter((r): r is Observation => r?.resourceType === 'Observation');
     request.returnedResources = observations;
