@@ -4,7 +4,7 @@ import type { ServerContext } from './server.ts';
 import { badRequest, FhirError, informational, issue, notFound, preconditionFailed } from '../fhir/outcome.ts';
 import { isResourceType } from '../fhir/resource-types.ts';
 import type { HistoryEntry, WriteGuard, WriteResult } from '../store/repository.ts';
-import { checkFormat, etagOf, preferReturn, preferStrict, queryPairs, requireBody, sendResource, versionHeaders } from './http.ts';
+import { FHIR_JSON, checkFormat, etagOf, preferReturn, preferStrict, queryPairs, requireBody, sendResource, versionHeaders } from './http.ts';
 import { processBundle } from './bundle.ts';
 import { search as runSearch } from '../store/search/index.ts';
 import { capabilityStatement } from './capability.ts';
@@ -137,8 +137,8 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
   app.get('/:type/:id', async (request, reply) => {
     const type = typeOf(request);
     const { id } = request.params as Params;
-    const r = await repo.read(type, id);
-    await request.access.checkRead(r);
+    const { resource: r, text, compartment } = await repo.readStored(type, id);
+    await request.access.checkRead(r, compartment);
     versionHeaders(reply, r);
     const ifNoneMatch = request.headers['if-none-match'];
     if (ifNoneMatch && ifNoneMatch.replace(/^W\//, '') === etagOf(r).replace(/^W\//, '')) return reply.code(304).send();
@@ -149,7 +149,10 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
       if (!Number.isNaN(since) && Math.floor(Date.parse(r.meta.lastUpdated) / 1000) * 1000 <= since) return reply.code(304).send();
     }
     request.returnedResources = [r];
-    return sendResource(request, reply, applySummary(request, r));
+    const shaped = applySummary(request, r);
+    // The stored text is the resource's JSON as is: no second serialisation unless it is reshaped.
+    if (shaped === r && (request.query as Record<string, string>)._pretty !== 'true') return reply.code(200).header('content-type', FHIR_JSON).send(text);
+    return sendResource(request, reply, shaped);
   });
 
   app.put('/:type/:id', async (request, reply) => {

@@ -99,6 +99,11 @@ export interface Repository {
   update(resource: Resource, opts?: { ifMatch?: string; method?: Method } & WriteOptions): Promise<WriteResult>;
   delete(type: string, id: string, opts?: { ifMatch?: string } & WriteOptions): Promise<WriteResult | undefined>;
   read(type: string, id: string): Promise<Resource>;
+  /**
+   * The current version, its stored JSON text (exactly JSON.stringify of it: a read can send it
+   * as is) and the patient compartment it was stored in.
+   */
+  readStored(type: string, id: string): Promise<{ resource: Resource; text: string; compartment: string | null }>;
   vread(type: string, id: string, version: string): Promise<Resource>;
   /** `filter` restricts the versions to those the caller may see (over a resource_history alias). */
   history(q: { type?: string; id?: string; since?: string; at?: string; count: number; offset?: number; filter?: (alias: string) => Sql }): Promise<HistoryEntry[]>;
@@ -379,13 +384,17 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
   }
 
   async function readFrom(q: Queryable, type: string, id: string): Promise<Resource> {
-    const [row] = await q.query<{ deleted: boolean; content: string; version: number }>(
-      `select deleted, content, version from resource where type = $1 and id = $2`,
+    return (await readStored(q, type, id)).resource;
+  }
+
+  async function readStored(q: Queryable, type: string, id: string): Promise<{ resource: Resource; text: string; compartment: string | null }> {
+    const [row] = await q.query<{ deleted: boolean; content: string; version: number; compartment: string | null }>(
+      `select deleted, content, version, compartment from resource where type = $1 and id = $2`,
       [type, id]
     );
     if (!row) throw notFound(`${type}/${id} is not known`);
     if (row.deleted) throw gone(`${type}/${id} was deleted (version ${row.version})`);
-    return JSON.parse(row.content);
+    return { resource: JSON.parse(row.content), text: row.content, compartment: row.compartment };
   }
 
   /** Versions stored in each open transaction, for afterCommit. */
@@ -420,6 +429,7 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
     update: (resource, o = {}) => transaction((tx) => writer(tx, opts.referentialIntegrity, o.guard).update(resource, o)),
     delete: (type, id, o = {}) => transaction((tx) => writer(tx, opts.referentialIntegrity, o.guard).delete(type, id, o)),
     read: (type, id) => readFrom(db, type, id),
+    readStored: (type, id) => readStored(db, type, id),
     async vread(type, id, version) {
       if (!/^[0-9]+$/.test(version)) throw notFound(`${type}/${id} has no version ${version}`);
       const [row] = await db.query<{ deleted: boolean; content: string | null }>(
