@@ -76,6 +76,11 @@ export interface SyntheticPerson {
   deceased: boolean;
   /** The citizen's GP, if on a list. */
   gp?: SyntheticClinician;
+  /**
+   * One of the documented test identities (README, npm run identities): generators give them a
+   * history wherever they would give one only to some citizens, so every journey has data to show.
+   */
+  wellKnown: boolean;
 }
 
 export interface SyntheticClinician {

@@ -1,5 +1,6 @@
 import type { Organization, Patient, Practitioner, PractitionerRole, Resource } from '@medplum/fhirtypes';
 import { ageAt } from '../registry/dates.ts';
+import { wellKnownIdentities } from '../registry/generator.ts';
 import { Prng } from '../registry/prng.ts';
 import { SYSTEM } from '../registry/systems.ts';
 import { SERVICE_MODULES } from './index.ts';
@@ -16,12 +17,15 @@ export class ClinicalHistories {
   private readonly practitioners = new Map<string, Practitioner>();
   private readonly roles = new Map<string, SyntheticClinician & { roleKind: string }>();
   private readonly orgnrById = new Map<string, string>();
+  private readonly wellKnown: Set<string>;
 
   constructor(
     private readonly seed: number | string,
     referenceDate: string
   ) {
     this.world = { referenceDate, organisations: [], clinicians: [] };
+    const wk = wellKnownIdentities(seed, referenceDate);
+    this.wellKnown = new Set(Object.values(wk).flatMap((v) => (v && typeof v === 'object' && 'patientId' in v ? [v.patientId as string] : [])));
   }
 
   /** The batch with every citizen's clinical history appended. */
@@ -75,6 +79,7 @@ export class ClinicalHistories {
       age: ageAt(patient.birthDate ?? this.world.referenceDate, this.world.referenceDate),
       deceased: !!patient.deceasedDateTime,
       gp: gp && { ...gp },
+      wellKnown: this.wellKnown.has(patient.id!),
     };
     const out: Resource[] = [];
     for (const m of SERVICE_MODULES) {

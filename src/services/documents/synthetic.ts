@@ -71,7 +71,8 @@ const YEARS_BACK = 6;
 
 /** Documents for a minority of citizens: one to three, from their GP and the hospitals. */
 export function syntheticDocuments(person: SyntheticPerson, world: SyntheticWorld, rng: SyntheticRng): Resource[] {
-  if (!rng.chance(0.15)) return [];
+  // Every documented test identity has documents to show; about 15 % of the others.
+  if (!rng.chance(0.15) && !person.wellKnown) return [];
   const doctors = world.clinicians.filter((c) => c.roleKind === 'hospital' && c.category === 'LE');
   const name = person.patient.name?.[0];
   const patientName = [...(name?.given ?? []), name?.family].filter(Boolean).join(' ');

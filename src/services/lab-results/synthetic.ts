@@ -7,12 +7,13 @@ import { disciplineCoding, V2_0074 } from './settings.ts';
 /**
  * Lab histories for the synthetic population: chemistry panels over the last years for about half
  * the adults (Hb, CRP, creatinine and eGFR, plus HbA1c, ALAT, cholesterol or TSH), and now and then
- * a urine culture with an organism and its susceptibilities as hasMember results. About five
+ * a urine culture with an organism and its susceptibilities as hasMember results, and for every
+ * documented test identity, children included (their journeys need results to show). About five
  * resources per citizen on average; ids derive from the patient id; all dates before the
  * population's reference date.
  */
 export function labHistory(person: SyntheticPerson, world: SyntheticWorld, rng: SyntheticRng): Resource[] {
-  if (person.age < 18 || !rng.chance(0.55)) return [];
+  if (!person.wellKnown && (person.age < 18 || !rng.chance(0.55))) return [];
   const labs = world.organisations.filter((o) => o.kind === 'laboratory');
   const requester = person.gp ?? world.clinicians.find((c) => c.category === 'LE' && c.roleKind === 'hospital');
   if (!labs.length || !requester) return [];
