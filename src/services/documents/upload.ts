@@ -39,6 +39,10 @@ export async function spool(body: NodeJS.ReadableStream, declared: string | unde
   const file = path.join(os.tmpdir(), `samhandling-upload-${randomUUID()}`);
   const dispose = () => fsp.rm(file, { force: true });
   const out = fs.createWriteStream(file, { flags: 'wx' });
+  // A write failing (or completing after we stopped) must reach this function, never the process.
+  let writeError: Error | undefined;
+  out.on('error', (e) => (writeError ??= e));
+  const settled = () => new Promise<void>((resolve) => (out.closed ? resolve() : out.once('close', () => resolve())));
   let size = 0;
   try {
     // The request stays open when we stop early, so the caller can still drain it and answer.
@@ -47,12 +51,15 @@ export async function spool(body: NodeJS.ReadableStream, declared: string | unde
       if (size > maxBytes) throw tooLarge(maxBytes);
       sniffer.feed(chunk);
       hash.update(chunk);
-      if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+      if (writeError) throw writeError;
+      if (!out.write(chunk)) await new Promise<void>((resolve) => (out.once('drain', () => resolve()), out.once('close', () => resolve())));
     }
     await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    if (writeError) throw writeError;
     return { contentType: sniffer.finish(), size, sha1: hash.digest('base64'), path: file, dispose };
   } catch (err) {
     out.destroy();
+    await settled();
     await dispose();
     throw err;
   }
