@@ -179,6 +179,22 @@ function splitBars(value: string): string[] {
   return value.split(/(?<!\\)\|/).map((s) => s.replace(/\\\|/g, '|'));
 }
 
+/**
+ * A list of local references (Type/id, or ids under a :Type modifier) grouped by type, or undefined
+ * when any value is something else: one `target_id = any(…)` per type is one index-only scan,
+ * where an OR of (type, id) pairs becomes a bitmap OR that reads the table's pages.
+ */
+function typedReferences(values: string[], typeModifier: string | undefined, ctx: CompileContext): Map<string, string[]> | undefined {
+  const byType = new Map<string, string[]>();
+  for (const value of values) {
+    const v = value.startsWith(ctx.baseUrl + '/') ? value.slice(ctx.baseUrl.length + 1) : value;
+    const local = typeModifier ? { type: typeModifier, id: v } : parseLocalReference(v);
+    if (!local) return undefined;
+    byType.set(local.type, [...(byType.get(local.type) ?? []), local.id]);
+  }
+  return byType;
+}
+
 function referenceCond(x: string, param: CompiledParam, value: string, typeModifier: string | undefined, ctx: CompileContext): Sql {
   let v = value;
   if (v.startsWith(ctx.baseUrl + '/')) v = v.slice(ctx.baseUrl.length + 1);
@@ -330,9 +346,12 @@ export function compileParam(ctx: CompileContext, types: string[], alias: string
       const typeModifier = modifier && isResourceType(modifier) ? modifier : undefined;
       if (modifier && !typeModifier) throw new UnsupportedParam(`Modifier :${modifier} is not supported on reference parameter ${code}`);
       const ids = values.every((v) => /^[A-Za-z0-9\-.]{1,64}$/.test(v)) && !typeModifier && values.length > 1;
+      const typed = values.length > 1 && !ids ? typedReferences(values, typeModifier, ctx) : undefined;
       const cond = ids
         ? sql`${raw(x)}.target_id = any(${values}::text[])`
-        : or(values.map((v) => referenceCond(x, params[0], v, typeModifier, ctx)));
+        : typed
+          ? or([...typed].map(([type, list]) => sql`(${raw(x)}.target_type = ${type} and ${raw(x)}.target_id = any(${list}::text[]))`))
+          : or(values.map((v) => referenceCond(x, params[0], v, typeModifier, ctx)));
       return existsIn(table, x, alias, and([keyCond(x, params), cond]), values.length);
     }
     case 'uri':
