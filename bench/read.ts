@@ -7,11 +7,11 @@ import { loadConfig } from '../src/config.ts';
 import { createPlatform } from '../src/app.ts';
 import { openPostgres } from '../src/store/db.ts';
 import { devAuthority, practitionerClaims, type DevAuthority } from '../src/access/dev-authority.ts';
-import { makeNationalId, makeOrgnr } from '../src/registry/identifiers.ts';
+import { makeOrgnr } from '../src/registry/identifiers.ts';
 import { organization, patient, practitioner, practitionerRole } from '../src/registry/resources.ts';
-import { MUNICIPALITIES } from '../src/registry/municipalities.ts';
 import { BENCH_DB, freshSchema, machine, pool } from './common.ts';
 import { freePort } from '../test/helpers/server.ts';
+import { bornYearsAgo as years, ninAged, OSLO, osloHome } from '../test/helpers/people.ts';
 
 /**
  * Read by id (issue 4) with everything a real read does: a signed practitioner token verified
@@ -40,27 +40,19 @@ export interface ReadBenchResult {
 const OBSERVATIONS_PER_PATIENT = 200;
 const HPR = '7100002';
 
-function years(n: number): string {
-  const d = new Date();
-  d.setUTCFullYear(d.getUTCFullYear() - n);
-  d.setUTCDate(d.getUTCDate() - 40);
-  return d.toISOString().slice(0, 10);
-}
-
 /** A hospital, a doctor, `clients` patients and their lab results, as the registry stores them. */
 export function dataset(clients: number): { resources: Resource[]; patients: { id: string; nin: string; observations: string[] }[]; orgnr: string } {
-  const oslo = MUNICIPALITIES.find((m) => m.number === '0301')!;
   const orgnr = makeOrgnr('91000002')!;
   const resources: Resource[] = [
-    organization({ id: 'org-hospital', kind: 'hospital' as any, name: 'Sykehuset', orgnr, municipality: oslo }),
-    practitioner({ id: 'pr-doctor', hpr: HPR, nin: makeNationalId({ birthDate: years(45), individual: 203, synthetic: 'tenor' })!, given: 'Didrik', family: 'Doktor', gender: 'male', birthDate: years(45), category: 'LE', authorisedSince: '2005-01-01' }),
+    organization({ id: 'org-hospital', kind: 'hospital' as any, name: 'Sykehuset', orgnr, municipality: OSLO }),
+    practitioner({ id: 'pr-doctor', hpr: HPR, nin: ninAged(45, 203), given: 'Didrik', family: 'Doktor', gender: 'male', birthDate: years(45), category: 'LE', authorisedSince: '2005-01-01' }),
     practitionerRole({ id: 'role-doctor', practitionerId: 'pr-doctor', practitionerName: 'Didrik Doktor', organizationId: 'org-hospital', category: 'LE', kind: 'hospital', since: '2020-01-01' }),
   ];
   const patients = Array.from({ length: clients }, (_, i) => {
-    const nin = makeNationalId({ birthDate: years(30 + i), individual: 300 + i, synthetic: 'tenor' })!;
+    const nin = ninAged(30 + i, 300 + i);
     const id = `pat-${i}`;
     resources.push(
-      patient({ id, nin, given: 'Åse', family: `Østby${i}`, gender: 'female', birthDate: years(30 + i), address: { municipality: oslo, line: `Storgata ${i + 1}`, cadastralUnit: 1, propertyUnit: 2 }, protection: 'ugradert' })
+      patient({ id, nin, given: 'Åse', family: `Østby${i}`, gender: 'female', birthDate: years(30 + i), address: osloHome(`Storgata ${i + 1}`), protection: 'ugradert' })
     );
     const observations = Array.from({ length: OBSERVATIONS_PER_PATIENT }, (_, j) => {
       const oid = `lab-${i}-${j}`;

@@ -4,9 +4,9 @@ import type { Resource } from '@medplum/fhirtypes';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { citizenClaims, devAuthority, practitionerClaims, type DevAuthority } from '../src/access/dev-authority.ts';
 import { savePrivacy } from '../src/access/privacy.ts';
-import { makeNationalId, makeOrgnr } from '../src/registry/identifiers.ts';
+import { makeOrgnr } from '../src/registry/identifiers.ts';
 import { homeAddress, nameOf, organization, parentRelation, patient, practitioner, practitionerRole } from '../src/registry/resources.ts';
-import { MUNICIPALITIES } from '../src/registry/municipalities.ts';
+import { bornYearsAgo as years, ninAged as nin, OSLO as oslo, osloHome as home } from './helpers/people.ts';
 
 /**
  * The access policy on the real FHIR server: registry data as the registry stores it, real
@@ -15,15 +15,6 @@ import { MUNICIPALITIES } from '../src/registry/municipalities.ts';
 let s: TestServer;
 let authority: DevAuthority;
 
-const years = (n: number) => {
-  const d = new Date();
-  d.setUTCFullYear(d.getUTCFullYear() - n);
-  d.setUTCDate(d.getUTCDate() - 40);
-  return d.toISOString().slice(0, 10);
-};
-const nin = (age: number, individual: number) => makeNationalId({ birthDate: years(age), individual, synthetic: 'tenor' })!;
-const oslo = MUNICIPALITIES.find((m) => m.number === '0301')!;
-const home = (line: string) => ({ municipality: oslo, line, cadastralUnit: 1, propertyUnit: 2 });
 
 const ORG = { gp: makeOrgnr('91000001')!, hospital: makeOrgnr('91000002')! };
 const HPR = { gp: '7100001', doctor: '7100002', nurse: '7100003' };

@@ -1,26 +1,14 @@
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { citizenClaims, devAuthority, practitionerClaims, type DevAuthority } from '../src/access/dev-authority.ts';
-import { makeNationalId, makeOrgnr } from '../src/registry/identifiers.ts';
+import { makeOrgnr } from '../src/registry/identifiers.ts';
 import { nameOf, organization, parentRelation, patient, practitioner, practitionerRole } from '../src/registry/resources.ts';
-import { MUNICIPALITIES } from '../src/registry/municipalities.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
-import { bornYearsAgo } from './helpers/access-fixtures.ts';
+import { bornYearsAgo as years, ninAged as nin, OSLO as oslo, osloHome as home } from './helpers/people.ts';
 
 /**
  * The journal documents tests' world: a GP office and a hospital, the patient's GP, a hospital
  * doctor and a specialist, two patients; tokens minted by the server's trusted dev authority.
  */
-const years = bornYearsAgo;
-/** A valid synthetic national id for someone `age` years old; steps by 10 (same gender digit) past numbers whose check digit fails. */
-const nin = (age: number, individual: number): string => {
-  for (let i = individual; i < 1000; i += 10) {
-    const id = makeNationalId({ birthDate: years(age), individual: i, synthetic: 'tenor' });
-    if (id) return id;
-  }
-  throw new Error(`no national id for age ${age} from ${individual}`);
-};
-const oslo = MUNICIPALITIES.find((m) => m.number === '0301')!;
-const home = (line: string) => ({ municipality: oslo, line, cadastralUnit: 1, propertyUnit: 2 });
 
 export const ORG = { gp: makeOrgnr('92000001')!, hospital: makeOrgnr('92000002')!, clinic: makeOrgnr('92000003')! };
 export const HPR = { gp: '7200001', doctor: '7200002', specialist: '7200003' };

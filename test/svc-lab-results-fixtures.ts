@@ -1,10 +1,9 @@
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { startTestServer, type TestServer } from './helpers/server.ts';
-import { bornYearsAgo } from './helpers/access-fixtures.ts';
 import { citizenClaims, devAuthority, practitionerClaims, systemClaims, type DevAuthority } from '../src/access/dev-authority.ts';
-import { makeNationalId, makeOrgnr } from '../src/registry/identifiers.ts';
+import { makeOrgnr } from '../src/registry/identifiers.ts';
 import { organization, patient, practitioner, practitionerRole } from '../src/registry/resources.ts';
-import { MUNICIPALITIES } from '../src/registry/municipalities.ts';
+import { bornYearsAgo as years, ninAged as nin, OSLO as oslo, osloHome as home } from './helpers/people.ts';
 import { DISCIPLINE_SYSTEM, V2_0074 } from '../src/services/lab-results/settings.ts';
 
 /**
@@ -12,10 +11,6 @@ import { DISCIPLINE_SYSTEM, V2_0074 } from '../src/services/lab-results/settings
  * laboratory, their staff, two citizens), a movable server clock, real tokens, and the lab's
  * transaction Bundles as a laboratory information system sends them.
  */
-const years = bornYearsAgo;
-const nin = (age: number, individual: number) => makeNationalId({ birthDate: years(age), individual, synthetic: 'tenor' })!;
-const oslo = MUNICIPALITIES.find((m) => m.number === '0301')!;
-const home = (line: string) => ({ municipality: oslo, line, cadastralUnit: 1, propertyUnit: 2 });
 
 export const ORG = { gp: makeOrgnr('92000001')!, hospital: makeOrgnr('92000002')!, lab: makeOrgnr('92000003')! };
 export const HPR = { gp: '7200001', doctor: '7200002', labDoctor: '7200003' };

@@ -1,23 +1,14 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { citizenClaims, devAuthority, practitionerClaims, type DevAuthority } from '../src/access/dev-authority.ts';
-import { makeNationalId, makeOrgnr } from '../src/registry/identifiers.ts';
+import { makeOrgnr } from '../src/registry/identifiers.ts';
 import { homeAddress, organization, patient, practitioner, practitionerRole } from '../src/registry/resources.ts';
-import { MUNICIPALITIES } from '../src/registry/municipalities.ts';
+import { bornYearsAgo as years, ninAged as nin, OSLO as oslo, osloHome as home } from './helpers/people.ts';
 
 /**
  * The medication suites' world: a GP office, a hospital, a pharmacy, their people, and citizens,
  * stored as the registry stores them; real tokens from the in-process development authority.
  */
-const years = (n: number) => {
-  const d = new Date();
-  d.setUTCFullYear(d.getUTCFullYear() - n);
-  d.setUTCDate(d.getUTCDate() - 40);
-  return d.toISOString().slice(0, 10);
-};
-const nin = (age: number, individual: number) => makeNationalId({ birthDate: years(age), individual, synthetic: 'tenor' })!;
-const oslo = MUNICIPALITIES.find((m) => m.number === '0301')!;
-const home = (line: string) => ({ municipality: oslo, line, cadastralUnit: 1, propertyUnit: 2 });
 
 export const ORG = { gp: makeOrgnr('92000001')!, hospital: makeOrgnr('92000002')!, pharmacy: makeOrgnr('92000003')! };
 export const HPR = { gp: '7200001', doctor: '7200002', doctor2: '7200003', nurse: '7200004', pharmacist: '7200005' };

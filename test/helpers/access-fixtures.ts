@@ -1,17 +1,13 @@
 import type { Db } from '../../src/store/db.ts';
 import type { PersonFacts, PractitionerFacts, RegistryLookup } from '../../src/access/registry-port.ts';
+import { bornYearsAgo } from './people.ts';
 import { CITIZEN_ACCESS_TAG_SYSTEM } from '../../src/access/services.ts';
 
 /**
  * A small synthetic population for access tests: a fake registry (until src/registry lands, and
  * to keep the rules' inputs explicit) plus one row of each kind of data per patient.
  */
-const today = new Date();
-/** A birth date that makes the person `years` old today (birthday 40 days ago). */
-export function bornYearsAgo(years: number): string {
-  const d = new Date(Date.UTC(today.getUTCFullYear() - years, today.getUTCMonth(), today.getUTCDate()) - 40 * 86400000);
-  return d.toISOString().slice(0, 10);
-}
+export { bornYearsAgo };
 
 export const HPR = { gp: '1001', doctor: '1002', nurse: '1003', blockedDoctor: '1004', unknown: '9999' };
 export const ORG = { gpOffice: '910000001', hospital: '910000002', other: '910000003' };

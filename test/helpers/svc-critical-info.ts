@@ -1,25 +1,13 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { bornYearsAgo } from './access-fixtures.ts';
-import { makeNationalId, makeOrgnr } from '../../src/registry/identifiers.ts';
+import { bornYearsAgo as years, ninAged as nin, OSLO as oslo, osloHome as home } from './people.ts';
+import { makeOrgnr } from '../../src/registry/identifiers.ts';
 import { nameOf, organization, parentRelation, patient, practitioner, practitionerRole } from '../../src/registry/resources.ts';
-import { MUNICIPALITIES } from '../../src/registry/municipalities.ts';
 import { CATEGORY_SYSTEM, CERTAINTY_SYSTEM, EXT, PROFILE, SERVICE_TAG } from '../../src/services/critical-info/terms.ts';
 
 /**
  * Registry data and critical-information instances for the critical-information tests: a hospital,
  * a GP office and a pharmacy, a doctor, a GP, a nurse and a pharmacist, and two patients.
  */
-const years = bornYearsAgo;
-/** A synthetic national id for someone `age` years old: the first individual number from `individual` on (same parity, so the same gender) whose check digits exist on today's date. */
-function nin(age: number, individual: number): string {
-  for (let i = individual; i < individual + 40; i += 2) {
-    const id = makeNationalId({ birthDate: years(age), individual: i, synthetic: 'tenor' });
-    if (id) return id;
-  }
-  throw new Error(`no national id for age ${age} near individual number ${individual}`);
-}
-const oslo = MUNICIPALITIES.find((m) => m.number === '0301')!;
-const home = (line: string) => ({ municipality: oslo, line, cadastralUnit: 1, propertyUnit: 2 });
 
 export const ORG = { gp: makeOrgnr('92000001')!, hospital: makeOrgnr('92000002')!, pharmacy: makeOrgnr('92000003')! };
 export const HPR = { gp: '7200001', doctor: '7200002', nurse: '7200003', pharmacist: '7200004' };
