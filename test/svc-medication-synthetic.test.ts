@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import type { Patient, Resource } from '@medplum/fhirtypes';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { citizenClaims, devAuthority, type DevAuthority } from '../src/access/dev-authority.ts';
-import { DEFAULT_REFERENCE_DATE, generatePopulation } from '../src/registry/generator.ts';
+import { DEFAULT_REFERENCE_DATE } from '../src/registry/generator.ts';
 import { ageAt } from '../src/registry/dates.ts';
-import { ClinicalHistories } from '../src/services/synthetic.ts';
+import { syntheticPopulation } from './helpers/synthetic-population.ts';
 
 /**
  * The synthetic population's medication: deterministic, realistic (the old take several drugs,
@@ -17,14 +17,8 @@ const SEED = 'med-test';
 const MEDICATION = new Set(['MedicationRequest', 'MedicationDispense', 'MedicationStatement', 'List']);
 
 function population(): { registry: Resource[]; medication: Resource[] } {
-  const histories = new ClinicalHistories(SEED, DEFAULT_REFERENCE_DATE);
-  const registry: Resource[] = [];
-  const medication: Resource[] = [];
-  for (const batch of generatePopulation({ persons: PERSONS, seed: SEED, batchSize: 400 })) {
-    registry.push(...batch);
-    medication.push(...histories.extend(batch).slice(batch.length).filter((r) => MEDICATION.has(r.resourceType)));
-  }
-  return { registry, medication };
+  const { registry, kept } = syntheticPopulation({ persons: PERSONS, seed: SEED, batchSize: 400, keep: (r) => MEDICATION.has(r.resourceType) });
+  return { registry, medication: kept };
 }
 
 let s: TestServer;
