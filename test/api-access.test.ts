@@ -87,6 +87,8 @@ test('searches, history and $everything only show what the caller may see', asyn
   assert.equal(all.body.total, 1);
   const hist = await s.fhir('/Observation/_history', { headers });
   assert.deepEqual(hist.body.entry.map((e: any) => e.resource.id), ['lab-adult']);
+  // Another patient's result has no history for this doctor: it does not exist for them.
+  assert.equal((await s.fhir('/Observation/lab-other/_history', { headers })).status, 404);
   const everything = await s.fhir('/Patient/adult/$everything', { headers });
   assert.equal(everything.status, 200, everything.text);
   assert.ok(everything.body.entry.every((e: any) => e.resource.id !== 'lab-other' && e.resource.id !== 'other'));

@@ -208,7 +208,9 @@ export async function search(db: Queryable, input: SearchInput): Promise<Bundle>
   const ctx: CompileContext = { baseUrl: input.baseUrl, accessFilter: input.accessFilter, aliasCount: 0, valueSets: await valueSetsNamed(db, input.params) };
   const a = 'r';
   const p = plan(input, ctx, a);
-  await chooseDriver(db, p);
+  // Only an index-led query uses a driver (matchQuery): with an access filter, or a Patient
+  // compartment, the resource table leads and asking the planner would be a wasted round trip.
+  if (!input.accessFilter && !(input.compartment && input.resourceType === 'Patient')) await chooseDriver(db, p);
   const where = and([...baseConditions(input, p, a), ...p.where]);
   let keys;
   try {
@@ -292,13 +294,14 @@ export async function findMatches(
   limit = 2,
   visible?: (alias: string) => Sql
 ): Promise<{ rid: number; id: string }[]> {
-  const ctx: CompileContext = { baseUrl: '', aliasCount: 0, valueSets: await valueSetsNamed(db, params) };
-  const input: SearchInput = { resourceType, params, strict: true, baseUrl: '' };
+  // The caller's filter also applies inside chains and _has, as in a search: hidden resources neither match nor make others match.
+  const ctx: CompileContext = { baseUrl: '', accessFilter: visible, aliasCount: 0, valueSets: await valueSetsNamed(db, params) };
+  const input: SearchInput = { resourceType, params, strict: true, baseUrl: '', accessFilter: visible };
   const p = plan(input, ctx, 'r');
   if (!p.where.length) throw badRequest('missing-criteria', `Conditional matching on ${resourceType} needs at least one search parameter`);
   const rows = await run<{ rid: number; id: string }>(
     db,
-    sql`select r.rid, r.id from resource r where ${and([...baseConditions(input, p, 'r'), ...p.where, ...(visible ? [visible('r')] : [])])} order by r.rid limit ${limit}`
+    sql`select r.rid, r.id from resource r where ${and([...baseConditions(input, p, 'r'), ...p.where])} order by r.rid limit ${limit}`
   );
   return rows.map((r) => ({ rid: Number(r.rid), id: r.id }));
 }
