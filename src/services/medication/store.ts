@@ -6,6 +6,7 @@ import { ORGNR_SYSTEM } from '../../access/principal.ts';
 import type { Queryable } from '../../store/db.ts';
 import type { Writer } from '../../store/repository.ts';
 import { SYSTEM } from '../../registry/systems.ts';
+import { patientCompartmentOf } from '../../fhir/compartment.ts';
 
 /** Reads the current version of a resource and locks its row until the transaction ends. */
 export async function lockForUpdate<T extends Resource>(tx: Queryable, type: string, id: string): Promise<T> {
@@ -25,7 +26,9 @@ export async function lockForUpdate<T extends Resource>(tx: Queryable, type: str
  */
 export async function writeChecked<T extends Resource>(w: Writer, access: RequestAccess, resource: T, previous?: T): Promise<T> {
   // New resources get their id first: the rules stamp it (a new prescription's id is its prescription id).
-  const checked = access.checkWrite(previous || resource.id ? resource : { ...resource, id: randomUUID() }, previous ? 'update' : 'create');
+  // The version replaced goes to the policy too: it must be one the caller may see.
+  const replaced = previous && { resource: previous as Resource, compartment: patientCompartmentOf(previous) };
+  const checked = access.checkWrite(previous || resource.id ? resource : { ...resource, id: randomUUID() }, previous ? 'update' : 'create', undefined, replaced);
   const stored = previous?.resourceType === 'MedicationRequest' ? { ...checked, meta: { ...checked.meta, tag: previous.meta?.tag } } : checked;
   // A resource whose id the service chose (the PLL's pll-<patient>) may follow a deleted version: update revives it.
   const result = previous || resource.id ? await w.update(stored) : await w.create(stored, { id: stored.id });
