@@ -115,8 +115,6 @@ test('the four profiles are published as constraint StructureDefinitions on thei
 for (const [name, instances] of Object.entries(VALID)) {
   test(`${name}: valid instances pass`, async () => {
     for (const [i, r] of instances.entries()) {
-      const url = PROFILE[r.resourceType as keyof typeof PROFILE];
-      assert.equal(url.endsWith(name), true);
       assert.deepEqual(await errors(r), [], `${name} #${i}`);
     }
   });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Resource } from '@medplum/fhirtypes';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { run, sql } from '../src/store/sql.ts';
-import { DEFAULT_WINDOWS, loadWindows, withinWindows, withinWindowsSql } from '../src/services/documents/windows.ts';
+import { loadWindows, withinWindows, withinWindowsSql } from '../src/services/documents/windows.ts';
 
 /**
  * The Kjernejournal windows decide the same in code (reads) and in SQL (searches, includes,
@@ -58,7 +58,6 @@ test('code and SQL agree on every document, and the edges fall where the table s
 });
 
 test('DOCUMENT_WINDOWS replaces the table', () => {
-  assert.deepEqual(loadWindows({}), DEFAULT_WINDOWS);
   const table = loadWindows({ DOCUMENT_WINDOWS: JSON.stringify({ 'C00-1': 24, 'urn:example|x': null }) });
   assert.deepEqual(table.map((w) => [w.system, w.code, w.months]), [[CLASS, 'C00-1', 24], ['urn:example', 'x', null]]);
   assert.throws(() => loadWindows({ DOCUMENT_WINDOWS: JSON.stringify({ 'C00-1': -1 }) }), /whole months/);

@@ -8,7 +8,7 @@ import { disciplineCodings, disciplineOf, rules, UNSPECIFIED, type DisciplineRul
  * When a lab result reaches the citizen (docs/services/lab-results.md §Release), decided at read
  * time from the resource's own content so that a change of the rule table applies at once and
  * seeded or imported results follow the same rule. The same decision exists twice, in code
- * (`visibleToCitizen`, for reads) and as SQL (`visibleToCitizenSql`, for every search, include,
+ * (`visibleResult`, for reads) and as SQL (`visibleResultSql`, for every search, include,
  * $everything and history query); both read only the row's content, which `resource` and
  * `resource_history` share.
  */
