@@ -1,3 +1,4 @@
+import { PHARMACIST_CATEGORIES } from './principal.ts';
 /**
  * Access configuration: everything about identity and policy that a deployment chooses, read from
  * the environment in one place (documented in docs/access-rules.md). Rules that no public
@@ -59,7 +60,9 @@ export function loadAccessConfig(env: NodeJS.ProcessEnv = process.env, baseUrl =
   if (env.IDPORTEN_ISSUER) issuers.push({ issuer: env.IDPORTEN_ISSUER, jwksUri: env.IDPORTEN_JWKS_URI, kind: 'idporten' });
   const pharmacy = ['medication', 'critical-information', 'person'];
   return {
-    servicesByAuthorisation: env.AUTH_SERVICES_BY_AUTHORISATION ? JSON.parse(env.AUTH_SERVICES_BY_AUTHORISATION) : { FA1: pharmacy, FA2: pharmacy },
+    servicesByAuthorisation: env.AUTH_SERVICES_BY_AUTHORISATION
+      ? JSON.parse(env.AUTH_SERVICES_BY_AUTHORISATION)
+      : Object.fromEntries(PHARMACIST_CATEGORIES.map((c) => [c, pharmacy])),
     auth: env.AUTH === 'off' ? 'off' : 'on',
     issuers,
     audiences: list(env.AUTH_AUDIENCE, ['samhandling', `${baseUrl}/fhir`]),

@@ -5,7 +5,7 @@ import { and, or, raw, sql, type Sql } from '../store/sql.ts';
 import type { AccessConfig } from './config.ts';
 import { ACCESS_BASES } from './config.ts';
 import { isRestricting, loadPrivacy, PRIVACY_POLICY_URI, type PrivacySettings } from './privacy.ts';
-import { ORGNR_SYSTEM, scopesAllow, type Operation, type Principal } from './principal.ts';
+import { actingAuthorisation, ORGNR_SYSTEM, scopesAllow, type Operation, type Principal } from './principal.ts';
 import type { PersonFacts, RegistryLookup } from './registry-port.ts';
 import { forbidden } from './errors.ts';
 import { rulesFor } from '../services/rules.ts';
@@ -202,7 +202,7 @@ async function resolvePractitioner(principal: Extract<Principal, { kind: 'practi
       {
         patientId: person.patientId,
         nin,
-        services: withoutReserved(servicesFor(principal.role, cfg), privacy),
+        services: withoutReserved(servicesFor(actingAuthorisation(principal), cfg), privacy),
         restricted: restrictedServices(privacy),
         includeRestricted: elevated,
         citizenView: false,
@@ -232,7 +232,7 @@ async function resolveSystem(principal: Extract<Principal, { kind: 'system' }>, 
     patients.push({
       patientId: person.patientId,
       nin: person.nin,
-      services: withoutReserved(servicesFor(principal.attestation.authorisation, deps.config), privacy),
+      services: withoutReserved(servicesFor(actingAuthorisation(principal), deps.config), privacy),
       restricted: restrictedServices(privacy),
       includeRestricted: !!basis?.startsWith('FORHOYET_'),
       citizenView: false,

@@ -63,6 +63,19 @@ export interface SystemPrincipal extends PrincipalBase {
   patientNin?: string;
 }
 
+/** Pharmacists in kodeverk 9060 (provisorfarmasøyt, reseptarfarmasøyt): the pharmacies' personnel. */
+export const PHARMACIST_CATEGORIES = ['FA1', 'FA2'];
+
+/**
+ * The authorisation category (kodeverk 9060) the caller acts under in this request: a health
+ * professional's confirmed role, or the practitioner a system's attestation names.
+ */
+export function actingAuthorisation(p: Principal): string | undefined {
+  if (p.kind === 'practitioner') return p.role ?? p.attestation?.authorisation;
+  if (p.kind === 'system') return p.attestation?.authorisation;
+  return undefined;
+}
+
 /** The local administrator used when auth is switched off for tests. Never in production. */
 export interface AdminPrincipal extends PrincipalBase {
   kind: 'admin';

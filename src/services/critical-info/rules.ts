@@ -1,7 +1,7 @@
 import type { Extension, Reference, Resource } from '@medplum/fhirtypes';
 import type { AccessContext, PatientGrant, WriteAction } from '../../access/policy.ts';
 import { forbidden } from '../../access/errors.ts';
-import { HPR_SYSTEM, ORGNR_SYSTEM, type Principal } from '../../access/principal.ts';
+import { actingAuthorisation, HPR_SYSTEM, ORGNR_SYSTEM, type Principal } from '../../access/principal.ts';
 import { FhirError, issue } from '../../fhir/outcome.ts';
 import { raw, sql } from '../../store/sql.ts';
 import type { ServiceRule } from '../module.ts';
@@ -17,12 +17,6 @@ import { AUTHORISATION_SYSTEM, claimsKjProfile, EXT, PHARMACY_AUTHORISATIONS, PR
  */
 
 /** The authorisation (kodeverk 9060) the caller acts under: HPR-confirmed for personnel, attested for systems. */
-function actingAuthorisation(p: Principal): string | undefined {
-  if (p.kind === 'practitioner') return p.role;
-  if (p.kind === 'system') return p.attestation?.authorisation;
-  return undefined;
-}
-
 /** Pharmacists, and pharmacy systems whose attestation names a pharmacist. */
 export function isPharmacyCaller(principal: Principal): boolean {
   const a = actingAuthorisation(principal);

@@ -1,3 +1,4 @@
+import { PHARMACIST_CATEGORIES } from '../../access/principal.ts';
 import { SERVICE_TAG_SYSTEM } from '../../access/services.ts';
 
 /**
@@ -65,7 +66,7 @@ export const AUTHORISATION_SYSTEM = 'urn:oid:2.16.578.1.12.4.1.1.9060';
 /** Authorisation categories (kodeverk 9060) that may register and change critical information. */
 export const REGISTERING_AUTHORISATIONS = ['LE'];
 /** Authorisation categories of pharmacy staff: they read drug reactions and nothing else here. */
-export const PHARMACY_AUTHORISATIONS = ['FA1', 'FA2'];
+export const PHARMACY_AUTHORISATIONS = PHARMACIST_CATEGORIES;
 
 /** True when the resource claims its type's critical-information profile. */
 export function claimsKjProfile(resource: { resourceType: string; meta?: { profile?: string[] } }): boolean {

@@ -1,7 +1,7 @@
 import type { MedicationRequest, Resource } from '@medplum/fhirtypes';
 import { forbidden } from '../../access/errors.ts';
 import type { AccessContext } from '../../access/policy.ts';
-import type { PractitionerPrincipal } from '../../access/principal.ts';
+import { actingAuthorisation, type PractitionerPrincipal } from '../../access/principal.ts';
 import { FhirError, issue } from '../../fhir/outcome.ts';
 import type { ServiceRule } from '../module.ts';
 import { practitionerRef } from './context.ts';
@@ -22,7 +22,7 @@ import { isPllEntry, isPllList } from './validate.ts';
 export function practitionerIn(ctx: AccessContext, categories: string[], code: string, what: string): PractitionerPrincipal {
   const p = ctx.principal;
   if (p.kind !== 'practitioner') throw forbidden(code, `${what} needs a health professional with authorisation ${categories.join(' or ')}`, 'helseid://claims/hpr/hpr_number');
-  const role = p.role ?? p.attestation?.authorisation;
+  const role = actingAuthorisation(p);
   if (!role || !categories.includes(role))
     throw forbidden(code, `${what} needs authorisation ${categories.join(' or ')} (kodeverk 9060); this request acts as ${role ?? 'no category'}`, 'nhn-user-role');
   return p;

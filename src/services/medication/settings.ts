@@ -1,3 +1,4 @@
+import { PHARMACIST_CATEGORIES } from '../../access/principal.ts';
 /**
  * Rules of the medication service that no public specification fixes, as configuration with
  * defaults (documented in docs/services/medication.md). Read once from the environment.
@@ -20,7 +21,7 @@ const list = (v: string | undefined, dflt: string[]) => (v ? v.split(',').map((s
 export function loadMedicationSettings(env: NodeJS.ProcessEnv = process.env): MedicationSettings {
   return {
     prescriberCategories: list(env.MEDICATION_PRESCRIBER_CATEGORIES, ['LE', 'TL']),
-    dispenserCategories: list(env.MEDICATION_DISPENSER_CATEGORIES, ['FA1', 'FA2']),
+    dispenserCategories: list(env.MEDICATION_DISPENSER_CATEGORIES, PHARMACIST_CATEGORIES),
     pllCategories: list(env.MEDICATION_PLL_CATEGORIES, ['LE']),
     discontinuedRetentionDays: Number(env.MEDICATION_PLL_DISCONTINUED_DAYS ?? 90),
     defaultValidityDays: Number(env.MEDICATION_DEFAULT_VALIDITY_DAYS ?? 365),

@@ -1,5 +1,5 @@
 import type { MedicationDispense, MedicationRequest, MedicationStatement, Resource } from '@medplum/fhirtypes';
-import { ORGNR_SYSTEM } from '../../access/principal.ts';
+import { ORGNR_SYSTEM, PHARMACIST_CATEGORIES } from '../../access/principal.ts';
 import type { SyntheticClinician, SyntheticPerson, SyntheticRng, SyntheticWorld } from '../module.ts';
 import { catalogueEntry } from './catalogue.ts';
 import { pllId, pllList } from './pll.ts';
@@ -60,7 +60,7 @@ export function medicationHistory(person: SyntheticPerson, world: SyntheticWorld
   const { chronic, courses } = drugsFor(person, rng);
   if (!chronic.length && !courses.length) return [];
   const doctors = world.clinicians.filter((c) => c.category === 'LE');
-  const pharmacists = world.clinicians.filter((c) => c.category === 'FA1' || c.category === 'FA2');
+  const pharmacists = world.clinicians.filter((c) => PHARMACIST_CATEGORIES.includes(c.category));
   const prescriber = person.gp ?? (doctors.length ? rng.pick(doctors) : undefined);
   if (!prescriber || !pharmacists.length) return [];
   const pharmacist = rng.pick(pharmacists);
