@@ -90,6 +90,11 @@ export async function documentRoutes(app: FastifyInstance, deps: ServiceDeps, co
         if (json && request.access.principal.kind === 'admin') return legacyBinaryPut(request, reply, id);
         throw new FhirError(404, [issue('not-found', 'no-document-content', `Binary/${id} is not the content of any document; publish documents with ITI-65 (a transaction Bundle to the FHIR base)`)]);
       }
+      // Who may see the document is settled before any byte of the upload is stored.
+      await readableDocumentOf(request, target).catch(async (err) => {
+        if (!json) await drain(request.body as NodeJS.ReadableStream);
+        throw err;
+      });
       if (!json) {
         const body = request.body as NodeJS.ReadableStream;
         const upload = await (async () => {
@@ -117,8 +122,16 @@ export async function documentRoutes(app: FastifyInstance, deps: ServiceDeps, co
     });
   });
 
+  /** The DocumentReference whose content this is, if the caller may see it (else 404, as a read). */
+  async function readableDocumentOf(request: FastifyRequest, target: StoredContent): Promise<DocumentReference> {
+    const current = (await repo.read('DocumentReference', target.documentId).catch(() => undefined)) as DocumentReference | undefined;
+    if (!current || !pointsAt(current, target.id)) throw notFound(`Binary/${target.id} is not the content of any document`);
+    await request.access.checkRead(current);
+    return current;
+  }
+
   /**
-   * New bytes for a stored content id: the DocumentReference gets a new version with the new type,
+   * New bytes for a stored content id (the caller may see its document: readableDocumentOf): the DocumentReference gets a new version with the new type,
    * size and hash, in the transaction that stores the bytes. If-Match is the DocumentReference's version.
    */
   async function replaceContent(
@@ -128,9 +141,6 @@ export async function documentRoutes(app: FastifyInstance, deps: ServiceDeps, co
     m: { contentType: string; size: number; sha1: string },
     source: Buffer | { path: string }
   ) {
-    const current = await repo.read('DocumentReference', target.documentId).catch(() => undefined);
-    if (!current || !pointsAt(current, target.id)) throw notFound(`Binary/${target.id} is not the content of any document`);
-    await request.access.checkRead(current);
     const result = await contents.writeWith([{ info: { id: target.id, documentId: target.documentId, ...m }, source }], (save) =>
       repo.inTransaction(
         async (w) => {
