@@ -72,8 +72,6 @@ export interface PolicyDeps {
 export const EMERGENCY_BASES = ['AKUTT', 'FORHOYET_AKUTT'];
 export const EMERGENCY_PURPOSES = ['ETREAT', 'BTG'];
 
-export { forbidden };
-
 const notVisible = () => new FhirError(404, [issue('not-found', 'not-found', 'Resource not found')]);
 
 function allServices(): Set<ServiceCode> {

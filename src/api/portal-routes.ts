@@ -28,10 +28,6 @@ const TYPES: Record<string, string> = {
 
 const API_PREFIXES = /^\/(fhir|oidc|\.well-known)(\/|$)/;
 
-function noSuchEndpoint(url: string): FhirError {
-  return new FhirError(404, [issue('not-found', 'no-such-endpoint', `No endpoint GET ${url.split('?')[0]}`)]);
-}
-
 export async function portalRoutes(app: FastifyInstance, opts: { dir?: string } = {}): Promise<void> {
   const dir = opts.dir ?? PORTAL_DIR;
   const publicRoute = { config: { access: 'public' as const, audit: false } };
@@ -53,7 +49,8 @@ export async function portalRoutes(app: FastifyInstance, opts: { dir?: string } 
   app.get('/assets/*', publicRoute, async (request, reply) => {
     const rel = (request.params as { '*': string })['*'];
     const file = path.resolve(dir, 'assets', rel);
-    if (!file.startsWith(path.join(dir, 'assets') + path.sep)) throw noSuchEndpoint(request.url);
+    // The server's own 404 (an OperationOutcome), as for any unknown path.
+    if (!file.startsWith(path.join(dir, 'assets') + path.sep)) return reply.callNotFound();
     let body: Buffer;
     try {
       body = await fs.readFile(file);
@@ -72,7 +69,7 @@ export async function portalRoutes(app: FastifyInstance, opts: { dir?: string } 
   // SPA fallback: any other page path is a client-side route of the citizen portal.
   app.get('/*', publicRoute, async (request, reply) => {
     const p = request.url.split('?')[0];
-    if (API_PREFIXES.test(p) || path.extname(p)) throw noSuchEndpoint(request.url);
+    if (API_PREFIXES.test(p) || path.extname(p)) return reply.callNotFound();
     return sendPage(reply, 'index.html');
   });
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Parameters } from '@medplum/fhirtypes';
-import { forbidden, type PatientGrant } from '../access/policy.ts';
+import type { PatientGrant } from '../access/policy.ts';
+import { forbidden } from '../access/errors.ts';
 import { fromConsent, loadPrivacy, savePrivacy, toConsent } from '../access/privacy.ts';
 import type { RegistryLookup } from '../access/registry-port.ts';
 import { ALL_SERVICES, serviceSql } from '../access/services.ts';

@@ -18,6 +18,7 @@ export class ClinicalHistories {
   private readonly roles = new Map<string, SyntheticClinician & { roleKind: string }>();
   private readonly orgnrById = new Map<string, string>();
   private readonly wellKnown: Set<string>;
+  private hprResolved = false;
 
   constructor(
     private readonly seed: number | string,
@@ -66,8 +67,11 @@ export class ClinicalHistories {
   }
 
   private historyOf(patient: Patient): Resource[] {
-    // A role may have streamed past before its Practitioner.
-    for (const c of this.world.clinicians) if (!c.hpr) c.hpr = this.practitioners.get(c.practitionerId)?.identifier?.find((i) => i.system === SYSTEM.hpr)?.value ?? '';
+    // A role may have streamed past before its Practitioner; the personnel all come before the first citizen.
+    if (!this.hprResolved) {
+      for (const c of this.world.clinicians) if (!c.hpr) c.hpr = this.practitioners.get(c.practitionerId)?.identifier?.find((i) => i.system === SYSTEM.hpr)?.value ?? '';
+      this.hprResolved = true;
+    }
     const gpRole = patient.generalPractitioner?.[0]?.reference?.split('/')[1];
     const gp = gpRole ? this.roles.get(gpRole) : undefined;
     const person: SyntheticPerson = {
