@@ -34,12 +34,13 @@ export interface Config {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = Number(env.PORT ?? 8080);
   const host = env.HOST ?? '0.0.0.0';
+  const dataDir = path.resolve(env.DATA_DIR ?? './data');
   return {
     port,
     host,
     baseUrl: (env.BASE_URL ?? `http://localhost:${port}`).replace(/\/$/, ''),
     databaseUrl: env.DATABASE_URL || undefined,
-    dataDir: path.resolve(env.DATA_DIR ?? './data'),
+    dataDir,
     maxBodyBytes: Number(env.MAX_BODY_BYTES ?? 32 * 1024 * 1024),
     testData: (env.TEST_DATA ?? 'true') !== 'false',
     logLevel: env.LOG_LEVEL ?? 'info',
@@ -53,6 +54,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     labResultsRules: env.LAB_RESULTS_RULES || undefined,
     documentMaxBytes: Number(env.DOCUMENT_MAX_BYTES ?? 50 * 1024 * 1024),
     documentStore: env.DOCUMENT_STORE === 'file' ? 'file' : 'postgres',
-    documentDir: path.resolve(env.DOCUMENT_DIR ?? path.join(env.DATA_DIR ?? './data', 'documents')),
+    documentDir: path.resolve(env.DOCUMENT_DIR ?? path.join(dataDir, 'documents')),
   };
 }

@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import type { Resource } from '@medplum/fhirtypes';
-import { loadConfig } from '../config.ts';
+import { loadConfig, type Config } from '../config.ts';
 import { createPlatform } from '../app.ts';
 import type { Repository } from '../store/repository.ts';
 import { DEFAULT_REFERENCE_DATE, generatePopulation, wellKnownIdentities } from '../registry/generator.ts';
@@ -106,29 +106,39 @@ export function printSummary(s: SeedSummary, opts: SeedOptions): void {
   );
 }
 
+/**
+ * Seeds with a progress bar and a summary, and records the population (seed, reference date) in
+ * the embedded data folder, where `npm run identities` and `npm run token` find it.
+ */
+export async function seedAndRecord(repo: Repository, config: Config, opts: SeedOptions & { referenceDate: string }): Promise<SeedSummary> {
+  const summary = await seedWithProgress(repo, opts);
+  printSummary(summary, opts);
+  if (!config.databaseUrl) writePopulationInfo(config.dataDir, { seed: opts.seed, referenceDate: opts.referenceDate, persons: opts.persons });
+  return summary;
+}
+
 async function main() {
+  const config = loadConfig();
   const { values } = parseArgs({
     options: {
       persons: { type: 'string', default: '10000' },
-      seed: { type: 'string', default: '42' },
-      'reference-date': { type: 'string', default: new Date().toISOString().slice(0, 10) },
+      seed: { type: 'string', default: String(config.seed) },
+      'reference-date': { type: 'string', default: config.seedReferenceDate },
       'batch-size': { type: 'string', default: '500' },
       concurrency: { type: 'string' },
     },
   });
-  const opts: SeedOptions = {
+  const opts = {
     persons: Number(values.persons),
     seed: /^\d+$/.test(values.seed!) ? Number(values.seed) : values.seed!,
-    referenceDate: values['reference-date'],
+    referenceDate: values['reference-date']!,
     batchSize: Number(values['batch-size']),
     ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
   };
   if (!Number.isInteger(opts.persons) || opts.persons < 0) throw new Error(`--persons must be a whole number, got ${values.persons}`);
-  const config = loadConfig();
   const platform = await createPlatform(config);
   try {
-    printSummary(await seedWithProgress(platform.repo, opts), opts);
-    if (!config.databaseUrl) writePopulationInfo(config.dataDir, { seed: opts.seed, referenceDate: opts.referenceDate!, persons: opts.persons });
+    await seedAndRecord(platform.repo, config, opts);
     console.log(`Test identities:\n${formatIdentities(namedIdentities(wellKnownIdentities(opts.seed, opts.referenceDate)))}`);
   } finally {
     await platform.close();

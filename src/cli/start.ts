@@ -1,8 +1,8 @@
 import { loadConfig } from '../config.ts';
 import { createPlatform } from '../app.ts';
 import { SchemaTooNewError } from '../store/migrate.ts';
-import { printSummary, seedWithProgress } from './seed.ts';
-import { formatIdentities, storedIdentities, writePopulationInfo } from './identities.ts';
+import { seedAndRecord } from './seed.ts';
+import { formatIdentities, storedIdentities } from './identities.ts';
 
 const config = loadConfig();
 try {
@@ -10,9 +10,7 @@ try {
   const [{ n }] = await platform.db.query<{ n: number }>(`select count(*)::int as n from resource where type = 'Patient'`);
   if (n === 0 && config.seedPersons > 0) {
     console.log(`The database is empty: generating ${config.seedPersons} synthetic citizens (seed ${config.seed}); SEED_PERSONS=0 skips this.`);
-    const opts = { persons: config.seedPersons, seed: config.seed, referenceDate: config.seedReferenceDate };
-    printSummary(await seedWithProgress(platform.repo, opts), opts);
-    if (!config.databaseUrl) writePopulationInfo(config.dataDir, { seed: opts.seed, referenceDate: opts.referenceDate, persons: opts.persons });
+    await seedAndRecord(platform.repo, config, { persons: config.seedPersons, seed: config.seed, referenceDate: config.seedReferenceDate });
   }
   const identities = config.databaseUrl ? undefined : storedIdentities(config.dataDir);
   if (identities) console.log(`Test identities (npm run identities; npm run token -- --help):\n${formatIdentities(identities)}`);
