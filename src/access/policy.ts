@@ -326,6 +326,17 @@ export function seesEverything(ctx: AccessContext): boolean {
   return ctx.patients === 'any' && !ctx.ownerOrganisation && !scopedTypes(ctx.principal, 's');
 }
 
+/**
+ * The one patient a request is about: the person `nhn-patient-nin` (or the attestation) names, or
+ * the citizen themself; the only patient in context otherwise. Undefined when there is none.
+ */
+export function patientNamedIn(ctx: AccessContext): PatientGrant | undefined {
+  if (ctx.patients === 'any') return undefined;
+  const p = ctx.principal;
+  const nin = p.kind === 'citizen' ? p.onBehalfOf ?? p.nin : p.kind === 'admin' ? undefined : p.patientNin ?? p.attestation?.patients[0];
+  return ctx.patients.find((g) => g.nin === nin) ?? (ctx.patients.length === 1 ? ctx.patients[0] : undefined);
+}
+
 /** Throws unless the caller may search this type at all (scopes); returns the row filter. */
 export function filterFor(ctx: AccessContext, resourceType: string): (alias: string) => Sql {
   if (!scopesAllow(ctx.principal, resourceType, 's') && !scopesAllow(ctx.principal, resourceType, 'r'))

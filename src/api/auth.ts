@@ -6,6 +6,7 @@ import type { DevAuthority } from '../access/dev-authority.ts';
 import type { DevClient } from '../access/dev-auth-server.ts';
 import fs from 'node:fs';
 import {
+  patientNamedIn,
   seesEverything,
   accessFilterSql,
   checkRead,
@@ -298,6 +299,13 @@ export async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promi
       record(request, { interaction, outcome: 'denied', outcomeDescription: desc, principal, access: ctx, patient });
       return;
     }
+    // A refused change or operation (a stale version, an exhausted prescription, invalid content)
+    // is an attempt on the patient's record too: their log shows it.
+    if (status >= 400 && status < 500 && (request.method !== 'GET' || interaction === 'operation')) {
+      const patient = deniedPatient(ctx);
+      if (patient) record(request, { interaction, outcome: 'error', outcomeDescription: outcomeText(payload) ?? `HTTP ${status}`, principal, access: ctx, patient });
+      return;
+    }
     if (status >= 400 || !principal) return;
     const params = request.params as Record<string, string> | undefined;
     const resources = request.returnedResources ?? returnedResources(payload);
@@ -331,8 +339,8 @@ export async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promi
   }
 
   function deniedPatient(ctx: AccessContext | undefined): AuditInput['patient'] {
-    if (ctx && ctx.patients !== 'any' && ctx.patients.length === 1) return { id: ctx.patients[0].patientId, nin: ctx.patients[0].nin };
-    return undefined;
+    const grant = ctx && patientNamedIn(ctx);
+    return grant && { id: grant.patientId, nin: grant.nin };
   }
 }
 (authPlugin as any)[Symbol.for('skip-override')] = true;

@@ -1,17 +1,13 @@
 import type { Reference } from '@medplum/fhirtypes';
-import type { AccessContext, PatientGrant } from '../../access/policy.ts';
+import { patientNamedIn, type AccessContext, type PatientGrant } from '../../access/policy.ts';
 import type { PractitionerPrincipal } from '../../access/principal.ts';
 import { badRequest } from '../../fhir/outcome.ts';
 import { HPR_SYSTEM } from './terms.ts';
 
-/** The one patient a PLL call is about: `nhn-patient-nin` (or the attestation), or the citizen themself. */
+/** The one patient a medication call is about (policy's patientNamedIn), or a 400 naming the header. */
 export function patientInContext(ctx: AccessContext): PatientGrant {
-  const missing = () => badRequest('patient-context-missing', 'Name the patient with the nhn-patient-nin header', 'nhn-patient-nin');
-  if (ctx.patients === 'any') throw missing();
-  const p = ctx.principal;
-  const nin = p.kind === 'citizen' ? p.onBehalfOf ?? p.nin : p.kind === 'admin' ? undefined : p.patientNin ?? p.attestation?.patients[0];
-  const grant = ctx.patients.find((g) => g.nin === nin) ?? (ctx.patients.length === 1 ? ctx.patients[0] : undefined);
-  if (!grant) throw missing();
+  const grant = patientNamedIn(ctx);
+  if (!grant) throw badRequest('patient-context-missing', 'Name the patient with the nhn-patient-nin header', 'nhn-patient-nin');
   return grant;
 }
 

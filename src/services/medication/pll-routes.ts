@@ -9,7 +9,6 @@ import { run, sql, type Sql } from '../../store/sql.ts';
 import type { Queryable } from '../../store/db.ts';
 import type { ServiceDeps } from '../module.ts';
 import { patientInContext, practitionerRef } from './context.ts';
-import { auditedRefusals } from './audited.ts';
 import { within } from './operation-scope.ts';
 import { inputParameters, stringParam } from './params.ts';
 import { agedOut, entryVersions, isOpen, pausedOf, pauseExtension, pllId, pllList, prescriptionRefOf, reconcileEntries } from './pll.ts';
@@ -81,7 +80,7 @@ export async function pllRoutes(app: FastifyInstance, deps: ServiceDeps): Promis
     return sendResource(request, reply, bundle, status);
   }
 
-  app.get('/$medication-list', auditedRefusals(async (request, reply) => sendView(request, reply, patientInContext(request.access.context))));
+  app.get('/$medication-list', async (request, reply) => sendView(request, reply, patientInContext(request.access.context)));
 
   /** The stored PLL, locked for this transaction (undefined when the patient has none yet). */
   async function lockedList(w: Writer, patientId: string): Promise<{ list: List; version: number } | undefined> {
@@ -117,7 +116,7 @@ export async function pllRoutes(app: FastifyInstance, deps: ServiceDeps): Promis
       );
   }
 
-  app.post('/$medication-list', auditedRefusals(async (request, reply) => {
+  app.post('/$medication-list', async (request, reply) => {
     const ctx = request.access.context;
     const doctor = practitionerIn(ctx, SETTINGS.pllCategories, 'pll-doctors-only', 'Submitting the medication list (PLL)');
     const grant = patientInContext(ctx);
@@ -153,7 +152,7 @@ export async function pllRoutes(app: FastifyInstance, deps: ServiceDeps): Promis
       })
     );
     return sendView(request, reply, grant, created ? 201 : 200);
-  }));
+  });
 
   async function visiblePrescriptions(request: FastifyRequest, w: Writer, patientId: string, ids: string[]): Promise<MedicationRequest[]> {
     if (!ids.length) return [];
@@ -193,8 +192,8 @@ export async function pllRoutes(app: FastifyInstance, deps: ServiceDeps): Promis
     reply.header('etag', `W/"${stored.meta?.versionId}"`);
     return sendResource(request, reply, stored);
   };
-  app.post('/$medication-list-pause', auditedRefusals(pauseRoute(true)));
-  app.post('/$medication-list-resume', auditedRefusals(pauseRoute(false)));
+  app.post('/$medication-list-pause', pauseRoute(true));
+  app.post('/$medication-list-resume', pauseRoute(false));
 }
 
 /**

@@ -4,7 +4,6 @@ import { badRequest, conflict, FhirError, issue } from '../../fhir/outcome.ts';
 import { sendResource } from '../../api/http.ts';
 import type { ServiceDeps } from '../module.ts';
 import { drugReactionRecord } from './drug-reaction.ts';
-import { auditedRefusals } from './audited.ts';
 import { within } from './operation-scope.ts';
 import { inputParameters, outputParameters, resourceParam, stringParam } from './params.ts';
 import { allowedDispenses, notDispensableReason, remainingDispenses, withRemaining } from './prescriptions.ts';
@@ -38,7 +37,7 @@ export async function prescriptionRoutes(app: FastifyInstance, deps: ServiceDeps
     return mr;
   }
 
-  app.post('/MedicationRequest/$prescribe', auditedRefusals(async (request, reply) => {
+  app.post('/MedicationRequest/$prescribe', async (request, reply) => {
     const params = inputParameters(request);
     const prescription = resourceParam<MedicationRequest>(params, 'prescription', 'MedicationRequest', true)!;
     const reaction = resourceParam<AllergyIntolerance>(params, 'drugReaction', 'AllergyIntolerance', false);
@@ -56,9 +55,9 @@ export async function prescriptionRoutes(app: FastifyInstance, deps: ServiceDeps
       { name: 'prescription', resource: mr },
       ...(allergy ? [{ name: 'drugReaction', resource: allergy }] : []),
     ]), 201, mr);
-  }));
+  });
 
-  app.post('/MedicationRequest/:id/$dispense', auditedRefusals(async (request, reply) => {
+  app.post('/MedicationRequest/:id/$dispense', async (request, reply) => {
     const params = inputParameters(request);
     const ctx = request.access.context;
     const pharmacist = practitionerIn(ctx, SETTINGS.dispenserCategories, 'pharmacist-required', 'Dispensing');
@@ -99,9 +98,9 @@ export async function prescriptionRoutes(app: FastifyInstance, deps: ServiceDeps
       { name: 'prescription', resource: prescription },
       { name: 'remaining', valueInteger: remainingDispenses(prescription) },
     ]), 201, dispense);
-  }));
+  });
 
-  app.post('/MedicationRequest/:id/$revoke', auditedRefusals(async (request, reply) => {
+  app.post('/MedicationRequest/:id/$revoke', async (request, reply) => {
     const reason = stringParam(inputParameters(request), 'reason');
     const ctx = request.access.context;
     practitionerIn(ctx, SETTINGS.prescriberCategories, 'prescriber-required', 'Revoking a prescription');
@@ -114,9 +113,9 @@ export async function prescriptionRoutes(app: FastifyInstance, deps: ServiceDeps
     );
     request.returnedResources = [revoked];
     return sendResource(request, reply, revoked);
-  }));
+  });
 
-  app.post('/MedicationRequest/:id/$renew', auditedRefusals(async (request, reply) => {
+  app.post('/MedicationRequest/:id/$renew', async (request, reply) => {
     const replacement = resourceParam<MedicationRequest>(inputParameters(request), 'prescription', 'MedicationRequest', true)!;
     const ctx = request.access.context;
     practitionerIn(ctx, SETTINGS.prescriberCategories, 'prescriber-required', 'Renewing a prescription');
@@ -137,7 +136,7 @@ export async function prescriptionRoutes(app: FastifyInstance, deps: ServiceDeps
       { name: 'prescription', resource: renewed },
       { name: 'replaced', resource: old },
     ]), 201, renewed);
-  }));
+  });
 }
 
 /** A revoked prescription: cancelled if nothing was dispensed, stopped if some was. */
