@@ -7,6 +7,7 @@ import type { WriteGuard } from '../../store/repository.ts';
 import { run, sql } from '../../store/sql.ts';
 import type { ServiceDeps } from '../module.ts';
 import { EXT, KJ_TYPES, type KjType } from './terms.ts';
+import { patientNamedIn } from '../../access/policy.ts';
 import { entryState, type EntryState } from './validity.ts';
 
 /**
@@ -82,8 +83,7 @@ async function patientOf(deps: ServiceDeps, request: FastifyRequest): Promise<st
     if (!person?.patientId) throw notFound('No patient record for this person');
     return person.patientId;
   }
-  const own = ctx.principal.kind === 'citizen' ? ctx.principal.nin : undefined;
-  const grant = ctx.patients.find((g) => g.nin === (nin ?? own)) ?? (!nin && ctx.patients.length === 1 ? ctx.patients[0] : undefined);
+  const grant = patientNamedIn(ctx);
   if (!grant && nin) throw notFound('No patient record for this person');
   if (!grant) throw new FhirError(400, [issue('required', 'patient-missing', 'Send the patient in the nhn-patient-nin header', 'nhn-patient-nin')]);
   return grant.patientId;

@@ -3,6 +3,7 @@ import type { Observation, ParametersParameter } from '@medplum/fhirtypes';
 import type { ServiceDeps } from '../module.ts';
 import { badRequest } from '../../fhir/outcome.ts';
 import { search, MAX_COUNT } from '../../store/search/index.ts';
+import { patientNamedIn } from '../../access/policy.ts';
 import { sendResource } from '../../api/http.ts';
 
 /**
@@ -44,8 +45,8 @@ export async function trendRoutes(app: FastifyInstance, deps: ServiceDeps): Prom
 /** The Patient id: the parameter, else the one patient the request is about (nhn-patient-nin or the citizen). */
 function patientOf(request: FastifyRequest, given: string | undefined): string {
   if (given) return given.replace(/^Patient\//, '');
-  const patients = request.access.context.patients;
-  if (patients !== 'any' && patients.length === 1) return patients[0].patientId;
+  const grant = patientNamedIn(request.access.context);
+  if (grant) return grant.patientId;
   throw badRequest('trend-patient-missing', "Name the patient: parameter 'patient' (a Patient id) or header nhn-patient-nin", 'patient');
 }
 
