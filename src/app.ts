@@ -48,7 +48,11 @@ export async function createPlatform(
     ],
     clock: o.clock,
     // Registered only once committed: a rolled-back write must leave no parameter or profile behind.
+    afterWrite: async (tx, r, method) => {
+      for (const m of SERVICE_MODULES) await m.afterWrite?.(tx, r, method, config);
+    },
     afterCommit: async (written) => {
+      for (const m of SERVICE_MODULES) await m.afterCommit?.(written, config);
       for (const { resource: r, method } of written) {
         if (r.resourceType === 'SearchParameter' && method !== 'DELETE') registerSearchParameter(r as SearchParameter);
         if (r.resourceType !== 'StructureDefinition') continue;

@@ -227,6 +227,18 @@ test('replacing content (PUT /Binary/<id>, raw) makes a new DocumentReference ve
   assert.equal(Number((await w.s.platform.db.query<{ n: number }>(`select count(*)::int as n from document_content where id = $1`, [contentId]))[0].n), 0);
   assert.equal(Number((await w.s.platform.db.query<{ n: number }>(`select count(*)::int as n from document_chunk where content_id = $1`, [contentId]))[0].n), 0);
   assert.equal((await fetchBytes(url, await asGp(w))).status, 404);
+
+  // Deleted by a transaction entry, a document takes its content with it just the same.
+  const other = await publish({ bytes: samplePdf('slettes i transaksjon'), contentType: 'application/pdf' });
+  const otherContent = other.url.split('/').pop();
+  const tx = await w.s.fhir('/', {
+    method: 'POST',
+    headers: await asDoctor(w),
+    body: { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'DELETE', url: `DocumentReference/${other.id}` } }] },
+  });
+  assert.equal(tx.status, 200, tx.text);
+  assert.equal(Number((await w.s.platform.db.query<{ n: number }>(`select count(*)::int as n from document_content where id = $1`, [otherContent]))[0].n), 0);
+  assert.equal(Number((await w.s.platform.db.query<{ n: number }>(`select count(*)::int as n from document_chunk where content_id = $1`, [otherContent]))[0].n), 0);
 });
 
 test('every access is in the citizen’s access log', async () => {

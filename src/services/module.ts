@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import type { Config } from '../config.ts';
-import type { Repository } from '../store/repository.ts';
+import type { Method, Repository } from '../store/repository.ts';
+import type { Queryable } from '../store/db.ts';
 import type { RegistryLookup } from '../access/registry-port.ts';
 import type { AccessContext, PatientGrant, WriteAction } from '../access/policy.ts';
 import type { ServiceCode } from '../access/services.ts';
@@ -58,6 +59,13 @@ export interface ServiceModule {
   profiles?(): StructureDefinition[];
   /** Extra checks on every write, whoever writes (API, import, seeding). Errors refuse the write. */
   validate?(resource: Resource): OperationOutcomeIssue[];
+  /**
+   * Inside the write transaction, after each stored version, whoever writes (API, import,
+   * seeding): for the module's own tables, which must change with the resource.
+   */
+  afterWrite?(tx: Queryable, resource: Resource, method: Method, config: Config): Promise<void>;
+  /** Once that transaction has committed (never after a rollback): for state outside the database. */
+  afterCommit?(written: { resource: Resource; method: Method }[], config: Config): Promise<void>;
   /** Resources to store once at start (catalogues, definitions); stored with putMany, idempotent. */
   referenceData?(): Resource[];
   /** Clinical history for one synthetic citizen (deterministic in `rng`), stored with the population. */

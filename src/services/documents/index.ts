@@ -1,7 +1,8 @@
 import type { DocumentReference, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { issue } from '../../fhir/outcome.ts';
 import type { ServiceModule } from '../module.ts';
-import { DocumentContents } from './content-store.ts';
+import { DocumentContents, type StoredContent } from './content-store.ts';
+import type { Config } from '../../config.ts';
 import { documentRoutes } from './routes.ts';
 import { syntheticDocuments } from './synthetic.ts';
 
@@ -12,11 +13,35 @@ import { syntheticDocuments } from './synthetic.ts';
 export const module: ServiceModule = {
   name: 'documents',
   async routes(app, deps) {
-    await documentRoutes(app, deps, new DocumentContents({ store: deps.config.documentStore, dir: deps.config.documentDir }));
+    await documentRoutes(app, deps, contentsFor(deps.config));
+  },
+  // A deleted document takes its content with it, by whatever path it is deleted (REST,
+  // conditional, transaction or batch): the rows in its transaction, the files once committed.
+  async afterWrite(tx, resource, method, config) {
+    if (resource.resourceType !== 'DocumentReference' || method !== 'DELETE') return;
+    const gone = await contentsFor(config).dropDocument(tx, resource.id!);
+    if (gone.length) released.set(resource, gone);
+  },
+  async afterCommit(written, config) {
+    for (const { resource } of written) {
+      const gone = released.get(resource);
+      if (gone) await contentsFor(config).release(gone);
+    }
   },
   validate: validateDocument,
   synthetic: syntheticDocuments,
 };
+
+/** One document store per configuration, shared by the routes and the write hooks. */
+const stores = new WeakMap<Config, DocumentContents>();
+function contentsFor(config: Config): DocumentContents {
+  let c = stores.get(config);
+  if (!c) stores.set(config, (c = new DocumentContents({ store: config.documentStore, dir: config.documentDir })));
+  return c;
+}
+
+/** Content rows removed with a deleted document, whose files go once the deletion committed. */
+const released = new WeakMap<Resource, StoredContent[]>();
 
 /**
  * Every stored DocumentReference belongs to a patient (one without would be outside every patient

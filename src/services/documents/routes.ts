@@ -179,25 +179,6 @@ export async function documentRoutes(app: FastifyInstance, deps: ServiceDeps, co
     throw new FhirError(405, [issue('not-supported', 'binary-create', 'Document content is published with its DocumentReference in a transaction Bundle to the FHIR base (ITI-65)')]);
   });
 
-  // Deleting a document deletes its content in the same transaction.
-  app.delete('/DocumentReference/:id', async (request, reply) => {
-    const { id } = request.params as { id: string };
-    let gone: StoredContent[] = [];
-    const result = await repo.inTransaction(
-      async (w) => {
-        const previous = await w.read('DocumentReference', id).catch(() => undefined);
-        const deleted = await w.delete('DocumentReference', id, { ifMatch: request.headers['if-match'] as string | undefined });
-        if (deleted) gone = await contents.dropDocument(w.tx, id);
-        if (deleted && previous) request.returnedResources = [previous];
-        return deleted;
-      },
-      { guard: guardOf(request) }
-    );
-    await contents.release(gone);
-    if (result) reply.header('etag', `W/"${result.resource.meta?.versionId}"`);
-    return reply.code(204).send();
-  });
-
   // An earlier version of a document is shown only to those who may see the document as it is now
   // (a restriction added as a new version covers the versions before it).
   app.get('/DocumentReference/:id/_history/:vid', async (request, reply) => {
