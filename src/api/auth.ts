@@ -26,6 +26,7 @@ import { patientCompartmentOf } from '../fhir/compartment.ts';
 import { FhirError, issue } from '../fhir/outcome.ts';
 import type { Db } from '../store/db.ts';
 import { serviceOf } from '../access/services.ts';
+import type { WriteGuard } from '../store/repository.ts';
 import type { Sql } from '../store/sql.ts';
 
 /**
@@ -74,6 +75,8 @@ export interface RequestAccess {
   visibleRows(): (alias: string) => Sql;
   checkRead(resource: Resource, compartment?: string | null): Promise<void>;
   checkWrite<T extends Resource>(resource: T, action: WriteAction, compartment?: string | null, previous?: { resource: Resource; compartment: string | null }): T;
+  /** checkWrite as the repository's WriteGuard, for every write of this request. */
+  readonly guard: WriteGuard;
   /** Resources of this type hidden only by the patient's restriction (NHN-SecurityLabel-Nors-Count). */
   restrictedCount(resourceType: string): Promise<number>;
   /** Extra audit events beyond what the response shows (e.g. an operation's side effects). */
@@ -261,6 +264,9 @@ export async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promi
       checkWrite(resource, action, compartment, previous) {
         const comp = compartment === undefined ? compartmentOf(resource) : compartment;
         return checkWrite(need(), resource, action, comp, previous);
+      },
+      get guard(): WriteGuard {
+        return (resource, action, compartment, previous) => this.checkWrite(resource, action, compartment, previous);
       },
       restrictedCount: (type) => restrictedHiddenCount(need(), opts.db, type),
       audit(input) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Binary, Bundle, BundleEntry, Parameters, Resource } from '@medplum/fhirtypes';
 import type { ServerContext } from './server.ts';
-import type { WriteGuard, Writer, WriteResult } from '../store/repository.ts';
+import type { Writer, WriteResult } from '../store/repository.ts';
 import type { RequestAccess } from './auth.ts';
 import { parseQuery, parseIfMatch } from '../store/repository.ts';
 import { search } from '../store/search/index.ts';
@@ -90,8 +90,6 @@ export async function processBundle(ctx: ServerContext, bundle: Bundle, access?:
  * If-None-Exist and conditional updates matched), then every urn:uuid: and conditional reference
  * is rewritten, then the entries run in the spec's order inside one database transaction.
  */
-const guardOf = (access?: RequestAccess): WriteGuard | undefined =>
-  access && ((resource, action, compartment, previous) => access.checkWrite(resource, action, compartment, previous));
 
 async function processTransaction(ctx: ServerContext, bundle: Bundle, access?: RequestAccess): Promise<Bundle> {
   const entries = (bundle.entry ?? []).map((e, i) => parseEntry(e, i));
@@ -190,7 +188,7 @@ async function processTransaction(ctx: ServerContext, bundle: Bundle, access?: R
         }
       }
     },
-    { referenceChecks: false, guard: guardOf(access), visible: access?.visibleRows() }
+    { referenceChecks: false, guard: access?.guard, visible: access?.visibleRows() }
   );
   return { resourceType: 'Bundle', type: 'transaction-response', entry: responses };
 }
@@ -221,7 +219,7 @@ async function processBatch(ctx: ServerContext, bundle: Bundle, access?: Request
             p.entry = { ...entry, resource: copy };
           }
           return runEntry(ctx, w, p, p.method === 'POST' ? randomUUID() : id, false, access);
-        }, { guard: guardOf(access), visible: access?.visibleRows() })
+        }, { guard: access?.guard, visible: access?.visibleRows() })
       );
     } catch (err) {
       const e = err instanceof FhirError ? err : new FhirError(500, [issue('exception', 'internal-error', String((err as Error)?.message))]);

@@ -3,7 +3,7 @@ import type { Bundle, BundleEntry, Parameters, Resource } from '@medplum/fhirtyp
 import type { ServerContext } from './server.ts';
 import { badRequest, FhirError, informational, issue, notFound, preconditionFailed } from '../fhir/outcome.ts';
 import { isResourceType } from '../fhir/resource-types.ts';
-import type { HistoryEntry, WriteGuard, WriteResult } from '../store/repository.ts';
+import type { HistoryEntry, WriteResult } from '../store/repository.ts';
 import { FHIR_JSON, checkFormat, etagOf, preferReturn, preferStrict, queryPairs, requireBody, sendResource, versionHeaders } from './http.ts';
 import { processBundle } from './bundle.ts';
 import { search as runSearch } from '../store/search/index.ts';
@@ -57,7 +57,6 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     if (type === 'DocumentReference') reply.header('NHN-SecurityLabel-Nors-Count', String(await request.access.restrictedCount(type)));
     return sendResource(request, reply, bundle);
   };
-  const guard = (request: FastifyRequest): WriteGuard => (resource, action, compartment, previous) => request.access.checkWrite(resource, action, compartment, previous);
   const formBody = (request: FastifyRequest): [string, string][] => (Array.isArray(request.body) ? (request.body as [string, string][]) : []);
 
   // --- whole system
@@ -88,7 +87,7 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     if (body.resourceType !== type) throw badRequest('type-mismatch', `The body is a ${body.resourceType}, but was sent to ${type}`, 'resourceType');
     const ifNoneExist = request.headers['if-none-exist'] as string | undefined;
     const { id: _ignored, ...withoutId } = body; // the server assigns ids on create
-    const result = await repo.create(withoutId as Resource, { ifNoneExist, guard: guard(request), visible: request.access.visibleRows() });
+    const result = await repo.create(withoutId as Resource, { ifNoneExist, guard: request.access.guard, visible: request.access.visibleRows() });
     // A conditional create that found a match returns it: only to a caller who may read it.
     if (result.unchanged) await request.access.checkRead(result.resource);
     return sendWrite(request, reply, result);
@@ -110,17 +109,17 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     if (matches.length > 1) throw preconditionFailed('multiple-matches', `The criteria match more than one ${type}; be more specific`);
     if (matches.length === 1) {
       if (body.id && body.id !== matches[0].id) throw badRequest('id-mismatch', `The body's id ${body.id} is not the id of the matching ${type} (${matches[0].id})`, `${type}.id`);
-      return sendWrite(request, reply, await repo.update({ ...body, id: matches[0].id }, { ifMatch: ifMatchOf(request), guard: guard(request) }));
+      return sendWrite(request, reply, await repo.update({ ...body, id: matches[0].id }, { ifMatch: ifMatchOf(request), guard: request.access.guard }));
     }
-    if (body.id) return sendWrite(request, reply, await repo.update(body, { guard: guard(request) }));
-    return sendWrite(request, reply, await repo.create(body, { guard: guard(request) }));
+    if (body.id) return sendWrite(request, reply, await repo.update(body, { guard: request.access.guard }));
+    return sendWrite(request, reply, await repo.create(body, { guard: request.access.guard }));
   });
 
   app.delete('/:type', async (request, reply) => {
     const type = typeOf(request);
     const matches = await conditionalTarget(request, type, 'delete');
     if (matches.length > 1) throw preconditionFailed('multiple-matches', `The criteria match more than one ${type}; conditional delete removes one at a time`);
-    if (matches.length === 1) await repo.delete(type, matches[0].id, { guard: guard(request) });
+    if (matches.length === 1) await repo.delete(type, matches[0].id, { guard: request.access.guard });
     return reply.code(204).send();
   });
 
@@ -129,7 +128,7 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     const matches = await conditionalTarget(request, type, 'patch');
     if (matches.length === 0) throw notFound(`No ${type} matches the criteria`);
     if (matches.length > 1) throw preconditionFailed('multiple-matches', `The criteria match more than one ${type}`);
-    return sendWrite(request, reply, await applyPatchRequest(repo, type, matches[0].id, request, guard(request)));
+    return sendWrite(request, reply, await applyPatchRequest(repo, type, matches[0].id, request, request.access.guard));
   });
 
   app.post('/:type/$validate', async (request, reply) => sendResource(request, reply, await validateOperation(request, typeOf(request))));
@@ -163,19 +162,19 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     if (body.resourceType !== type) throw badRequest('type-mismatch', `The body is a ${body.resourceType}, but was sent to ${type}`, 'resourceType');
     if (body.id === undefined) throw badRequest('missing-id', `An update needs the id in the body (${id})`, `${type}.id`);
     if (body.id !== id) throw badRequest('id-mismatch', `The body's id ${body.id} does not match the URL's ${id}`, `${type}.id`);
-    return sendWrite(request, reply, await repo.update(body, { ifMatch: ifMatchOf(request), guard: guard(request) }));
+    return sendWrite(request, reply, await repo.update(body, { ifMatch: ifMatchOf(request), guard: request.access.guard }));
   });
 
   app.patch('/:type/:id', async (request, reply) => {
     const type = typeOf(request);
     const { id } = request.params as Params;
-    return sendWrite(request, reply, await applyPatchRequest(repo, type, id, request, guard(request)));
+    return sendWrite(request, reply, await applyPatchRequest(repo, type, id, request, request.access.guard));
   });
 
   app.delete('/:type/:id', async (request, reply) => {
     const type = typeOf(request);
     const { id } = request.params as Params;
-    const result = await repo.delete(type, id, { ifMatch: ifMatchOf(request), guard: guard(request) });
+    const result = await repo.delete(type, id, { ifMatch: ifMatchOf(request), guard: request.access.guard });
     if (result) reply.header('etag', etagOf(result.resource));
     return reply.code(204).send();
   });

@@ -3,7 +3,6 @@ import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { serviceOf } from '../../access/services.ts';
 import { etagOf, sendResource, versionHeaders } from '../../api/http.ts';
 import { badRequest, FhirError, issue, notFound } from '../../fhir/outcome.ts';
-import type { WriteGuard } from '../../store/repository.ts';
 import { run, sql } from '../../store/sql.ts';
 import type { ServiceDeps } from '../module.ts';
 import { EXT, KJ_TYPES, type KjType } from './terms.ts';
@@ -19,10 +18,6 @@ import { entryState, type EntryState } from './validity.ts';
  *          (active | inactive | entered-in-error) at the server's time; `state` selects which
  */
 
-const guardOf =
-  (request: FastifyRequest): WriteGuard =>
-  (resource, action, compartment, previous) =>
-    request.access.checkWrite(resource, action, compartment, previous);
 
 const ifMatchOf = (request: FastifyRequest) => request.headers['if-match'] as string | undefined;
 
@@ -47,7 +42,7 @@ async function withdraw(deps: ServiceDeps, type: KjType, request: FastifyRequest
   const current = row && !row.deleted ? (JSON.parse(row.content) as Resource) : undefined;
   if (!current || serviceOf(current) !== 'critical-information') {
     // Not critical information (e.g. a GP's own Condition): the ordinary FHIR delete.
-    const result = await deps.repo.delete(type, id, { ifMatch: ifMatchOf(request), guard: guardOf(request) });
+    const result = await deps.repo.delete(type, id, { ifMatch: ifMatchOf(request), guard: request.access.guard });
     if (result) reply.header('etag', etagOf(result.resource));
     if (current) request.returnedResources = [current];
     return reply.code(204).send();
@@ -55,7 +50,7 @@ async function withdraw(deps: ServiceDeps, type: KjType, request: FastifyRequest
   await request.access.checkRead(current);
   // Without the client's If-Match, the version read here: a change made meanwhile is a 412, never overwritten.
   const ifMatch = ifMatchOf(request) ?? `W/"${current.meta?.versionId}"`;
-  const result = await deps.repo.update(withdrawn(current), { ifMatch, guard: guardOf(request) });
+  const result = await deps.repo.update(withdrawn(current), { ifMatch, guard: request.access.guard });
   const stored = result.resource;
   versionHeaders(reply, stored);
   reply.header('content-location', `${deps.fhirBase()}/${type}/${id}/_history/${stored.meta?.versionId}`);

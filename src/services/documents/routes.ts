@@ -5,7 +5,6 @@ import { sendResource, versionHeaders } from '../../api/http.ts';
 import { forbidden } from '../../access/errors.ts';
 import { patientCompartmentOf } from '../../fhir/compartment.ts';
 import { badRequest, FhirError, issue, notFound } from '../../fhir/outcome.ts';
-import type { WriteGuard } from '../../store/repository.ts';
 import type { ServiceDeps } from '../module.ts';
 import type { DocumentContents, StoredContent } from './content-store.ts';
 import { checkDeclaredType } from './content-type.ts';
@@ -19,7 +18,6 @@ export const NORS_LABEL = { system: 'https://samhandling.dev/fhir/CodeSystem/con
 const JSON_BODY = /^application\/(fhir\+)?json/i;
 
 /** The caller's write check, for the repository. */
-const guardOf = (request: FastifyRequest): WriteGuard => ((...args: unknown[]) => (request.access.checkWrite as (...a: unknown[]) => Resource)(...args)) as WriteGuard;
 
 /** True when the document's current version still points at this content. */
 function pointsAt(doc: Resource, contentId: string): boolean {
@@ -155,7 +153,7 @@ export async function documentRoutes(app: FastifyInstance, deps: ServiceDeps, co
           await save(w.tx, async () => patientCompartmentOf(written.resource));
           return written;
         },
-        { guard: guardOf(request) }
+        { guard: request.access.guard }
       )
     );
     request.returnedResources = [result.resource];
