@@ -116,6 +116,13 @@ export interface SyntheticWorld {
   organisations: SyntheticOrganisation[];
   /** Every practitioner role: hospital doctors, GPs, pharmacists, lab staff, nurses, midwives. */
   clinicians: (SyntheticClinician & { roleKind: string })[];
+  /**
+   * The clinicians of these categories (and role kind), worked out once: generators call this for
+   * every citizen, and the lists do not change once the first citizen streams past.
+   */
+  cliniciansWhere(categories: string[], roleKind?: string): (SyntheticClinician & { roleKind: string })[];
+  /** The organisations of a kind (e.g. 'laboratory'), worked out once. */
+  organisationsOfKind(kind: string): SyntheticOrganisation[];
 }
 
 export interface SyntheticRng {

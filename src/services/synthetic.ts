@@ -4,7 +4,7 @@ import { wellKnownIdentities } from '../registry/generator.ts';
 import { Prng } from '../registry/prng.ts';
 import { SYSTEM } from '../registry/systems.ts';
 import { SERVICE_MODULES } from './index.ts';
-import type { SyntheticClinician, SyntheticPerson, SyntheticWorld } from './module.ts';
+import type { SyntheticClinician, SyntheticOrganisation, SyntheticPerson, SyntheticWorld } from './module.ts';
 
 /**
  * Adds each service module's clinical history to the synthetic population as it streams past.
@@ -24,7 +24,23 @@ export class ClinicalHistories {
     private readonly seed: number | string,
     referenceDate: string
   ) {
-    this.world = { referenceDate, organisations: [], clinicians: [] };
+    const organisations: SyntheticOrganisation[] = [];
+    const clinicians: SyntheticWorld['clinicians'] = [];
+    const memo = new Map<string, unknown>();
+    // Keyed by what was asked and by the lists' lengths, so a list that grew is worked out again.
+    const once = <T>(key: string, make: () => T): T => {
+      const k = `${key}#${organisations.length}#${clinicians.length}`;
+      if (!memo.has(k)) memo.set(k, make());
+      return memo.get(k) as T;
+    };
+    this.world = {
+      referenceDate,
+      organisations,
+      clinicians,
+      cliniciansWhere: (categories, roleKind) =>
+        once(`c:${categories.join(',')}:${roleKind ?? ''}`, () => clinicians.filter((c) => categories.includes(c.category) && (!roleKind || c.roleKind === roleKind))),
+      organisationsOfKind: (kind) => once(`o:${kind}`, () => organisations.filter((o) => o.kind === kind)),
+    };
     const wk = wellKnownIdentities(seed, referenceDate);
     this.wellKnown = new Set(Object.values(wk).flatMap((v) => (v && typeof v === 'object' && 'patientId' in v ? [v.patientId as string] : [])));
   }

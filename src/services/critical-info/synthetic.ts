@@ -81,15 +81,9 @@ function weighted<T extends { weight: number }>(rng: SyntheticRng, items: readon
   return items[items.length - 1];
 }
 
-/** The world's doctors, worked out once per world (seeding calls this for many citizens) and again only if it grew. */
-const doctorCache = new WeakMap<SyntheticWorld, { seen: number; doctors: SyntheticClinician[] }>();
+/** The world's doctors (worked out once per world). */
 function doctorsOf(world: SyntheticWorld): SyntheticClinician[] {
-  let cached = doctorCache.get(world);
-  if (!cached || cached.seen !== world.clinicians.length) {
-    cached = { seen: world.clinicians.length, doctors: world.clinicians.filter((c) => c.category === 'LE') };
-    doctorCache.set(world, cached);
-  }
-  return cached.doctors;
+  return world.cliniciansWhere(['LE']);
 }
 
 /** A day between the citizen's birth (or a given number of years after it) and the reference date. */

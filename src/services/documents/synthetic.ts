@@ -73,7 +73,7 @@ const YEARS_BACK = 6;
 export function syntheticDocuments(person: SyntheticPerson, world: SyntheticWorld, rng: SyntheticRng): Resource[] {
   // Every documented test identity has documents to show; about 15 % of the others.
   if (!rng.chance(0.15) && !person.wellKnown) return [];
-  const doctors = world.clinicians.filter((c) => c.roleKind === 'hospital' && c.category === 'LE');
+  const doctors = world.cliniciansWhere(['LE'], 'hospital');
   const name = person.patient.name?.[0];
   const patientName = [...(name?.given ?? []), name?.family].filter(Boolean).join(' ');
   const earliest = addDays(world.referenceDate, -365 * YEARS_BACK) > person.birthDate ? addDays(world.referenceDate, -365 * YEARS_BACK) : person.birthDate;

@@ -14,11 +14,11 @@ import { disciplineCoding, V2_0074 } from './settings.ts';
  */
 export function labHistory(person: SyntheticPerson, world: SyntheticWorld, rng: SyntheticRng): Resource[] {
   if (!person.wellKnown && (person.age < 18 || !rng.chance(0.55))) return [];
-  const labs = world.organisations.filter((o) => o.kind === 'laboratory');
-  const requester = person.gp ?? world.clinicians.find((c) => c.category === 'LE' && c.roleKind === 'hospital');
+  const labs = world.organisationsOfKind('laboratory');
+  const requester = person.gp ?? world.cliniciansWhere(['LE'], 'hospital')[0];
   if (!labs.length || !requester) return [];
   const lab = rng.pick(labs);
-  const labDoctor = world.clinicians.find((c) => c.organizationId === lab.organizationId && c.category === 'LE');
+  const labDoctor = world.cliniciansWhere(['LE']).find((c) => c.organizationId === lab.organizationId);
   const ctx: Ctx = { person, rng, lab, labDoctor: labDoctor?.practitionerId, requester: `PractitionerRole/${requester.roleId}`, end: Date.parse(`${world.referenceDate}T12:00:00Z`) };
   const out: Resource[] = [];
   const panels = 1 + rng.int(0, person.age >= 50 ? 2 : 1);

@@ -59,8 +59,8 @@ export function medicationHistory(person: SyntheticPerson, world: SyntheticWorld
   if (person.deceased) return [];
   const { chronic, courses } = drugsFor(person, rng);
   if (!chronic.length && !courses.length) return [];
-  const doctors = world.clinicians.filter((c) => c.category === 'LE');
-  const pharmacists = world.clinicians.filter((c) => PHARMACIST_CATEGORIES.includes(c.category));
+  const doctors = world.cliniciansWhere(['LE']);
+  const pharmacists = world.cliniciansWhere(PHARMACIST_CATEGORIES);
   const prescriber = person.gp ?? (doctors.length ? rng.pick(doctors) : undefined);
   if (!prescriber || !pharmacists.length) return [];
   const pharmacist = rng.pick(pharmacists);
