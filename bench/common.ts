@@ -49,3 +49,39 @@ export async function pool<T>(items: T[], clients: number, fn: (item: T) => Prom
 export function machine(): string {
   return `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 }
+
+/**
+ * CPU seconds used so far by the PostgreSQL server's processes, when it runs on this machine
+ * (Linux /proc; undefined otherwise): with the Node process's own CPU, it tells which side a
+ * benchmark is bound by.
+ */
+export function postgresCpuSeconds(): number | undefined {
+  if (process.platform !== 'linux') return undefined;
+  const tick = 100; // USER_HZ, 100 on every Linux this runs on
+  let total = 0;
+  let found = false;
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (name !== 'postgres' && !name.startsWith('postgres:')) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / tick; // utime, stime
+      found = true;
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return found ? total : undefined;
+}
+
+/** CPU used during fn, per unit of work, in ms: this Node process and (if local) PostgreSQL. */
+export async function cpuPer<T>(units: () => number, fn: () => Promise<T>): Promise<{ result: T; nodeMs: number; postgresMs?: number }> {
+  const node = process.cpuUsage();
+  const pg0 = postgresCpuSeconds();
+  const result = await fn();
+  const used = process.cpuUsage(node);
+  const pg1 = postgresCpuSeconds();
+  const n = units();
+  return { result, nodeMs: (used.user + used.system) / 1000 / n, postgresMs: pg0 !== undefined && pg1 !== undefined ? ((pg1 - pg0) * 1000) / n : undefined };
+}

@@ -1,15 +1,24 @@
+import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
 import { createPlatform } from '../src/app.ts';
 import { openPostgres } from '../src/store/db.ts';
-import { BENCH_DB, freshSchema, pool, syntheaBundles } from './common.ts';
+import { profiled } from './cpu-profile.ts';
+import { BENCH_DB, cpuPer, freshSchema, machine, pool, syntheaBundles } from './common.ts';
 
 /**
  * Ingest of the Synthea set: transaction Bundles over HTTP with several concurrent clients, with
  * validation and indexing on, next to the raw baseline measured in the same run: each bundle's
  * resources as plain INSERTs of their JSON into a one-table schema, one transaction per bundle.
  */
-export async function benchIngest(clients = 4): Promise<{ raw: number; ours: number; resources: number }> {
+export interface IngestFigures {
+  rate: number;
+  /** CPU per resource, ms: this Node process (server and clients), and PostgreSQL when it is local. */
+  nodeMs: number;
+  postgresMs?: number;
+}
+
+export async function benchIngest(clients = 4): Promise<{ raw: IngestFigures; ours: IngestFigures; resources: number }> {
   const bundles = syntheaBundles();
   const master = bundles.filter((b) => b.entry.some((e: any) => e.resource.resourceType === 'Organization') && !b.entry.some((e: any) => e.resource.resourceType === 'Patient'));
   const patients = bundles.filter((b) => !master.includes(b));
@@ -20,7 +29,7 @@ export async function benchIngest(clients = 4): Promise<{ raw: number; ours: num
   const rawPool = new pg.Pool({ connectionString: BENCH_DB, max: clients, options: `-c search_path=${raw.schema}` });
   await rawPool.query(`create table resources (id text primary key, type text not null, content jsonb not null)`);
   let t = performance.now();
-  await pool(patients, clients, async (b) => {
+  const rawCpu = await cpuPer(() => resources, () => pool(patients, clients, async (b) => {
     const c = await rawPool.connect();
     try {
       await c.query('begin');
@@ -29,7 +38,7 @@ export async function benchIngest(clients = 4): Promise<{ raw: number; ours: num
     } finally {
       c.release();
     }
-  });
+  }));
   const rawRate = resources / ((performance.now() - t) / 1000);
   await rawPool.end();
   await raw.drop();
@@ -48,9 +57,21 @@ export async function benchIngest(clients = 4): Promise<{ raw: number; ours: num
   for (const b of master) await post(b);
   // The master-data bundles (untimed, as in the baseline) also warm up validation and indexing.
   t = performance.now();
-  await pool(patients, clients, post);
+  const oursCpu = await cpuPer(() => resources, () => profiled('ingest', () => pool(patients, clients, post)));
   const oursRate = resources / ((performance.now() - t) / 1000);
   await platform.close();
   await ours.drop();
-  return { raw: rawRate, ours: oursRate, resources };
+  return { raw: { rate: rawRate, nodeMs: rawCpu.nodeMs, postgresMs: rawCpu.postgresMs }, ours: { rate: oursRate, nodeMs: oursCpu.nodeMs, postgresMs: oursCpu.postgresMs }, resources };
+}
+
+export function formatIngest(r: { raw: IngestFigures; ours: IngestFigures; resources: number }, clients: number): string {
+  const f = (x: IngestFigures) => `${x.rate.toFixed(0)}/s (CPU per resource: Node ${x.nodeMs.toFixed(3)} ms${x.postgresMs === undefined ? '' : `, PostgreSQL ${x.postgresMs.toFixed(3)} ms`})`;
+  return `ingest (Synthea, ${r.resources} resources, ${clients} clients): raw INSERT ${f(r.raw)}, Samhandling ${f(r.ours)}, ratio ${((r.ours.rate / r.raw.rate) * 100).toFixed(0)} % (target ≥ 50 %)`;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const clients = Number(process.env.BENCH_CLIENTS ?? 4);
+  console.log(`ingest benchmark — ${machine()}`);
+  console.log(formatIngest(await benchIngest(clients), clients));
+  process.exit(0);
 }

@@ -9,7 +9,8 @@ import { openPostgres } from '../src/store/db.ts';
 import { devAuthority, practitionerClaims, type DevAuthority } from '../src/access/dev-authority.ts';
 import { makeOrgnr } from '../src/registry/identifiers.ts';
 import { organization, patient, practitioner, practitionerRole } from '../src/registry/resources.ts';
-import { BENCH_DB, freshSchema, machine, pool } from './common.ts';
+import { BENCH_DB, freshSchema, machine, pool, postgresCpuSeconds } from './common.ts';
+import { profiled } from './cpu-profile.ts';
 import { freePort } from '../test/helpers/server.ts';
 import { bornYearsAgo as years, ninAged, OSLO, osloHome } from '../test/helpers/people.ts';
 
@@ -27,6 +28,8 @@ export interface ReadFigures {
   p95: number;
   /** CPU time of this Node process (server and client together) per read, in ms: steadier than req/s on a shared machine. */
   cpuMs: number;
+  /** CPU time of the PostgreSQL server per read, in ms, when it runs on this machine. */
+  postgresMs?: number;
 }
 export interface ReadBenchResult {
   requests: number;
@@ -84,6 +87,7 @@ async function load(requests: number, clients: number, request: (client: number,
   const times: number[] = [];
   const perClient = Math.ceil(requests / clients);
   const cpu = process.cpuUsage();
+  const pg0 = postgresCpuSeconds();
   const started = performance.now();
   await pool(
     Array.from({ length: clients }, (_, i) => i),
@@ -98,8 +102,15 @@ async function load(requests: number, clients: number, request: (client: number,
   );
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
+  const pg1 = postgresCpuSeconds();
   times.sort((a, b) => a - b);
-  return { rps: times.length / seconds, p50: percentile(times, 50), p95: percentile(times, 95), cpuMs: (used.user + used.system) / 1000 / times.length };
+  return {
+    rps: times.length / seconds,
+    p50: percentile(times, 50),
+    p95: percentile(times, 95),
+    cpuMs: (used.user + used.system) / 1000 / times.length,
+    ...(pg0 !== undefined && pg1 !== undefined ? { postgresMs: ((pg1 - pg0) * 1000) / times.length } : {}),
+  };
 }
 
 async function expectOk(res: Response, what: string): Promise<void> {
@@ -147,7 +158,7 @@ export async function benchRead(o: { clients?: number; requests?: number } = {})
     if (clients > 1 && foreign.status === 200) throw new Error('the access policy let a token read another patient’s data');
     await load(warmup, clients, read);
     const [{ n: before }] = await db.query<{ n: number }>(`select count(*)::int as n from audit_event where outcome = 'success'`);
-    oursFigures = await load(requests, clients, read);
+    oursFigures = await profiled('read', () => load(requests, clients, read));
     const [{ n: after }] = await db.query<{ n: number }>(`select count(*)::int as n from audit_event where outcome = 'success'`);
     audited = after - before;
     contents = await db.query(`select id, content from resource where type = 'Observation'`);
@@ -184,7 +195,7 @@ export async function benchRead(o: { clients?: number; requests?: number } = {})
       await expectOk(await fetch(`${rawBase}/Observation/${p.observations[n % p.observations.length]}`), 'raw read');
     };
     await load(warmup, clients, read);
-    rawFigures = await load(requests, clients, read);
+    rawFigures = await profiled('raw', () => load(requests, clients, read));
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   } finally {
@@ -195,7 +206,8 @@ export async function benchRead(o: { clients?: number; requests?: number } = {})
 }
 
 export function formatRead(r: ReadBenchResult): string {
-  const f = (x: ReadFigures) => `${x.rps.toFixed(0)} req/s (p50 ${x.p50.toFixed(1)} ms, p95 ${x.p95.toFixed(1)} ms, ${x.cpuMs.toFixed(2)} ms Node CPU per read)`;
+  const f = (x: ReadFigures) =>
+    `${x.rps.toFixed(0)} req/s (p50 ${x.p50.toFixed(1)} ms, p95 ${x.p95.toFixed(1)} ms, CPU per read: Node ${x.cpuMs.toFixed(2)} ms${x.postgresMs === undefined ? '' : `, PostgreSQL ${x.postgresMs.toFixed(2)} ms`})`;
   return (
     `read by id (${r.requests} reads, ${r.clients} clients): raw node:http + select ${f(r.raw)}, ` +
     `Samhandling with token, policy and durable audit ${f(r.ours)}, ratio ${((r.ours.rps / r.raw.rps) * 100).toFixed(0)} % (target ≥ 50 %); ` +

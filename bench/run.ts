@@ -1,4 +1,4 @@
-import { benchIngest } from './ingest.ts';
+import { benchIngest, formatIngest } from './ingest.ts';
 import { benchRead, formatRead } from './read.ts';
 import { benchSearch, formatSearchComparison } from './search.ts';
 import { machine, BENCH_DB } from './common.ts';
@@ -7,10 +7,7 @@ import { machine, BENCH_DB } from './common.ts';
 console.log(`Samhandling benchmarks — ${new Date().toISOString()} — ${machine()} — ${BENCH_DB.replace(/\/\/[^@]*@/, '//')}`);
 const clients = Number(process.env.BENCH_CLIENTS ?? 4);
 const ingest = await benchIngest(clients);
-console.log(
-  `ingest (Synthea, ${ingest.resources} resources, ${clients} clients): raw INSERT ${ingest.raw.toFixed(0)}/s, ` +
-    `Samhandling ${ingest.ours.toFixed(0)}/s, ratio ${(ingest.ours / ingest.raw * 100).toFixed(0)} % (target ≥ 50 %)`
-);
+console.log(formatIngest(ingest, clients));
 const reads = await benchRead({ clients: Number(process.env.BENCH_READ_CLIENTS ?? 8), requests: Number(process.env.BENCH_READ_REQUESTS ?? 8000) });
 console.log(formatRead(reads));
 const sizes = (process.env.BENCH_SEARCH_SIZES ?? '1000,20000').split(',').map(Number);

@@ -5,8 +5,10 @@ import { createPlatform } from '../src/app.ts';
 import { openPostgres, type Queryable } from '../src/store/db.ts';
 import { search } from '../src/store/search/index.ts';
 import { readSynthea } from '../test/helpers/synthea.ts';
-import { BENCH_DB, freshSchema, machine, pool } from './common.ts';
+import { BENCH_DB, freshSchema, machine } from './common.ts';
 import { prepareReplica, type Replica } from './replicate.ts';
+import { profiled } from './cpu-profile.ts';
+import { runLoad } from './http-load.ts';
 
 /**
  * Search at scale (issue 3): the Synthea set replicated to N patients inside PostgreSQL, a mix of
@@ -152,11 +154,7 @@ async function measure(base: string, db: Queryable, w: World, clients: number, p
   }
   plan.sort(() => Math.random() - 0.5);
   const times = new Map<string, number[]>(SHAPES.map((s) => [s.name, []]));
-  await pool(plan, clients, async ({ shape, path }) => {
-    const t = performance.now();
-    await get(base, path);
-    times.get(shape.name)!.push(performance.now() - t);
-  });
+  for (const { key, ms } of await runLoad(base, plan.map(({ shape, path }) => ({ key: shape.name, path })), clients)) times.get(key)!.push(ms);
   const engine = await measureEngine(db, w, Math.max(10, Math.floor(perShape / 10)));
   return SHAPES.map((s) => {
     const sorted = times.get(s.name)!.sort((a, b) => a - b);
@@ -244,7 +242,34 @@ export function formatSearchComparison(r: SearchBenchResult): string {
   return lines.join('\n');
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+/**
+ * Measures the shapes on a schema replicated earlier and kept (BENCH_SEARCH_SCHEMA), without
+ * building it again: for trying a change to the search engine against one size in minutes.
+ */
+export async function benchSearchOnSchema(schema: string, o: { clients?: number; perShape?: number } = {}): Promise<SearchBenchResult['sizes'][number]> {
+  process.env.RATE_LIMIT_PER_MINUTE = '0';
+  const db = await openPostgres(BENCH_DB, schema);
+  const platform = await createPlatform({ ...loadConfig(), logLevel: 'silent', databaseUrl: BENCH_DB, devAuth: false }, { db, auth: 'off' });
+  try {
+    const base = `${await platform.server.listen({ port: 0, host: '127.0.0.1' })}/fhir`;
+    const [{ originals, all }] = await db.query<{ originals: number; all: number }>(
+      `select count(*) filter (where id !~ '-r[0-9]+$')::int as originals, count(*)::int as all from resource where type = 'Patient' and not deleted`
+    );
+    const replica: Replica = { copies: all / originals, patientsPerCopy: originals, idIn: (id, k) => (k === 0 ? id : `${id}-r${k}`), growTo: async () => {} };
+    const w: World = { ...(await describeOriginals(db, readSynthea())), replica };
+    await measure(base, db, w, o.clients ?? 4, 20); // warm-up
+    return { patients: all, buildSeconds: 0, shapes: await profiled('search', () => measure(base, db, w, o.clients ?? 4, o.perShape ?? 200)) };
+  } finally {
+    await platform.close();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href && process.env.BENCH_SEARCH_SCHEMA) {
+  console.log(`search benchmark on schema ${process.env.BENCH_SEARCH_SCHEMA} — ${machine()}`);
+  const size = await benchSearchOnSchema(process.env.BENCH_SEARCH_SCHEMA, { clients: Number(process.env.BENCH_CLIENTS ?? 4), perShape: Number(process.env.BENCH_SEARCH_PER_SHAPE ?? 200) });
+  console.log(formatSize(size, Number(process.env.BENCH_CLIENTS ?? 4), Number(process.env.BENCH_SEARCH_PER_SHAPE ?? 200)));
+  process.exit(0);
+} else if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const sizes = (process.env.BENCH_SEARCH_SIZES ?? '1000,20000').split(',').map(Number);
   const clients = Number(process.env.BENCH_CLIENTS ?? 4);
   console.log(`search benchmark — ${machine()}`);

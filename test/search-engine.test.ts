@@ -304,6 +304,48 @@ describe('a chain with a selective code, paged', () => {
   });
 });
 
+describe('one code among many patients’ data, paged (the walk through compartments)', () => {
+  // With references to many patients (a chain through Patient resolves to them, or a long list),
+  // the first pages come from walking the code's rows in rid order, pre-filtered on the rows'
+  // compartments. Rows in a listed patient's compartment whose subject is not that patient must
+  // still be checked out, and every match must come once, in rid order, across pages.
+  test('every match once and in rid order, by chain and by list; look-alikes in the compartment are not matches', async () => {
+    const many = Array.from({ length: 60 }, (_, i) => ({ resourceType: 'Patient', id: `mange-${i}`, name: [{ family: 'Mangfold', given: [`P${i}`] }] }) as Resource);
+    await repo.putMany([...many, { resourceType: 'Group', id: 'g1', type: 'person', actual: true } as Resource]);
+    const expected: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      const batch: Resource[] = [];
+      for (let i = 0; i < 60; i += 1 + round) {
+        batch.push(obs(`mange-${round}-${i}`, `mange-${i}`, 'walk-2', i, 'kg', '2021-01-01'));
+        expected.push(`mange-${round}-${i}`);
+      }
+      // the same code for someone else, in between
+      for (let k = 0; k < 40; k++) batch.push(obs(`mange-other-${round}-${k}`, 'aasen', 'walk-2', k, 'kg', '2021-01-01'));
+      // in a listed patient's compartment (performer), but about a group: not a match
+      batch.push({ ...obs(`mange-group-${round}`, 'x', 'walk-2', 0, 'kg', '2021-01-01'), subject: { reference: 'Group/g1' }, performer: [{ reference: `Patient/mange-${round}` }] } as Resource);
+      await repo.putMany(batch);
+    }
+    const statements: string[] = [];
+    const spy = { query: (text: string, values?: unknown[]) => (statements.push(text), db.query(text, values)) } as unknown as Db;
+    const walkAll = async (params: [string, string][]) => {
+      const seen: string[] = [];
+      let b = await search(spy, { resourceType: 'Observation', params: [...params, ['_count', '7']], baseUrl: BASE });
+      for (;;) {
+        seen.push(...(b.entry ?? []).map((e) => e.resource!.id!));
+        const next = b.link?.find((l) => l.relation === 'next');
+        if (!next) return seen;
+        b = await search(spy, { resourceType: 'Observation', params: [...new URL(next.url).searchParams.entries()] as [string, string][], baseUrl: BASE });
+      }
+    };
+    assert.deepEqual(await walkAll([['subject:Patient.name', 'mangfold'], ['code', 'http://loinc.org|walk-2']]), expected);
+    assert.deepEqual(await walkAll([['patient', many.map((p) => p.id).join(',')], ['code', 'walk-2']]), expected);
+    assert.deepEqual(await walkAll([['subject', many.map((p) => `Patient/${p.id}`).join(',')], ['code', 'walk-2']]), expected);
+    assert.ok(statements.some((t) => t.includes(".compartment || '') = any(")), 'the pages came from the walk');
+    // performer is not the compartment's element: no walk, same answer from the ordinary plan
+    assert.deepEqual(await find('Observation', [['performer', many.map((p) => `Patient/${p.id}`).join(',')], ['code', 'walk-2']]), ['mange-group-0', 'mange-group-1', 'mange-group-2']);
+  });
+});
+
 describe('paging over Synthea', () => {
   let total = 0;
   before(async () => {

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { evalFhirPath, parseFhirPath, type FhirPathAtom } from '@medplum/core';
+import { evalFhirPath, parseFhirPath, tryGetDataType, type FhirPathAtom } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 
 const require = createRequire(import.meta.url);
@@ -57,4 +57,45 @@ export function patientCompartmentOf(resource: Resource): string | null {
     }
   }
   return null;
+}
+
+const PATIENT_ONLY = /\.where\(resolve\(\) is Patient\)$/;
+const compartmentKeys = new Map<string, boolean>();
+
+/**
+ * True when a reference search parameter of `resourceType` names the element that decides the
+ * resource's compartment: the first compartment parameter, single-valued (Observation.subject,
+ * Condition.subject, …). Then a resource whose parameter points at Patient/x is always in x's
+ * compartment, so `compartment = x` is a necessary condition that index rows can check without
+ * a join (it is not sufficient: the reference itself is still checked).
+ */
+export function isCompartmentReference(resourceType: string, paramExpression: string | undefined): boolean {
+  const key = `${resourceType}|${paramExpression}`;
+  let known = compartmentKeys.get(key);
+  if (known === undefined) {
+    const decided = decideCompartmentReference(resourceType, paramExpression);
+    if (decided === undefined) return false; // definitions not loaded yet: decide again later
+    compartmentKeys.set(key, (known = decided));
+  }
+  return known;
+}
+
+function decideCompartmentReference(resourceType: string, paramExpression: string | undefined): boolean | undefined {
+  const definition = readJson('fhir/r4/compartmentdefinition-patient.json').resource.find((r: { code: string }) => r.code === resourceType);
+  const first = definition?.param?.[0];
+  if (!first || !paramExpression) return false;
+  const expressions = new Map<string, string>();
+  for (const entry of readJson('fhir/r4/search-parameters.json').entry) {
+    const sp = entry.resource;
+    if (sp.base?.includes(resourceType) && sp.code === first) expressions.set(first, sp.expression);
+  }
+  const own = (e: string) => e.split('|').map((s) => s.trim()).filter((s) => s.startsWith(`${resourceType}.`));
+  const firstParts = own(expressions.get(first) ?? '').map((s) => s.replace(PATIENT_ONLY, ''));
+  const paramParts = own(paramExpression).map((s) => s.replace(PATIENT_ONLY, ''));
+  if (firstParts.length !== 1 || paramParts.length !== 1 || paramParts[0] !== firstParts[0]) return false;
+  // One element directly under the resource, at most one value: its first Patient is the compartment.
+  const path = firstParts[0].slice(resourceType.length + 1);
+  if (!/^[a-zA-Z]+$/.test(path)) return false;
+  const element = tryGetDataType(resourceType)?.elements?.[path];
+  return element ? element.max === 1 : undefined;
 }

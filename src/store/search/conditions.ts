@@ -1,4 +1,5 @@
 import { splitSearchOnComma } from '@medplum/core';
+import { isCompartmentReference } from '../../fhir/compartment.ts';
 import { getSearchParam, isResourceType, type CompiledParam } from '../../fhir/search-parameters.ts';
 import { badRequest } from '../../fhir/outcome.ts';
 import { and, or, raw, sql, type Sql } from '../sql.ts';
@@ -149,10 +150,9 @@ function tokenOrCond(x: string, values: string[]): Sql {
     else rest.push(v);
   }
   const parts: Sql[] = [];
-  if (plain.length === 1) parts.push(sql`${raw(x)}.code = ${plain[0]}`);
-  else if (plain.length) parts.push(sql`${raw(x)}.code = any(${plain}::text[])`);
-  for (const [s, codes] of bySystem)
-    parts.push(codes.length === 1 ? sql`(${raw(x)}.code = ${codes[0]} and ${raw(x)}.system = ${s})` : sql`(${raw(x)}.code = any(${codes}::text[]) and ${raw(x)}.system = ${s})`);
+  const code = raw(`${x}.code`);
+  if (plain.length) parts.push(inList(code, plain));
+  for (const [s, codes] of bySystem) parts.push(sql`(${inList(code, codes)} and ${raw(x)}.system = ${s})`);
   for (const v of rest) parts.push(tokenCond(raw(`${x}.system`), raw(`${x}.code`), v));
   return or(parts);
 }
@@ -194,6 +194,27 @@ function typedReferences(values: string[], typeModifier: string | undefined, ctx
   }
   return byType;
 }
+
+/**
+ * `target_id` among many ids, in the form the query needs. Planning `col = any(<constant array>)`
+ * looks every element up in the column's statistics (1,000 common values here): ~25 ms for 400
+ * ids, more than running the query. As a probe (index-driven: the references to these targets),
+ * a long list is a join with its unnest, which plans in well under a millisecond. Checked row by
+ * row (is this row's target one of them), the column is hidden from the statistics behind `|| ''`
+ * so that the list stays a constant PostgreSQL hashes once, without a per-element estimate.
+ */
+function idIn(x: string, ids: string[], form: 'probe' | 'row'): Sql {
+  if (form === 'row') return sql`(${raw(x)}.target_id || '') = any(${ids}::text[])`;
+  return inList(raw(`${x}.target_id`), ids);
+}
+
+/** `column` is one of `values`: a long list as a join with its unnest, which plans cheaply (see idIn). */
+function inList(column: Sql, values: string[]): Sql {
+  if (values.length === 1) return sql`${column} = ${values[0]}`;
+  if (values.length <= SHORT_LIST) return sql`${column} = any(${values}::text[])`;
+  return sql`${column} in (select unnest(${values}::text[]))`;
+}
+const SHORT_LIST = 8;
 
 function referenceCond(x: string, param: CompiledParam, value: string, typeModifier: string | undefined, ctx: CompileContext): Sql {
   let v = value;
@@ -243,9 +264,17 @@ export interface IndexProbe {
   where: Sql;
   /** Set for a probe for the references to a few given resources: rows of a handful of targets. */
   targets?: number;
+  /** The index returns the probe's rows in rid order (one value of one parameter): a walk in rid order can stop early. */
+  ordered?: boolean;
+  /** The same condition in the form cheapest to check for one row at a time (see idIn). */
+  perRow?: Sql;
+  /** References to these patients through the compartment's own element: a match lies in one of their compartments. */
+  compartments?: string[];
 }
 /** Conditions that read nothing of the resource row but its rid (so need no resource row to evaluate). */
 export const ridOnly = new WeakSet<Sql>();
+/** For conditions that read the resource row: the same condition reading only the rid (it fetches the row itself). */
+export const ridVariant = new WeakMap<Sql, Sql>();
 
 function existsIn(table: string, x: string, alias: string, where: Sql, targets?: number): Sql {
   const s = sql`exists (select 1 from ${raw(table)} ${raw(x)} where ${raw(x)}.rid = ${raw(alias)}.rid and ${where})`;
@@ -302,7 +331,7 @@ export function compileParam(ctx: CompileContext, types: string[], alias: string
         const conds = members.map((m) =>
           // elements of type `code` carry no system in the index: their binding implies it
           m.codes
-            ? sql`((${raw(x)}.system = ${m.system} or ${raw(x)}.system is null) and ${raw(x)}.code = any(${m.codes}::text[]))`
+            ? sql`((${raw(x)}.system = ${m.system} or ${raw(x)}.system is null) and ${inList(raw(`${x}.code`), m.codes)})`
             : sql`${raw(x)}.system = ${m.system}`
         );
         const e = existsIn(table, x, alias, and([keyCond(x, params), or(conds)]));
@@ -313,12 +342,14 @@ export function compileParam(ctx: CompileContext, types: string[], alias: string
           const [system, code] = splitBars(v);
           const codes = system && code ? (modifier === 'below' ? codesBelow(system, code) : codesAbove(system, code)) : undefined;
           if (!codes) throw new UnsupportedParam(`:${modifier} on ${code} needs system|code of a code system known to this server`);
-          return sql`(${raw(x)}.system = ${system} and ${raw(x)}.code = any(${codes}::text[]))`;
+          return sql`(${raw(x)}.system = ${system} and ${inList(raw(`${x}.code`), codes)})`;
         });
         return existsIn(table, x, alias, and([keyCond(x, params), or(conds)]));
       }
       if (modifier && modifier !== 'not') throw new UnsupportedParam(`Modifier :${modifier} is not supported on token parameter ${code}`);
       const e = existsIn(table, x, alias, and([keyCond(x, params), tokenOrCond(x, values)]));
+      // sp_token_value is (p, code, rid): one code of one parameter comes out in rid order.
+      if (params.length === 1 && values.length === 1 && !values[0].endsWith('|')) indexProbes.get(e)!.ordered = true;
       return modifier === 'not' ? negate(e) : e;
     }
     case 'string': {
@@ -347,12 +378,16 @@ export function compileParam(ctx: CompileContext, types: string[], alias: string
       if (modifier && !typeModifier) throw new UnsupportedParam(`Modifier :${modifier} is not supported on reference parameter ${code}`);
       const ids = values.every((v) => /^[A-Za-z0-9\-.]{1,64}$/.test(v)) && !typeModifier && values.length > 1;
       const typed = values.length > 1 && !ids ? typedReferences(values, typeModifier, ctx) : undefined;
-      const cond = ids
-        ? sql`${raw(x)}.target_id = any(${values}::text[])`
-        : typed
-          ? or([...typed].map(([type, list]) => sql`(${raw(x)}.target_type = ${type} and ${raw(x)}.target_id = any(${list}::text[]))`))
-          : or(values.map((v) => referenceCond(x, params[0], v, typeModifier, ctx)));
-      return existsIn(table, x, alias, and([keyCond(x, params), cond]), values.length);
+      const lists: [string | undefined, string[]][] | undefined = ids ? [[undefined, values]] : typed ? [...typed] : undefined;
+      if (!lists) return existsIn(table, x, alias, and([keyCond(x, params), or(values.map((v) => referenceCond(x, params[0], v, typeModifier, ctx)))]), values.length);
+      const listCond = (form: 'probe' | 'row') =>
+        or(lists.map(([type, list]) => (type ? sql`(${raw(x)}.target_type = ${type} and ${idIn(x, list, form)})` : idIn(x, list, form))));
+      const probe = existsIn(table, x, alias, and([keyCond(x, params), listCond('probe')]), values.length);
+      const info = indexProbes.get(probe)!;
+      info.perRow = sql`exists (select 1 from ${raw(table)} ${raw(x)} where ${raw(x)}.rid = ${raw(alias)}.rid and ${keyCond(x, params)} and ${listCond('row')})`;
+      const patients = lists.every(([type]) => type === 'Patient' || (!type && params[0].targets.length === 1 && params[0].targets[0] === 'Patient'));
+      if (patients && params.length === 1 && isCompartmentReference(params[0].resourceType, params[0].expression)) info.compartments = lists.flatMap(([, list]) => list);
+      return probe;
     }
     case 'uri':
       if (modifier && modifier !== 'above' && modifier !== 'below') throw new UnsupportedParam(`Modifier :${modifier} is not supported on uri parameter ${code}`);
@@ -370,7 +405,7 @@ function compileColumnParam(alias: string, code: string, modifier: string | unde
   if (modifier === 'missing') return raw(value === 'true' ? 'false' : 'true');
   if (code === '_id') {
     if (modifier && modifier !== 'not') throw new UnsupportedParam(`Modifier :${modifier} is not supported on _id`);
-    const c = values.length === 1 ? sql`${raw(alias)}.id = ${values[0]}` : sql`${raw(alias)}.id = any(${values}::text[])`;
+    const c = inList(raw(`${alias}.id`), values);
     return modifier === 'not' ? sql`not ${c}` : c;
   }
   if (modifier) throw new UnsupportedParam(`Modifier :${modifier} is not supported on _lastUpdated`);
@@ -397,20 +432,42 @@ function compileChain(
   value: string,
   name: string
 ): Sql {
+  const x = nextAlias(ctx, 'x');
+  const t = nextAlias(ctx, 't');
+  const target = chainTarget(ctx, params, t, modifier, chain, value, name);
+  const chained = sql`exists (select 1 from sp_reference ${raw(x)} join resource ${raw(t)} on ${raw(t)}.type = ${raw(x)}.target_type and ${raw(t)}.id = ${raw(x)}.target_id where ${raw(x)}.rid = ${raw(alias)}.rid and ${keyCond(x, params)} and not ${raw(t)}.deleted and ${target})`;
+  ridOnly.add(chained);
+  return chained;
+}
+
+/** What a resource row `t` must satisfy to be a target of the chain (the caller's access filter included). */
+function chainTarget(ctx: CompileContext, params: CompiledParam[], t: string, modifier: string | undefined, chain: string, value: string, name: string): Sql {
   if (params[0].type !== 'reference') throw badRequest('invalid-chain', `${params[0].code} is not a reference parameter and cannot be chained`, name);
   let targets = modifier ? [modifier] : [...new Set(params.flatMap((p) => p.targets))];
   if (modifier && !isResourceType(modifier)) throw badRequest('invalid-chain', `Unknown resource type '${modifier}' in ${name}`, name);
   const nextCode = splitName(chain).code;
   // The chained parameter decides which of the allowed target types are meant.
-  if (!nextCode.startsWith('_')) targets = targets.filter((t) => getSearchParam(t, nextCode));
+  if (!nextCode.startsWith('_')) targets = targets.filter((tt) => getSearchParam(tt, nextCode));
   if (!targets.length) throw new UnsupportedParam(`No target type of ${params[0].code} has the parameter '${nextCode}'`);
-  const x = nextAlias(ctx, 'x');
-  const t = nextAlias(ctx, 't');
   const inner = or(targets.map((tt) => and([sql`${raw(t)}.type = ${tt}`, compileParam(ctx, [tt], t, chain, value)])));
-  const access = ctx.accessFilter ? sql` and (${ctx.accessFilter(t)})` : raw('');
-  const chained = sql`exists (select 1 from sp_reference ${raw(x)} join resource ${raw(t)} on ${raw(t)}.type = ${raw(x)}.target_type and ${raw(t)}.id = ${raw(x)}.target_id where ${raw(x)}.rid = ${raw(alias)}.rid and ${keyCond(x, params)} and not ${raw(t)}.deleted and ${inner}${access})`;
-  ridOnly.add(chained);
-  return chained;
+  return ctx.accessFilter ? sql`${inner} and (${ctx.accessFilter(t)})` : inner;
+}
+
+/**
+ * For a chained parameter (`subject:Patient.name=x`) of a search on `types`: the reference
+ * parameter's code and the query for the (type, id) of every live resource the chain may point
+ * at. The search can then ask for references to those resources, which the planner estimates
+ * far better than a join through the chain. Undefined for anything else.
+ */
+export function chainTargetsQuery(ctx: CompileContext, types: string[], name: string, value: string): { code: string; query: Sql } | undefined {
+  if (name.startsWith('_has:')) return undefined;
+  const { code, modifier, chain } = splitName(name);
+  if (!chain) return undefined;
+  const params = paramsFor(types, code);
+  if (!params) return undefined;
+  const t = nextAlias(ctx, 't');
+  const target = chainTarget(ctx, params, t, modifier, chain, value, name);
+  return { code, query: sql`select ${raw(t)}.type, ${raw(t)}.id from resource ${raw(t)} where not ${raw(t)}.deleted and ${target}` };
 }
 
 /** _has:Observation:patient:code=x → some Observation whose `patient` points here has code x. */
@@ -429,7 +486,19 @@ function compileHas(ctx: CompileContext, types: string[], alias: string, name: s
   // Index rows exist only for live resources, so a source condition that reads nothing but the
   // rid is checked on the reference row itself: one probe per source instead of a heap fetch
   // of its resource row too (half the cost of a _has over many sources).
-  if (ridOnly.has(byRid) && !ctx.accessFilter) return sql`exists (select 1 from sp_reference ${raw(x)} where ${target} and ${byRid})`;
+  if (ridOnly.has(byRid) && !ctx.accessFilter) {
+    const has = sql`exists (select 1 from sp_reference ${raw(x)} where ${target} and ${byRid})`;
+    // In a query led by another parameter's index rows, the candidate's id comes from its
+    // resource row, looked up by rid: one probe per candidate checked, in rid order, so a page
+    // stops after its first matches instead of testing every candidate.
+    const rr = nextAlias(ctx, 'rr');
+    const typeCond = types.length === 1 ? sql`${raw(rr)}.type = ${types[0]}` : sql`${raw(rr)}.type = any(${types}::text[])`;
+    ridVariant.set(
+      has,
+      sql`exists (select 1 from resource ${raw(rr)} join sp_reference ${raw(x)} on ${raw(x)}.target_id = ${raw(rr)}.id and ${raw(x)}.target_type = ${raw(rr)}.type where ${raw(rr)}.rid = ${raw(alias)}.rid and ${typeCond} and not ${raw(rr)}.deleted and ${raw(x)}.p = ${ref.key} and ${byRid})`
+    );
+    return has;
+  }
   const inner = compileParam(ctx, [srcType], s, rest, value);
   const access = ctx.accessFilter ? sql` and (${ctx.accessFilter(s)})` : raw('');
   return sql`exists (select 1 from sp_reference ${raw(x)} join resource ${raw(s)} on ${raw(s)}.rid = ${raw(x)}.rid where ${target} and not ${raw(s)}.deleted and ${inner}${access})`;

@@ -3,7 +3,7 @@ import { allResourceTypes, isResourceType } from '../../fhir/search-parameters.t
 import { badRequest, FhirError, issue } from '../../fhir/outcome.ts';
 import type { Queryable } from '../db.ts';
 import { and, join, raw, run, sql, type Sql } from '../sql.ts';
-import { compileParam, indexProbes, ridOnly, UnsupportedParam, type CompileContext } from './conditions.ts';
+import { chainTargetsQuery, compileParam, indexProbes, ridOnly, ridVariant, UnsupportedParam, type CompileContext } from './conditions.ts';
 import { loadIncludes, parseInclude, type IncludeSpec, type Row } from './include.ts';
 import { afterCursor, decodeCursor, encodeCursor, orderBy, sortKeys, type Cursor, type SortKey } from './paging.ts';
 import { shapeResource, type Summary } from './shape.ts';
@@ -163,20 +163,104 @@ async function chooseDriver(db: Queryable, p: Plan): Promise<void> {
  */
 function matchQuery(input: SearchInput, p: Plan, a: string, keys: SortKey[], keySelect: Sql): Sql {
   const driver = p.driver;
-  const rowFree =
-    !input.accessFilter &&
-    !(input.compartment && input.resourceType === 'Patient') &&
-    keys.every((k) => !k.needsRow) &&
-    p.where.every((w) => ridOnly.has(w));
-  if (!driver || !rowFree) return sql`select ${raw(a)}.rid${keySelect} from resource ${raw(a)} where ${and([...baseConditions(input, p, a), ...p.where])}`;
+  if (!driver || !rowFree(input, p, keys)) return sql`select ${raw(a)}.rid${keySelect} from resource ${raw(a)} where ${and([...baseConditions(input, p, a), ...p.where])}`;
   const d = indexProbes.get(driver)!;
   const x = raw(d.x);
   const inCompartment = input.compartment ? sql` and ${x}.compartment = ${input.compartment.id}` : raw('');
-  const rest = p.where.filter((w) => w !== driver);
+  const rest = p.where.filter((w) => w !== driver).map((w) => ridVariant.get(w) ?? w);
   // Ordered by rid so that, for the default order, the page is the first rows of a walk that
   // stops once it is full: an equality probe reads its index in rid order (rid follows the value
   // in every key), so `status=active` costs a page, not a sort of every active request.
   return sql`select ${raw(a)}.rid${keySelect} from (select distinct ${x}.rid from ${raw(d.table)} ${x} where ${d.where}${inCompartment} order by ${x}.rid) ${raw(a)} where ${and(rest)}`;
+}
+
+/** The search can be answered from the index tables and rids alone, without the resource rows. */
+function rowFree(input: SearchInput, p: Plan, keys: SortKey[]): boolean {
+  return (
+    !input.accessFilter &&
+    !(input.compartment && input.resourceType === 'Patient') &&
+    keys.every((k) => !k.needsRow) &&
+    p.where.every((w) => ridOnly.has(w) || ridVariant.has(w))
+  );
+}
+
+/** A chain with at most this many targets is searched as references to them. */
+const CHAIN_TARGETS_LIMIT = 1000;
+
+/**
+ * Chained parameters rewritten as references to the resources the chain selects, found first
+ * (`subject:Patient.name=x` → `subject=Patient/a,Patient/b,…`), when they are at most
+ * CHAIN_TARGETS_LIMIT. The planner estimates a join through the chain badly (a name prefix as
+ * one row when it is hundreds, so it collects every reference to them and sorts them); a list of
+ * known targets it estimates well, and the walk below can use it row by row. The answer is the
+ * same: the chain's SQL is the condition on the targets. Other parameters are passed through.
+ */
+async function resolveChains(db: Queryable, input: SearchInput, ctx: CompileContext): Promise<[string, string][]> {
+  if (!input.resourceType || !input.params.some(([k]) => k.includes('.') && !k.startsWith('_has:'))) return input.params;
+  const out: [string, string][] = [];
+  for (const [name, value] of input.params) {
+    let chain;
+    try {
+      chain = chainTargetsQuery(ctx, [input.resourceType], name, value);
+    } catch {
+      chain = undefined; // plan() reports the parameter's error
+    }
+    if (!chain) {
+      out.push([name, value]);
+      continue;
+    }
+    const targets = await run<{ type: string; id: string }>(db, sql`${chain.query} limit ${CHAIN_TARGETS_LIMIT + 1}`);
+    // No target: the chain's own SQL finds nothing quickly; too many: a list would cost more than the join.
+    out.push(targets.length && targets.length <= CHAIN_TARGETS_LIMIT ? [chain.code, targets.map((t) => `${t.type}/${t.id}`).join(',')] : [name, value]);
+  }
+  return out;
+}
+
+/** Reference lists to at least this many patients may lead to a walk (below). */
+const WALK_TARGETS = 50;
+
+/**
+ * The first page in rid order for "references to many patients" + "one code" (a resolved chain
+ * such as subject:Patient.name=x, or a long list of patients), found by walking the code's
+ * index rows in rid order and stopping once the page is full. The planner cannot be trusted
+ * here: it estimates the references to 400 patients at 5,000 rows when they are 75,000, and
+ * collects and sorts all of them. The walk reads only index tuples: each carries its
+ * resource's compartment, and a resource whose compartment element points at Patient/x lies in
+ * x's compartment, so `compartment ∈ patients` discards almost every non-match in the index
+ * itself; each survivor is then checked exactly, one row at a time. The cost is bounded by the
+ * code's own row count. With the list's targets uniformly spread, a page needs about
+ * page × patients-in-store / targets index tuples, while collecting costs targets × references
+ * per patient: the walk wins from some tens of targets on, hence WALK_TARGETS.
+ */
+function walkPlan(input: SearchInput, p: Plan, keys: SortKey[]): { lead: Sql; compartments: string[] } | undefined {
+  if (p.summary === 'count' || p.count === 0 || p.cursor?.prev || keys.length || !rowFree(input, p, keys)) return undefined;
+  const compartments = p.where.map((w) => indexProbes.get(w)?.compartments).find((c) => c && c.length >= WALK_TARGETS);
+  const lead = p.where.find((w) => indexProbes.get(w)?.ordered);
+  return compartments && lead ? { lead, compartments } : undefined;
+}
+
+async function walkInRidOrder(db: Queryable, input: SearchInput, p: Plan, walk: { lead: Sql; compartments: string[] }, want: number, after?: number): Promise<(Row & Record<string, unknown>)[]> {
+  const lead = walk.lead;
+  const d = indexProbes.get(lead)!;
+  const x = raw(d.x);
+  const bounds = and([
+    d.where,
+    // `|| ''` keeps the list a constant PostgreSQL hashes, without a statistics lookup per element (see idIn).
+    sql`(${x}.compartment || '') = any(${walk.compartments}::text[])`,
+    ...(input.compartment ? [sql`${x}.compartment = ${input.compartment.id}`] : []),
+    ...(after !== undefined ? [sql`${x}.rid > ${after}`] : []),
+  ]);
+  const rest = p.where
+    .filter((w) => w !== lead)
+    // offset 0 keeps each check a per-row subplan: a join would bring back the collect-and-sort plan.
+    .map((w) => sql`exists (select 1 where ${indexProbes.get(w)?.perRow ?? ridVariant.get(w) ?? w} offset 0)`);
+  return run(
+    db,
+    sql`select c.rid, c.type, c.id, c.content from (
+          select r.rid from (select distinct ${x}.rid from ${raw(d.table)} ${x} where ${bounds} order by ${x}.rid) r
+          where ${and(rest)} order by r.rid limit ${want}) q
+        join resource c on c.rid = q.rid order by q.rid`
+  );
 }
 
 /** The stored ValueSets that :in / :not-in parameters name (compilation itself is synchronous). */
@@ -207,10 +291,7 @@ function link(input: SearchInput, relation: string, cursor?: Cursor): BundleLink
 export async function search(db: Queryable, input: SearchInput): Promise<Bundle> {
   const ctx: CompileContext = { baseUrl: input.baseUrl, accessFilter: input.accessFilter, aliasCount: 0, valueSets: await valueSetsNamed(db, input.params) };
   const a = 'r';
-  const p = plan(input, ctx, a);
-  // Only an index-led query uses a driver (matchQuery): with an access filter, or a Patient
-  // compartment, the resource table leads and asking the planner would be a wasted round trip.
-  if (!input.accessFilter && !(input.compartment && input.resourceType === 'Patient')) await chooseDriver(db, p);
+  const p = plan({ ...input, params: await resolveChains(db, input, ctx) }, ctx, a);
   const where = and([...baseConditions(input, p, a), ...p.where]);
   let keys;
   try {
@@ -224,6 +305,10 @@ export async function search(db: Queryable, input: SearchInput): Promise<Bundle>
 
   const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset' };
   const wantTotal = p.summary === 'count' ? (p.total === 'estimate' ? 'estimate' : 'accurate') : p.total;
+  const walk = walkPlan(input, p, keys);
+  // Only an index-led query uses a driver (matchQuery): with an access filter, or a Patient
+  // compartment, the resource table leads and asking the planner would be a wasted round trip.
+  if (!input.accessFilter && !(input.compartment && input.resourceType === 'Patient') && (!walk || wantTotal === 'accurate')) await chooseDriver(db, p);
   if (wantTotal === 'accurate') {
     const [{ n }] = await run<{ n: number }>(db, sql`select count(*)::int as n from (${matchQuery(input, p, a, [], raw(''))}) m`);
     bundle.total = Number(n);
@@ -246,10 +331,9 @@ export async function search(db: Queryable, input: SearchInput): Promise<Bundle>
     const inner = matchQuery(input, p, a, keys, keySelect);
     const after = p.cursor ? afterCursor(keys, p.cursor, reverse, 'q') : raw('true');
     const page = sql`select q.*${keyText} from (${inner}) q where ${after} order by ${orderBy(keys, reverse, 'q')} limit ${p.count + 1}`;
-    rows = await run(
-      db,
-      sql`select c.rid, c.type, c.id, c.content, pg.* from (${page}) pg join resource c on c.rid = pg.rid order by ${orderBy(keys, reverse, 'pg')}`
-    );
+    rows = walk
+      ? await walkInRidOrder(db, input, p, walk, p.count + 1, p.cursor?.r)
+      : await run(db, sql`select c.rid, c.type, c.id, c.content, pg.* from (${page}) pg join resource c on c.rid = pg.rid order by ${orderBy(keys, reverse, 'pg')}`);
     hasMore = rows.length > p.count;
     rows = rows.slice(0, p.count);
     if (reverse) rows.reverse();
