@@ -167,7 +167,8 @@ function matchQuery(input: SearchInput, p: Plan, a: string, keys: SortKey[], key
   const d = indexProbes.get(driver)!;
   const x = raw(d.x);
   const inCompartment = input.compartment ? sql` and ${x}.compartment = ${input.compartment.id}` : raw('');
-  const rest = p.where.filter((w) => w !== driver).map((w) => ridVariant.get(w) ?? w);
+  // The driver's rows are checked against the rest: each in its row-by-row form where it has one.
+  const rest = p.where.filter((w) => w !== driver).map((w) => indexProbes.get(w)?.perRow ?? ridVariant.get(w) ?? w);
   // Ordered by rid so that, for the default order, the page is the first rows of a walk that
   // stops once it is full: an equality probe reads its index in rid order (rid follows the value
   // in every key), so `status=active` costs a page, not a sort of every active request.
