@@ -43,8 +43,8 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     return sendResource(request, reply, r, result.status);
   }
 
-  const search = async (request: FastifyRequest, resourceType: string | undefined, extra: [string, string][] = [], compartment?: { type: 'Patient'; id: string }) =>
-    runSearch(repo.db, {
+  const search = async (request: FastifyRequest, resourceType: string | undefined, extra: [string, string][] = [], compartment?: { type: 'Patient'; id: string }) => {
+    const bundle = await runSearch(repo.db, {
       resourceType,
       params: [...queryPairs(request), ...extra],
       compartment,
@@ -52,6 +52,10 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
       baseUrl: base(),
       accessFilter: request.access.searchFilter(resourceType),
     });
+    // The audit records what the page carries; handing it over spares parsing the response again.
+    request.returnedResources = (bundle.entry ?? []).map((e) => e.resource).filter((r): r is Resource => !!r && r.resourceType !== 'OperationOutcome');
+    return bundle;
+  };
   /** Searches answer with the number of restricted documents the caller did not get (NHN convention). */
   const sendSearch = async (request: FastifyRequest, reply: FastifyReply, type: string | undefined, bundle: Bundle) => {
     if (type === 'DocumentReference') reply.header('NHN-SecurityLabel-Nors-Count', String(await request.access.restrictedCount(type)));
