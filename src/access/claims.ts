@@ -69,6 +69,17 @@ function roleFromHeader(header: string | undefined): string | undefined {
  * practitioner attestation makes a health professional, a bare `pid` (ID-porten) a citizen, and
  * anything else a system. Authorisations are taken from HPR, never from the token alone.
  */
+/**
+ * Scopes and attestation of a verified token. The verifier hands out the same claims object for
+ * every request with the same token, so they are read once per token, not once per request.
+ */
+const parsed = new WeakMap<JWTPayload, { scopes: ReturnType<typeof parseSmartScopes>; attestation: Attestation | undefined }>();
+function parsedClaims(claims: JWTPayload) {
+  let p = parsed.get(claims);
+  if (!p) parsed.set(claims, (p = { scopes: parseSmartScopes((claims as Record<string, any>).scope), attestation: parseAttestation(claims) }));
+  return p;
+}
+
 export async function principalFromClaims(
   claims: JWTPayload,
   headers: AccessHeaders,
@@ -77,13 +88,13 @@ export async function principalFromClaims(
   citizenAcceptedAcr: string[] = ['idporten-loa-high', 'Level4', 'high']
 ): Promise<Principal> {
   const c = claims as Record<string, any>;
+  const { scopes, attestation } = parsedClaims(claims);
   const base = {
     clientId: c.client_id ?? c.azp,
-    scopes: parseSmartScopes(c.scope),
+    scopes,
     tokenId: c.jti,
     issuer: c.iss,
   };
-  const attestation = parseAttestation(claims);
   const hpr = c[CLAIM.hpr] ? String(c[CLAIM.hpr]) : undefined;
   if (hpr || attestation?.practitionerNin) {
     if (!hpr) throw refused('hpr-missing', 'A health professional token must carry the HPR number', CLAIM.hpr);

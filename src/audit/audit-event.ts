@@ -161,28 +161,19 @@ export function auditRow(input: AuditInput): AuditRow {
     ...(input.reason && !accessBasis ? [{ text: input.reason }] : []),
   ];
   const onBehalfOf = p?.kind === 'citizen' && input.patient?.nin && input.patient.nin !== p.nin ? input.patient.nin : null;
-  const event: AuditEvent = {
-    resourceType: 'AuditEvent',
-    meta: { profile: ['https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientRead'] },
-    ...(emergency ? { extension: [{ url: EMERGENCY_EXTENSION, valueBoolean: true }] } : {}),
-    type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'Restful Operation' },
-    subtype: [
-      input.interaction.startsWith('privacy') || input.interaction === 'access-denied'
-        ? { system: 'https://samhandling.dev/fhir/CodeSystem/audit-interaction', code: input.interaction }
-        : { system: 'http://hl7.org/fhir/restful-interaction', code: input.interaction },
-    ],
-    action: ACTION[input.interaction],
-    recorded,
-    outcome: OUTCOME[input.outcome],
-    ...(input.outcomeDescription ? { outcomeDesc: input.outcomeDescription } : {}),
-    ...(purposeOfEvent.length ? { purposeOfEvent } : {}),
-    agent: agents(p, ctx),
-    source: {
-      observer: { display: AUDIT_SOURCE },
-      type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }],
-    },
-    ...(entity.length ? { entity } : {}),
-  };
+  const subtype: NonNullable<AuditEvent['subtype']>[number] =
+    input.interaction.startsWith('privacy') || input.interaction === 'access-denied'
+      ? { system: 'https://samhandling.dev/fhir/CodeSystem/audit-interaction', code: input.interaction }
+      : { system: 'http://hl7.org/fhir/restful-interaction', code: input.interaction };
+  // The AuditEvent's JSON, in its element order, from constant pieces and the per-request parts:
+  // it is built for every read, and serialising the whole object each time was the largest
+  // single cost of a read's audit.
+  const content =
+    `{"resourceType":"AuditEvent","meta":${EVENT_META}${emergency ? `,"extension":${EMERGENCY_EXTENSION_JSON}` : ''},"type":${EVENT_TYPE}` +
+    `,"subtype":[${JSON.stringify(subtype)}],"action":"${ACTION[input.interaction]}","recorded":"${recorded}","outcome":"${OUTCOME[input.outcome]}"` +
+    `${input.outcomeDescription ? `,"outcomeDesc":${JSON.stringify(input.outcomeDescription)}` : ''}` +
+    `${purposeOfEvent.length ? `,"purposeOfEvent":${JSON.stringify(purposeOfEvent)}` : ''}` +
+    `,"agent":${agentsJson(p, ctx)},"source":${EVENT_SOURCE}${entity.length ? `,"entity":${JSON.stringify(entity)}` : ''}}`;
   return {
     recorded,
     compartment: input.patient?.id ?? null,
@@ -198,6 +189,35 @@ export function auditRow(input: AuditInput): AuditRow {
     access_basis: accessBasis ?? null,
     emergency,
     request_id: input.requestId ?? null,
-    content: JSON.stringify(event),
+    content,
   };
+}
+
+const EVENT_META = JSON.stringify({ profile: ['https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientRead'] });
+const EMERGENCY_EXTENSION_JSON = JSON.stringify([{ url: EMERGENCY_EXTENSION, valueBoolean: true }]);
+const EVENT_TYPE = JSON.stringify({ system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest', display: 'Restful Operation' });
+const EVENT_SOURCE = JSON.stringify({
+  observer: { display: AUDIT_SOURCE },
+  type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }],
+});
+
+/** The agents' JSON, the same for every request of one caller with one token and purpose: kept for the next. */
+const agentsCache = new Map<string, string>();
+function agentsJson(p: Principal | undefined, ctx: AccessContext | undefined): string {
+  if (!p) return JSON.stringify(agents(p, ctx));
+  const who =
+    p.kind === 'practitioner'
+      ? [p.hpr, p.registry.practitionerId, p.role, p.organisation, p.childOrganisation]
+      : p.kind === 'citizen'
+        ? [p.nin]
+        : p.kind === 'system'
+          ? [p.organisation, p.childOrganisation]
+          : [];
+  const key = JSON.stringify([p.kind, ...who, p.tokenId, p.clientId, ctx?.purposeOfUse]);
+  let json = agentsCache.get(key);
+  if (json === undefined) {
+    if (agentsCache.size >= 10_000) agentsCache.clear();
+    agentsCache.set(key, (json = JSON.stringify(agents(p, ctx))));
+  }
+  return json;
 }
