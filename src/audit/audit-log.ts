@@ -1,4 +1,4 @@
-import type { Queryable } from '../store/db.ts';
+import { prepared, type Queryable } from '../store/db.ts';
 import type { AuditRow } from './audit-event.ts';
 
 const COLUMNS = [
@@ -55,6 +55,8 @@ export class AuditLog {
       });
       return `(${ph.join(', ')})`;
     });
-    await this.db.query(`insert into audit_event (${COLUMNS.join(', ')}) values ${tuples.join(', ')}`, values);
+    const text = `insert into audit_event (${COLUMNS.join(', ')}) values ${tuples.join(', ')}`;
+    // Group commits of a busy server repeat a few small sizes: those are prepared once per connection.
+    await this.db.query(rows.length <= 16 ? prepared(text) : text, values);
   }
 }

@@ -25,6 +25,21 @@ export async function openDb(opts: { databaseUrl?: string; dataDir?: string; sch
   return openPglite(opts.dataDir);
 }
 
+/**
+ * Statements with a fixed text that run on every request (a read by id, the audit insert): on
+ * PostgreSQL they are prepared once per connection, so each run skips parsing and planning.
+ * Only such statements: a search's plan depends on its values, which a cached plan would ignore.
+ */
+const preparedNames = new Map<string, string>();
+export function prepared(text: string): string {
+  if (!preparedNames.has(text)) preparedNames.set(text, `samhandling_${preparedNames.size + 1}`);
+  return text;
+}
+const statement = (text: string, params?: unknown[]) => {
+  const name = preparedNames.get(text);
+  return name ? { name, text, values: params as any[] } : { text, values: params as any[] };
+};
+
 // pg returns bigint and numeric as strings; JSON-safe numbers are what callers want for counts.
 pg.types.setTypeParser(20, (v) => Number(v));
 
@@ -40,13 +55,13 @@ export async function openPostgres(url: string, schema?: string): Promise<Db> {
   return {
     kind: 'postgres',
     async query(sql, params) {
-      return (await pool.query(sql, params as any[])).rows;
+      return (await pool.query(statement(sql, params))).rows;
     },
     async transaction(fn) {
       const client = await pool.connect();
       try {
         await client.query('begin');
-        const tx: Queryable = { query: async (sql, params) => (await client.query(sql, params as any[])).rows };
+        const tx: Queryable = { query: async (sql, params) => (await client.query(statement(sql, params))).rows };
         const result = await fn(tx);
         await client.query('commit');
         return result;

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import type { Db, Queryable } from './db.ts';
+import { prepared, type Db, type Queryable } from './db.ts';
 import { and, run, sql, raw, type Sql } from './sql.ts';
 import { deleteSearchIndex, writeSearchIndex } from './search-index.ts';
 import { findMatches } from './search/index.ts';
 import { FhirError, badRequest, conflict, gone, issue, notFound, preconditionFailed, unprocessable } from '../fhir/outcome.ts';
 import { patientCompartmentOf } from '../fhir/compartment.ts';
 import { contentKey, parseRelativeReference, references } from '../fhir/json.ts';
+
+const READ_STORED = prepared('select deleted, content, version, compartment from resource where type = $1 and id = $2');
 import { isResourceType, isValidId } from '../fhir/resource-types.ts';
 
 export interface WriteResult {
@@ -388,10 +390,7 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
   }
 
   async function readStored(q: Queryable, type: string, id: string): Promise<{ resource: Resource; text: string; compartment: string | null }> {
-    const [row] = await q.query<{ deleted: boolean; content: string; version: number; compartment: string | null }>(
-      `select deleted, content, version, compartment from resource where type = $1 and id = $2`,
-      [type, id]
-    );
+    const [row] = await q.query<{ deleted: boolean; content: string; version: number; compartment: string | null }>(READ_STORED, [type, id]);
     if (!row) throw notFound(`${type}/${id} is not known`);
     if (row.deleted) throw gone(`${type}/${id} was deleted (version ${row.version})`);
     return { resource: JSON.parse(row.content), text: row.content, compartment: row.compartment };

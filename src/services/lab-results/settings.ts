@@ -97,11 +97,13 @@ export function installRules(table: RuleTable): void {
 
 /** The discipline codings a resource's category names, as (system, code) pairs in table order. */
 export function disciplineCodings(): { discipline: string; system: string; code: string }[] {
-  return DISCIPLINES.flatMap((d) => [
+  return (codingsTable ??= DISCIPLINES.flatMap((d) => [
     { discipline: d.code, system: DISCIPLINE_SYSTEM, code: d.code },
     ...d.v20074.map((code) => ({ discipline: d.code, system: V2_0074, code })),
-  ]);
+  ]));
 }
+// The table is fixed; disciplineOf consults it for every lab result read.
+let codingsTable: { discipline: string; system: string; code: string }[] | undefined;
 
 /** The discipline of a result: the first row of the table its categories name, else 'unspecified'. */
 export function disciplineOf(resource: object): string {
