@@ -35,10 +35,10 @@ export function prepared(text: string): string {
   if (!preparedNames.has(text)) preparedNames.set(text, `samhandling_${preparedNames.size + 1}`);
   return text;
 }
-const statement = (text: string, params?: unknown[]) => {
+async function run(q: pg.Pool | pg.PoolClient, text: string, params?: unknown[]): Promise<any[]> {
   const name = preparedNames.get(text);
-  return name ? { name, text, values: params as any[] } : { text, values: params as any[] };
-};
+  return (name ? await q.query({ name, text, values: params as any[] }) : await q.query(text, params as any[])).rows;
+}
 
 // pg returns bigint and numeric as strings; JSON-safe numbers are what callers want for counts.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -55,13 +55,13 @@ export async function openPostgres(url: string, schema?: string): Promise<Db> {
   return {
     kind: 'postgres',
     async query(sql, params) {
-      return (await pool.query(statement(sql, params))).rows;
+      return run(pool, sql, params);
     },
     async transaction(fn) {
       const client = await pool.connect();
       try {
         await client.query('begin');
-        const tx: Queryable = { query: async (sql, params) => (await client.query(statement(sql, params))).rows };
+        const tx: Queryable = { query: (sql, params) => run(client, sql, params) };
         const result = await fn(tx);
         await client.query('commit');
         return result;
