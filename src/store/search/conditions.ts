@@ -148,7 +148,7 @@ function tokenCond(sys: Sql, code: Sql, value: string): Sql {
  * hashed constant.
  */
 function tokenOrCond(x: string, values: string[], form: 'probe' | 'row' = 'probe'): Sql {
-  const inList = (column: Sql, list: string[]) => codeIn(column, list, form);
+  const oneOf = (column: Sql, list: string[]) => codeIn(column, list, form);
   const plain = values.filter((v) => !v.includes('|'));
   const bySystem = new Map<string, string[]>();
   const rest: string[] = [];
@@ -159,8 +159,8 @@ function tokenOrCond(x: string, values: string[], form: 'probe' | 'row' = 'probe
   }
   const parts: Sql[] = [];
   const code = raw(`${x}.code`);
-  if (plain.length) parts.push(inList(code, plain));
-  for (const [s, codes] of bySystem) parts.push(sql`(${inList(code, codes)} and ${raw(x)}.system = ${s})`);
+  if (plain.length) parts.push(oneOf(code, plain));
+  for (const [s, codes] of bySystem) parts.push(sql`(${oneOf(code, codes)} and ${raw(x)}.system = ${s})`);
   for (const v of rest) parts.push(tokenCond(raw(`${x}.system`), raw(`${x}.code`), v));
   return or(parts);
 }
