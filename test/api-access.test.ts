@@ -15,7 +15,6 @@ import { bornYearsAgo as years, ninAged as nin, OSLO as oslo, osloHome as home }
 let s: TestServer;
 let authority: DevAuthority;
 
-
 const ORG = { gp: makeOrgnr('91000001')!, hospital: makeOrgnr('91000002')! };
 const HPR = { gp: '7100001', doctor: '7100002', nurse: '7100003' };
 const P = { adult: nin(45, 101), other: nin(50, 102), parent: nin(40, 103), child11: nin(11, 104), child13: nin(13, 106) };

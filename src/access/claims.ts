@@ -65,11 +65,6 @@ function roleFromHeader(header: string | undefined): string | undefined {
 }
 
 /**
- * Builds the principal from a verified token. The kind follows the claims: an HPR number or a
- * practitioner attestation makes a health professional, a bare `pid` (ID-porten) a citizen, and
- * anything else a system. Authorisations are taken from HPR, never from the token alone.
- */
-/**
  * Scopes and attestation of a verified token. The verifier hands out the same claims object for
  * every request with the same token, so they are read once per token, not once per request.
  */
@@ -80,6 +75,11 @@ function parsedClaims(claims: JWTPayload) {
   return p;
 }
 
+/**
+ * Builds the principal from a verified token. The kind follows the claims: an HPR number or a
+ * practitioner attestation makes a health professional, a bare `pid` (ID-porten) a citizen, and
+ * anything else a system. Authorisations are taken from HPR, never from the token alone.
+ */
 export async function principalFromClaims(
   claims: JWTPayload,
   headers: AccessHeaders,

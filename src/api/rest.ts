@@ -9,7 +9,7 @@ import { processBundle } from './bundle.ts';
 import { search as runSearch } from '../store/search/index.ts';
 import { capabilityStatement } from './capability.ts';
 import { everything } from './everything.ts';
-import { sql } from '../store/sql.ts';
+import { run, sql } from '../store/sql.ts';
 import { applyPatchRequest } from './patch.ts';
 
 type Params = { type: string; id: string; vid: string; ctype: string };
@@ -190,8 +190,7 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     // An empty history of an unknown resource is a 404, not an empty Bundle; so is that of one the
     // caller may not see (hidden data does not exist for them).
     if (entries.entry?.length === 0) {
-      const { text, values } = sql`select 1 from resource r where r.type = ${type} and r.id = ${id} and ${request.access.filterFor(type)('r')}`.toQuery();
-      const [row] = await repo.db.query(text, values);
+      const [row] = await run(repo.db, sql`select 1 from resource r where r.type = ${type} and r.id = ${id} and ${request.access.filterFor(type)('r')}`);
       if (!row) throw notFound(`${type}/${id} is not known`);
     }
     return sendResource(request, reply, entries);

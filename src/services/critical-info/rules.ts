@@ -16,7 +16,6 @@ import { AUTHORISATION_SYSTEM, claimsKjProfile, EXT, PHARMACY_AUTHORISATIONS, PR
  * - it is never erased: withdrawal is a new version marked entered-in-error (see routes.ts).
  */
 
-/** The authorisation (kodeverk 9060) the caller acts under: HPR-confirmed for personnel, attested for systems. */
 /** Pharmacists, and pharmacy systems whose attestation names a pharmacist. */
 export function isPharmacyCaller(principal: Principal): boolean {
   const a = actingAuthorisation(principal);

@@ -17,8 +17,6 @@ export const NORS_LABEL = { system: 'https://samhandling.dev/fhir/CodeSystem/con
 
 const JSON_BODY = /^application\/(fhir\+)?json/i;
 
-/** The caller's write check, for the repository. */
-
 /** True when the document's current version still points at this content. */
 function pointsAt(doc: Resource, contentId: string): boolean {
   return ((doc as DocumentReference).content ?? []).some((c) => c.attachment?.url && contentIdIn(c.attachment.url) === contentId);

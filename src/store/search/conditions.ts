@@ -148,7 +148,6 @@ function tokenCond(sys: Sql, code: Sql, value: string): Sql {
  * hashed constant.
  */
 function tokenOrCond(x: string, values: string[], form: 'probe' | 'row' = 'probe'): Sql {
-  const oneOf = (column: Sql, list: string[]) => codeIn(column, list, form);
   const plain = values.filter((v) => !v.includes('|'));
   const bySystem = new Map<string, string[]>();
   const rest: string[] = [];
@@ -159,8 +158,8 @@ function tokenOrCond(x: string, values: string[], form: 'probe' | 'row' = 'probe
   }
   const parts: Sql[] = [];
   const code = raw(`${x}.code`);
-  if (plain.length) parts.push(oneOf(code, plain));
-  for (const [s, codes] of bySystem) parts.push(sql`(${oneOf(code, codes)} and ${raw(x)}.system = ${s})`);
+  if (plain.length) parts.push(anyOf(code, plain, form));
+  for (const [s, codes] of bySystem) parts.push(sql`(${anyOf(code, codes, form)} and ${raw(x)}.system = ${s})`);
   for (const v of rest) parts.push(tokenCond(raw(`${x}.system`), raw(`${x}.code`), v));
   return or(parts);
 }
@@ -212,11 +211,12 @@ function typedReferences(values: string[], typeModifier: string | undefined, ctx
  * so that the list stays a constant PostgreSQL hashes once, without a per-element estimate.
  */
 function idIn(x: string, ids: string[], form: 'probe' | 'row'): Sql {
-  if (form === 'row') return sql`(${raw(x)}.target_id || '') = any(${ids}::text[])`;
-  return inList(raw(`${x}.target_id`), ids);
+  const column = raw(`${x}.target_id`);
+  return form === 'row' ? anyOf(column, ids, 'row') : inList(column, ids);
 }
 
-function codeIn(column: Sql, values: string[], form: 'probe' | 'row'): Sql {
+/** `column = any(values)`; for a long list checked row by row, hidden from the statistics (see idIn). */
+function anyOf(column: Sql, values: string[], form: 'probe' | 'row'): Sql {
   if (values.length === 1) return sql`${column} = ${values[0]}`;
   if (form === 'row' && values.length > SHORT_LIST) return sql`(${column} || '') = any(${values}::text[])`;
   return sql`${column} = any(${values}::text[])`;
@@ -345,7 +345,7 @@ export function compileParam(ctx: CompileContext, types: string[], alias: string
         const conds = members.map((m) =>
           // elements of type `code` carry no system in the index: their binding implies it
           m.codes
-            ? sql`((${raw(x)}.system = ${m.system} or ${raw(x)}.system is null) and ${codeIn(raw(`${x}.code`), m.codes, 'probe')})`
+            ? sql`((${raw(x)}.system = ${m.system} or ${raw(x)}.system is null) and ${anyOf(raw(`${x}.code`), m.codes, 'probe')})`
             : sql`${raw(x)}.system = ${m.system}`
         );
         const e = existsIn(table, x, alias, and([keyCond(x, params), or(conds)]));
@@ -356,7 +356,7 @@ export function compileParam(ctx: CompileContext, types: string[], alias: string
           const [system, code] = splitBars(v);
           const codes = system && code ? (modifier === 'below' ? codesBelow(system, code) : codesAbove(system, code)) : undefined;
           if (!codes) throw new UnsupportedParam(`:${modifier} on ${code} needs system|code of a code system known to this server`);
-          return sql`(${raw(x)}.system = ${system} and ${codeIn(raw(`${x}.code`), codes, 'probe')})`;
+          return sql`(${raw(x)}.system = ${system} and ${anyOf(raw(`${x}.code`), codes, 'probe')})`;
         });
         return existsIn(table, x, alias, and([keyCond(x, params), or(conds)]));
       }
