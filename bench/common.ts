@@ -75,13 +75,12 @@ export function postgresCpuSeconds(): number | undefined {
   return found ? total : undefined;
 }
 
-/** CPU used during fn, per unit of work, in ms: this Node process and (if local) PostgreSQL. */
-export async function cpuPer<T>(units: () => number, fn: () => Promise<T>): Promise<{ result: T; nodeMs: number; postgresMs?: number }> {
+/** CPU used during fn, in ms: this Node process and (if local) the PostgreSQL server. */
+export async function cpuUsed<T>(fn: () => Promise<T>): Promise<{ result: T; nodeMs: number; postgresMs?: number }> {
   const node = process.cpuUsage();
   const pg0 = postgresCpuSeconds();
   const result = await fn();
   const used = process.cpuUsage(node);
   const pg1 = postgresCpuSeconds();
-  const n = units();
-  return { result, nodeMs: (used.user + used.system) / 1000 / n, postgresMs: pg0 !== undefined && pg1 !== undefined ? ((pg1 - pg0) * 1000) / n : undefined };
+  return { result, nodeMs: (used.user + used.system) / 1000, postgresMs: pg0 !== undefined && pg1 !== undefined ? (pg1 - pg0) * 1000 : undefined };
 }

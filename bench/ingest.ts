@@ -4,7 +4,7 @@ import { loadConfig } from '../src/config.ts';
 import { createPlatform } from '../src/app.ts';
 import { openPostgres } from '../src/store/db.ts';
 import { profiled } from './cpu-profile.ts';
-import { BENCH_DB, cpuPer, freshSchema, machine, pool, syntheaBundles } from './common.ts';
+import { BENCH_DB, cpuUsed, freshSchema, machine, pool, syntheaBundles } from './common.ts';
 
 /**
  * Ingest of the Synthea set: transaction Bundles over HTTP with several concurrent clients, with
@@ -29,7 +29,7 @@ export async function benchIngest(clients = 4): Promise<{ raw: IngestFigures; ou
   const rawPool = new pg.Pool({ connectionString: BENCH_DB, max: clients, options: `-c search_path=${raw.schema}` });
   await rawPool.query(`create table resources (id text primary key, type text not null, content jsonb not null)`);
   let t = performance.now();
-  const rawCpu = await cpuPer(() => resources, () => pool(patients, clients, async (b) => {
+  const rawCpu = await cpuUsed(() => pool(patients, clients, async (b) => {
     const c = await rawPool.connect();
     try {
       await c.query('begin');
@@ -57,11 +57,16 @@ export async function benchIngest(clients = 4): Promise<{ raw: IngestFigures; ou
   for (const b of master) await post(b);
   // The master-data bundles (untimed, as in the baseline) also warm up validation and indexing.
   t = performance.now();
-  const oursCpu = await cpuPer(() => resources, () => profiled('ingest', () => pool(patients, clients, post)));
+  const oursCpu = await cpuUsed(() => profiled('ingest', () => pool(patients, clients, post)));
   const oursRate = resources / ((performance.now() - t) / 1000);
   await platform.close();
   await ours.drop();
-  return { raw: { rate: rawRate, nodeMs: rawCpu.nodeMs, postgresMs: rawCpu.postgresMs }, ours: { rate: oursRate, nodeMs: oursCpu.nodeMs, postgresMs: oursCpu.postgresMs }, resources };
+  const figures = (rate: number, cpu: { nodeMs: number; postgresMs?: number }): IngestFigures => ({
+    rate,
+    nodeMs: cpu.nodeMs / resources,
+    postgresMs: cpu.postgresMs === undefined ? undefined : cpu.postgresMs / resources,
+  });
+  return { raw: figures(rawRate, rawCpu), ours: figures(oursRate, oursCpu), resources };
 }
 
 export function formatIngest(r: { raw: IngestFigures; ours: IngestFigures; resources: number }, clients: number): string {

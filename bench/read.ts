@@ -9,7 +9,7 @@ import { openPostgres } from '../src/store/db.ts';
 import { devAuthority, practitionerClaims, type DevAuthority } from '../src/access/dev-authority.ts';
 import { makeOrgnr } from '../src/registry/identifiers.ts';
 import { organization, patient, practitioner, practitionerRole } from '../src/registry/resources.ts';
-import { BENCH_DB, freshSchema, machine, pool, postgresCpuSeconds } from './common.ts';
+import { BENCH_DB, cpuUsed, freshSchema, machine, pool } from './common.ts';
 import { profiled } from './cpu-profile.ts';
 import { freePort } from '../test/helpers/server.ts';
 import { bornYearsAgo as years, ninAged, OSLO, osloHome } from '../test/helpers/people.ts';
@@ -94,24 +94,21 @@ interface Round {
 async function load(requests: number, clients: number, request: (client: number, n: number) => Promise<void>, offset = 0): Promise<Round> {
   const times: number[] = [];
   const perClient = Math.ceil(requests / clients);
-  const cpu = process.cpuUsage();
-  const pg0 = postgresCpuSeconds();
   const started = performance.now();
-  await pool(
-    Array.from({ length: clients }, (_, i) => i),
-    clients,
-    async (client) => {
-      for (let n = 0; n < perClient; n++) {
-        const t = performance.now();
-        await request(client, offset + n);
-        times.push(performance.now() - t);
+  const cpu = await cpuUsed(() =>
+    pool(
+      Array.from({ length: clients }, (_, i) => i),
+      clients,
+      async (client) => {
+        for (let n = 0; n < perClient; n++) {
+          const t = performance.now();
+          await request(client, offset + n);
+          times.push(performance.now() - t);
+        }
       }
-    }
+    )
   );
-  const seconds = (performance.now() - started) / 1000;
-  const used = process.cpuUsage(cpu);
-  const pg1 = postgresCpuSeconds();
-  return { times, seconds, nodeMs: (used.user + used.system) / 1000, postgresMs: pg0 !== undefined && pg1 !== undefined ? (pg1 - pg0) * 1000 : undefined };
+  return { times, seconds: (performance.now() - started) / 1000, nodeMs: cpu.nodeMs, postgresMs: cpu.postgresMs };
 }
 
 function figures(rounds: Round[]): ReadFigures {

@@ -264,16 +264,17 @@ export async function benchSearchOnSchema(schema: string, o: { clients?: number;
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href && process.env.BENCH_SEARCH_SCHEMA) {
-  console.log(`search benchmark on schema ${process.env.BENCH_SEARCH_SCHEMA} — ${machine()}`);
-  const size = await benchSearchOnSchema(process.env.BENCH_SEARCH_SCHEMA, { clients: Number(process.env.BENCH_CLIENTS ?? 4), perShape: Number(process.env.BENCH_SEARCH_PER_SHAPE ?? 200) });
-  console.log(formatSize(size, Number(process.env.BENCH_CLIENTS ?? 4), Number(process.env.BENCH_SEARCH_PER_SHAPE ?? 200)));
-  process.exit(0);
-} else if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const sizes = (process.env.BENCH_SEARCH_SIZES ?? '1000,20000').split(',').map(Number);
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const clients = Number(process.env.BENCH_CLIENTS ?? 4);
-  console.log(`search benchmark — ${machine()}`);
-  const r = await benchSearch({ sizes, clients, perShape: Number(process.env.BENCH_SEARCH_PER_SHAPE ?? 200) });
-  console.log(formatSearchComparison(r));
+  const perShape = Number(process.env.BENCH_SEARCH_PER_SHAPE ?? 200);
+  const kept = process.env.BENCH_SEARCH_SCHEMA;
+  if (kept) {
+    console.log(`search benchmark on schema ${kept} — ${machine()}`);
+    console.log(formatSize(await benchSearchOnSchema(kept, { clients, perShape }), clients, perShape));
+  } else {
+    const sizes = (process.env.BENCH_SEARCH_SIZES ?? '1000,20000').split(',').map(Number);
+    console.log(`search benchmark — ${machine()}`);
+    console.log(formatSearchComparison(await benchSearch({ sizes, clients, perShape })));
+  }
   process.exit(0);
 }
