@@ -217,7 +217,9 @@ export async function benchSearch(
     return result;
   } finally {
     await platform.close();
-    await fresh.drop();
+    // BENCH_SEARCH_KEEP keeps the largest size's schema for BENCH_SEARCH_SCHEMA runs.
+    if (process.env.BENCH_SEARCH_KEEP) log(`  search: kept schema ${fresh.schema}`);
+    else await fresh.drop();
   }
 }
 

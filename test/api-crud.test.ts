@@ -104,6 +104,34 @@ test('_pretty indents; _format=xml is refused clearly', async () => {
   assert.equal(xml.body.resourceType, 'OperationOutcome');
 });
 
+test('a search page sent as stored is the same Bundle as the pretty-printed one: matches, includes, reshaped entries and the outcome', async () => {
+  const org = (await s.fhir('/Organization', { method: 'POST', body: { resourceType: 'Organization', name: 'Legekontoret på Ås' } })).body;
+  const p = (await s.fhir('/Patient', { method: 'POST', body: patient({ managingOrganization: { reference: `Organization/${org.id}` }, name: [{ family: 'Æsøy-Splice', given: ['Ørjan'] }], maritalStatus: { text: 'Gift' } }) })).body;
+  for (const query of [
+    `name=Æsøy-Splice&_include=Patient:organization&unknownParam=1`,
+    `name=Æsøy-Splice&_summary=true&_include=Patient:organization`,
+    `name=Æsøy-Splice&_elements=gender`,
+    `_id=${p.id}&_total=accurate`,
+  ]) {
+    const sent = await s.fhir(`/Patient?${query}`);
+    const pretty = await s.fhir(`/Patient?${query}&_pretty=true`);
+    assert.equal(sent.status, 200, query);
+    assert.match(pretty.text, /\n {2}"resourceType"/);
+    assert.doesNotMatch(sent.text, /\n/);
+    // The links name the query as sent, so they differ by _pretty alone.
+    const withoutLinks = (b: any) => ({ ...b, link: b.link.map((l: any) => ({ ...l, url: l.url.replace(/&_pretty=true/, '') })) });
+    assert.deepEqual(withoutLinks(sent.body), withoutLinks(pretty.body), query);
+    assert.ok(sent.body.entry.some((e: any) => e.resource.id === p.id), query);
+  }
+  const included = (await s.fhir(`/Patient?name=Æsøy-Splice&_include=Patient:organization&unknownParam=1`)).body;
+  assert.deepEqual(included.entry.map((e: any) => e.search.mode), ['match', 'include', 'outcome']);
+  assert.deepEqual(included.entry[1].resource, org);
+  const summarised = (await s.fhir(`/Patient?name=Æsøy-Splice&_summary=true`)).body;
+  assert.equal(summarised.entry[0].resource.maritalStatus, undefined, '_summary still reshapes the matches');
+  assert.deepEqual(summarised.entry[0].resource.meta.tag, [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED' }]);
+  assert.equal(summarised.entry[0].resource.name[0].family, 'Æsøy-Splice');
+});
+
 test('bad input gets an OperationOutcome with a stable code and path, never a 500, and writes nothing', async () => {
   const count = async () => (await s.platform.db.query<{ n: number }>('select count(*)::int as n from resource_history'))[0].n;
   const before = await count();

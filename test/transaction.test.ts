@@ -108,6 +108,39 @@ test('transaction order, conditional create, conditional references, ifMatch and
   assert.equal(third.body.entry[1].resource.id, post.resource.id);
 });
 
+test('Prefer: return=minimal leaves the written resources out of a transaction response, return=OperationOutcome names them; reads keep theirs', async () => {
+  await s.fhir('/Organization/org-tx-prefer', { method: 'PUT', body: { resourceType: 'Organization', id: 'org-tx-prefer', name: 'Fastlegekontoret' } });
+  const bundle = (family: string) => ({
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [
+      { fullUrl: 'urn:uuid:bbbbbbbb-0000-4000-8000-0000000000a1', resource: { resourceType: 'Patient', name: [{ family }], managingOrganization: { reference: 'Organization/org-tx-prefer' } }, request: { method: 'POST', url: 'Patient' } },
+      { resource: { resourceType: 'Organization', id: `org-${family}`, name: family }, request: { method: 'PUT', url: `Organization/org-${family}` } },
+      { request: { method: 'GET', url: 'Organization/org-tx-prefer' } },
+    ],
+  });
+  const minimal = await s.fhir('/', { method: 'POST', body: bundle('Minimalsen'), headers: { prefer: 'return=minimal' } });
+  assert.equal(minimal.status, 200, minimal.text);
+  const [created, updated, read] = minimal.body.entry;
+  assert.equal(created.resource, undefined);
+  assert.equal(updated.resource, undefined);
+  assert.match(created.response.location, /^Patient\/[^/]+\/_history\/1$/);
+  assert.equal(updated.response.etag, 'W/"1"');
+  assert.equal(read.resource.name, 'Fastlegekontoret', 'a read entry answers with its resource whatever the preference');
+  // What was written is stored all the same.
+  const stored = await s.fhir(`/${created.response.location.replace(/\/_history\/1$/, '')}`);
+  assert.equal(stored.body.name[0].family, 'Minimalsen');
+
+  const outcome = await s.fhir('/', { method: 'POST', body: bundle('Utfallsen'), headers: { prefer: 'return=OperationOutcome' } });
+  assert.equal(outcome.status, 200, outcome.text);
+  assert.equal(outcome.body.entry[0].resource, undefined);
+  assert.equal(outcome.body.entry[0].response.outcome.resourceType, 'OperationOutcome');
+  assert.match(outcome.body.entry[0].response.outcome.issue[0].diagnostics, /^Patient\/[^ ]+ \(version 1\): 201/);
+
+  const full = await s.fhir('/', { method: 'POST', body: bundle('Fullsen') });
+  assert.equal(full.body.entry[0].resource.name[0].family, 'Fullsen', 'without a preference the written resources come back');
+});
+
 test('a batch reports each entry on its own', async () => {
   const res = await s.fhir('/', {
     method: 'POST',

@@ -88,8 +88,11 @@ declare module 'fastify' {
     principal?: Principal;
     access: RequestAccess;
     auditRows?: AuditRow[];
-    /** The resources the response carries, set by handlers that have them so the audit need not parse the payload. */
-    returnedResources?: Resource[];
+    /**
+     * The resources the response carries, set by handlers that have them so the audit need not
+     * parse the payload; a function when they are only worth parsing if the audit is on.
+     */
+    returnedResources?: Resource[] | (() => Resource[]);
     auditDenial?: string;
     deniedPatient?: { id: string; nin?: string };
   }
@@ -314,7 +317,8 @@ export async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promi
     }
     if (status >= 400 || !principal) return;
     const params = request.params as Record<string, string> | undefined;
-    const resources = request.returnedResources ?? returnedResources(payload);
+    const returned = request.returnedResources;
+    const resources = typeof returned === 'function' ? returned() : returned ?? returnedResources(payload);
     const entities = new Map<string | null, (string | { reference: string; service: string })[]>();
     if (!resources.length && request.method === 'DELETE' && params?.type && params?.id) entities.set(null, [`${params.type}/${params.id}`]);
     if (!resources.length && reply.getHeader('location')) {

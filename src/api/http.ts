@@ -27,9 +27,10 @@ export function checkFormat(request: FastifyRequest): void {
   }
 }
 
+export const isPretty = (request: FastifyRequest) => (request.query as Record<string, string> | undefined)?._pretty === 'true';
+
 export function sendResource(request: FastifyRequest, reply: FastifyReply, body: unknown, status = 200): FastifyReply {
-  const pretty = (request.query as Record<string, string> | undefined)?._pretty === 'true';
-  return reply.code(status).header('content-type', FHIR_JSON).send(JSON.stringify(body, null, pretty ? 2 : undefined));
+  return reply.code(status).header('content-type', FHIR_JSON).send(JSON.stringify(body, null, isPretty(request) ? 2 : undefined));
 }
 
 /** Headers every response carrying one resource version gets. */

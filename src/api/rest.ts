@@ -4,9 +4,9 @@ import type { ServerContext } from './server.ts';
 import { badRequest, FhirError, informational, issue, notFound, preconditionFailed } from '../fhir/outcome.ts';
 import { isResourceType } from '../fhir/resource-types.ts';
 import type { HistoryEntry, WriteResult } from '../store/repository.ts';
-import { FHIR_JSON, checkFormat, etagOf, preferReturn, preferStrict, queryPairs, requireBody, sendResource, versionHeaders } from './http.ts';
+import { FHIR_JSON, checkFormat, etagOf, isPretty, preferReturn, preferStrict, queryPairs, requireBody, sendResource, versionHeaders } from './http.ts';
 import { processBundle } from './bundle.ts';
-import { search as runSearch } from '../store/search/index.ts';
+import { entryResources, search as runSearch, searchBundleJson } from '../store/search/index.ts';
 import { capabilityStatement } from './capability.ts';
 import { everything } from './everything.ts';
 import { run, sql } from '../store/sql.ts';
@@ -51,26 +51,43 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
       strict: preferStrict(request),
       baseUrl: base(),
       accessFilter: request.access.searchFilter(resourceType),
+      // The page goes out as stored, unless pretty-printed.
+      storedText: !isPretty(request),
     });
     // The audit records what the page carries; handing it over spares parsing the response again.
-    request.returnedResources = (bundle.entry ?? []).map((e) => e.resource).filter((r): r is Resource => !!r && r.resourceType !== 'OperationOutcome');
+    request.returnedResources = () => entryResources(bundle);
     return bundle;
   };
   /** Searches answer with the number of restricted documents the caller did not get (NHN convention). */
   const sendSearch = async (request: FastifyRequest, reply: FastifyReply, type: string | undefined, bundle: Bundle) => {
     if (type === 'DocumentReference') reply.header('NHN-SecurityLabel-Nors-Count', String(await request.access.restrictedCount(type)));
-    return sendResource(request, reply, bundle);
+    return sendBundle(request, reply, bundle);
   };
+  const sendBundle = (request: FastifyRequest, reply: FastifyReply, bundle: Bundle) =>
+    isPretty(request) ? sendResource(request, reply, bundle) : reply.code(200).header('content-type', FHIR_JSON).send(searchBundleJson(bundle));
   const formBody = (request: FastifyRequest): [string, string][] => (Array.isArray(request.body) ? (request.body as [string, string][]) : []);
 
   // --- whole system
   app.get('/metadata', async (request, reply) => sendResource(request, reply, await capabilityStatement(ctx)));
-  app.get('/', async (request, reply) => sendResource(request, reply, await search(request, undefined)));
-  app.post('/_search', async (request, reply) => sendResource(request, reply, await search(request, undefined, formBody(request))));
+  app.get('/', async (request, reply) => sendBundle(request, reply, await search(request, undefined)));
+  app.post('/_search', async (request, reply) => sendBundle(request, reply, await search(request, undefined, formBody(request))));
   app.post('/', async (request, reply) => {
     const body = requireBody(request);
     if (body.resourceType !== 'Bundle') throw badRequest('not-a-bundle', `POST to the base takes a batch or transaction Bundle, not ${body.resourceType}`, 'resourceType');
-    return sendResource(request, reply, await processBundle(ctx, body as Bundle, request.access));
+    const response = await processBundle(ctx, body as Bundle, request.access);
+    // Prefer applies to each write entry: a loader that asks for return=minimal gets statuses,
+    // locations and versions without the stored resources echoed back. Reads keep their resource.
+    const prefer = preferReturn(request);
+    if (prefer !== 'representation') {
+      const requests = (body as Bundle).entry ?? [];
+      for (const [i, e] of (response.entry ?? []).entries()) {
+        if (!e.resource || !e.response || !['POST', 'PUT', 'PATCH'].includes(requests[i]?.request?.method ?? '')) continue;
+        const r = e.resource;
+        delete e.resource;
+        if (prefer === 'OperationOutcome' && !e.response.outcome) e.response.outcome = informational(`${r.resourceType}/${r.id} (version ${r.meta?.versionId ?? '-'}): ${e.response.status}`);
+      }
+    }
+    return sendResource(request, reply, response);
   });
   app.get('/_history', async (request, reply) => sendResource(request, reply, await historyBundle(request, {})));
 
@@ -155,7 +172,7 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     request.returnedResources = [r];
     const shaped = applySummary(request, r);
     // The stored text is the resource's JSON as is: no second serialisation unless it is reshaped.
-    if (shaped === r && (request.query as Record<string, string>)._pretty !== 'true') return reply.code(200).header('content-type', FHIR_JSON).send(text);
+    if (shaped === r && !isPretty(request)) return reply.code(200).header('content-type', FHIR_JSON).send(text);
     return sendResource(request, reply, shaped);
   });
 
@@ -218,7 +235,7 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     // The router prefers this static /Patient prefix over /:type/:id/_history.
     if (ctype === '_history') return instanceHistory(Object.assign(request, { params: { type: 'Patient', id } }), reply);
     if (!isResourceType(ctype)) throw new FhirError(404, [issue('not-supported', 'unknown-resource-type', `Unknown resource type ${ctype}`)]);
-    return sendResource(request, reply, await search(request, ctype, [], { type: 'Patient', id }));
+    return sendBundle(request, reply, await search(request, ctype, [], { type: 'Patient', id }));
   });
 
   // --- helpers bound to this server

@@ -16,7 +16,16 @@ export interface SearchInput {
   strict?: boolean;
   baseUrl: string;
   accessFilter?: (resourceAlias: string) => Sql;
+  /**
+   * Entries whose resource goes out as stored carry the stored JSON text (STORED_JSON) instead of
+   * a parsed `resource`: for a response serialised by searchBundleJson, which splices the text in.
+   */
+  storedText?: boolean;
 }
+
+/** The stored JSON text of an entry's resource, on entries of a `storedText` search. */
+export const STORED_JSON = Symbol('stored JSON text');
+type StoredEntry = BundleEntry & { [STORED_JSON]?: string };
 
 export const DEFAULT_COUNT = 20;
 export const MAX_COUNT = 1000;
@@ -362,13 +371,38 @@ export async function search(db: Queryable, input: SearchInput): Promise<Bundle>
   return bundle;
 }
 
-function entry(input: SearchInput, r: Row, mode: 'match' | 'include', p: Plan): BundleEntry {
+function entry(input: SearchInput, r: Row, mode: 'match' | 'include', p: Plan): StoredEntry {
+  const fullUrl = `${input.baseUrl}/${r.type}/${r.id}`;
+  const reshaped = mode === 'match' && ((p.summary && p.summary !== 'false') || p.elements?.length);
+  if (input.storedText && !reshaped) return { fullUrl, search: { mode }, [STORED_JSON]: r.content };
   const resource = JSON.parse(r.content) as Resource;
-  return {
-    fullUrl: `${input.baseUrl}/${r.type}/${r.id}`,
-    resource: mode === 'match' ? shapeResource(resource, p.summary, p.elements) : resource,
-    search: { mode },
-  };
+  return { fullUrl, resource: mode === 'match' ? shapeResource(resource, p.summary, p.elements) : resource, search: { mode } };
+}
+
+/** The resource of each entry (outcomes left out), parsing stored texts: what a response carries. */
+export function entryResources(bundle: Bundle): Resource[] {
+  const out: Resource[] = [];
+  for (const e of (bundle.entry ?? []) as StoredEntry[]) {
+    const r = e.resource ?? (e[STORED_JSON] !== undefined ? (JSON.parse(e[STORED_JSON]) as Resource) : undefined);
+    if (r && r.resourceType !== 'OperationOutcome') out.push(r);
+  }
+  return out;
+}
+
+/**
+ * The Bundle's JSON with each stored text spliced in as it is: a page of resources is sent without
+ * parsing and serialising each again. Equal to JSON.stringify of the parsed Bundle.
+ */
+export function searchBundleJson(bundle: Bundle): string {
+  const { entry, ...rest } = bundle;
+  const head = JSON.stringify(rest);
+  if (!entry?.length) return head;
+  const parts = (entry as StoredEntry[]).map((e) => {
+    const text = e[STORED_JSON];
+    if (text === undefined) return JSON.stringify(e);
+    return `{"fullUrl":${JSON.stringify(e.fullUrl)},"resource":${text},"search":${JSON.stringify(e.search)}}`;
+  });
+  return `${head.slice(0, -1)},"entry":[${parts.join(',')}]}`;
 }
 
 /** Matches for conditional create/update/delete and conditional references; throws FhirError 400 for bad params. */
