@@ -270,8 +270,14 @@ describe('scope', () => {
   test('deleted resources never match; findMatches for conditional operations', async () => {
     await repo.putMany([{ resourceType: 'Patient', id: 'gone', name: [{ family: 'Borte' }] } as Resource]);
     assert.deepEqual(await findMatches(db, 'Patient', [['family', 'borte']]).then((m) => m.map((x) => x.id)), ['gone']);
+    await repo.putMany([obs('o-gone', 'gone', 'gone-1', 1, 'kg', '2020-01-01')]);
+    assert.deepEqual(await find('Observation', [['subject:Patient.name', 'borte']]), ['o-gone']);
+    assert.deepEqual(await find('Observation', [['patient.family', 'borte'], ['code', 'http://loinc.org|gone-1']]), ['o-gone']);
     await repo.delete('Patient', 'gone');
     assert.deepEqual(await find('Patient', [['family', 'borte']]), []);
+    // A chain finds its targets from their index rows: a deleted Patient has none left.
+    assert.deepEqual(await find('Observation', [['subject:Patient.name', 'borte']]), []);
+    assert.deepEqual(await find('Observation', [['patient.family', 'borte'], ['code', 'http://loinc.org|gone-1']]), []);
     assert.deepEqual(await findMatches(db, 'Patient', [['family', 'borte']]), []);
     const m = await findMatches(db, 'Patient', [['identifier', 'urn:oid:2.16.578.1.12.4.1.4.1|01017512345']]);
     assert.deepEqual(m.map((x) => x.id), ['aasen']);

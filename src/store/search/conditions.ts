@@ -464,7 +464,8 @@ function compileChain(
 }
 
 /** What a resource row `t` must satisfy to be a target of the chain (the caller's access filter included). */
-function chainTarget(ctx: CompileContext, params: CompiledParam[], t: string, modifier: string | undefined, chain: string, value: string, name: string): Sql {
+/** The resource types a chain through `params` may point at. */
+function chainTargetTypes(params: CompiledParam[], modifier: string | undefined, chain: string, name: string): string[] {
   if (params[0].type !== 'reference') throw badRequest('invalid-chain', `${params[0].code} is not a reference parameter and cannot be chained`, name);
   let targets = modifier ? [modifier] : [...new Set(params.flatMap((p) => p.targets))];
   if (modifier && !isResourceType(modifier)) throw badRequest('invalid-chain', `Unknown resource type '${modifier}' in ${name}`, name);
@@ -472,6 +473,11 @@ function chainTarget(ctx: CompileContext, params: CompiledParam[], t: string, mo
   // The chained parameter decides which of the allowed target types are meant.
   if (!nextCode.startsWith('_')) targets = targets.filter((tt) => getSearchParam(tt, nextCode));
   if (!targets.length) throw new UnsupportedParam(`No target type of ${params[0].code} has the parameter '${nextCode}'`);
+  return targets;
+}
+
+function chainTarget(ctx: CompileContext, params: CompiledParam[], t: string, modifier: string | undefined, chain: string, value: string, name: string): Sql {
+  const targets = chainTargetTypes(params, modifier, chain, name);
   const inner = or(targets.map((tt) => and([sql`${raw(t)}.type = ${tt}`, compileParam(ctx, [tt], t, chain, value)])));
   return ctx.accessFilter ? sql`${inner} and (${ctx.accessFilter(t)})` : inner;
 }
@@ -489,9 +495,21 @@ export function chainTargetsQuery(ctx: CompileContext, types: string[], name: st
   const params = paramsFor(types, code);
   if (!params) return undefined;
   const t = nextAlias(ctx, 't');
+  const targetTypes = chainTargetTypes(params, modifier, chain, name);
+  if (targetTypes.length === 1 && targetTypes[0] === 'Patient' && !ctx.accessFilter) {
+    // A Patient's index rows carry its own id as their compartment, and exist only while it is
+    // live: one positive probe on an index that includes the compartment yields the ids itself.
+    const probe = indexProbes.get(compileParam(ctx, ['Patient'], t, chain, value));
+    if (probe && COMPARTMENT_IN_INDEX.has(probe.table)) {
+      const x = raw(probe.x);
+      return { code, query: sql`select distinct 'Patient' as type, ${x}.compartment as id from ${raw(probe.table)} ${x} where ${probe.where} and ${x}.compartment is not null` };
+    }
+  }
   const target = chainTarget(ctx, params, t, modifier, chain, value, name);
   return { code, query: sql`select ${raw(t)}.type, ${raw(t)}.id from resource ${raw(t)} where not ${raw(t)}.deleted and ${target}` };
 }
+/** Index tables whose value index includes the compartment (migrations 0005 and 0006). */
+const COMPARTMENT_IN_INDEX = new Set(['sp_token', 'sp_string']);
 
 /** _has:Observation:patient:code=x → some Observation whose `patient` points here has code x. */
 function compileHas(ctx: CompileContext, types: string[], alias: string, name: string, value: string): Sql {
