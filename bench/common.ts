@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -8,6 +9,25 @@ import pg from 'pg';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const SHARED_DATA = path.resolve(REPO_ROOT, '../shared/data');
 export const BENCH_DB = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/**
+ * A POST with node:http over kept-alive connections, the body read as text: the bench clients
+ * share the machine with the server they measure, and undici's fetch costs several times more CPU
+ * per request.
+ */
+const agent = new http.Agent({ keepAlive: true });
+export function post(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 /** A fresh PostgreSQL schema for one measurement, dropped by the returned function. */
 export async function freshSchema(prefix: string): Promise<{ schema: string; drop(): Promise<void> }> {
