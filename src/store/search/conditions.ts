@@ -463,7 +463,6 @@ function compileChain(
   return chained;
 }
 
-/** What a resource row `t` must satisfy to be a target of the chain (the caller's access filter included). */
 /** The resource types a chain through `params` may point at. */
 function chainTargetTypes(params: CompiledParam[], modifier: string | undefined, chain: string, name: string): string[] {
   if (params[0].type !== 'reference') throw badRequest('invalid-chain', `${params[0].code} is not a reference parameter and cannot be chained`, name);
@@ -476,6 +475,7 @@ function chainTargetTypes(params: CompiledParam[], modifier: string | undefined,
   return targets;
 }
 
+/** What a resource row `t` must satisfy to be a target of the chain (the caller's access filter included). */
 function chainTarget(ctx: CompileContext, params: CompiledParam[], t: string, modifier: string | undefined, chain: string, value: string, name: string): Sql {
   const targets = chainTargetTypes(params, modifier, chain, name);
   const inner = or(targets.map((tt) => and([sql`${raw(t)}.type = ${tt}`, compileParam(ctx, [tt], t, chain, value)])));
