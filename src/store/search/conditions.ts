@@ -297,8 +297,12 @@ export const ridOnly = new WeakSet<Sql>();
 /** For conditions that read the resource row: the same condition reading only the rid (it fetches the row itself). */
 export const ridVariant = new WeakMap<Sql, Sql>();
 
+/** Some row of `table` belongs to the resource `alias` and satisfies `where`. */
+const rowOf = (table: string, x: string, alias: string, where: Sql): Sql =>
+  sql`exists (select 1 from ${raw(table)} ${raw(x)} where ${raw(x)}.rid = ${raw(alias)}.rid and ${where})`;
+
 function existsIn(table: string, x: string, alias: string, where: Sql, targets?: number): Sql {
-  const s = sql`exists (select 1 from ${raw(table)} ${raw(x)} where ${raw(x)}.rid = ${raw(alias)}.rid and ${where})`;
+  const s = rowOf(table, x, alias, where);
   indexProbes.set(s, { table, x, where, targets });
   ridOnly.add(s);
   return s;
@@ -372,7 +376,7 @@ export function compileParam(ctx: CompileContext, types: string[], alias: string
       // sp_token_value is (p, code, rid): one code of one parameter comes out in rid order.
       if (params.length === 1 && values.length === 1 && !values[0].endsWith('|')) indexProbes.get(e)!.ordered = true;
       if (values.length > SHORT_LIST)
-        indexProbes.get(e)!.perRow = sql`exists (select 1 from ${raw(table)} ${raw(x)} where ${raw(x)}.rid = ${raw(alias)}.rid and ${keyCond(x, params)} and ${tokenOrCond(x, values, 'row')})`;
+        indexProbes.get(e)!.perRow = rowOf(table, x, alias, and([keyCond(x, params), tokenOrCond(x, values, 'row')]));
       return modifier === 'not' ? negate(e) : e;
     }
     case 'string': {
@@ -407,7 +411,7 @@ export function compileParam(ctx: CompileContext, types: string[], alias: string
         or(lists.map(([type, list]) => (type ? sql`(${raw(x)}.target_type = ${type} and ${idIn(x, list, form)})` : idIn(x, list, form))));
       const probe = existsIn(table, x, alias, and([keyCond(x, params), listCond('probe')]), values.length);
       const info = indexProbes.get(probe)!;
-      info.perRow = sql`exists (select 1 from ${raw(table)} ${raw(x)} where ${raw(x)}.rid = ${raw(alias)}.rid and ${keyCond(x, params)} and ${listCond('row')})`;
+      info.perRow = rowOf(table, x, alias, and([keyCond(x, params), listCond('row')]));
       const patients = lists.every(([type]) => type === 'Patient' || (!type && params[0].targets.length === 1 && params[0].targets[0] === 'Patient'));
       if (patients && params.length === 1 && isCompartmentReference(params[0].resourceType, params[0].expression)) info.compartments = lists.flatMap(([, list]) => list);
       return probe;
@@ -457,7 +461,7 @@ function compileChain(
 ): Sql {
   const x = nextAlias(ctx, 'x');
   const t = nextAlias(ctx, 't');
-  const target = chainTarget(ctx, params, t, modifier, chain, value, name);
+  const target = chainTarget(ctx, chainTargetTypes(params, modifier, chain, name), t, chain, value);
   const chained = sql`exists (select 1 from sp_reference ${raw(x)} join resource ${raw(t)} on ${raw(t)}.type = ${raw(x)}.target_type and ${raw(t)}.id = ${raw(x)}.target_id where ${raw(x)}.rid = ${raw(alias)}.rid and ${keyCond(x, params)} and not ${raw(t)}.deleted and ${target})`;
   ridOnly.add(chained);
   return chained;
@@ -476,8 +480,7 @@ function chainTargetTypes(params: CompiledParam[], modifier: string | undefined,
 }
 
 /** What a resource row `t` must satisfy to be a target of the chain (the caller's access filter included). */
-function chainTarget(ctx: CompileContext, params: CompiledParam[], t: string, modifier: string | undefined, chain: string, value: string, name: string): Sql {
-  const targets = chainTargetTypes(params, modifier, chain, name);
+function chainTarget(ctx: CompileContext, targets: string[], t: string, chain: string, value: string): Sql {
   const inner = or(targets.map((tt) => and([sql`${raw(t)}.type = ${tt}`, compileParam(ctx, [tt], t, chain, value)])));
   return ctx.accessFilter ? sql`${inner} and (${ctx.accessFilter(t)})` : inner;
 }
@@ -505,7 +508,7 @@ export function chainTargetsQuery(ctx: CompileContext, types: string[], name: st
       return { code, query: sql`select distinct 'Patient' as type, ${x}.compartment as id from ${raw(probe.table)} ${x} where ${probe.where} and ${x}.compartment is not null` };
     }
   }
-  const target = chainTarget(ctx, params, t, modifier, chain, value, name);
+  const target = chainTarget(ctx, targetTypes, t, chain, value);
   return { code, query: sql`select ${raw(t)}.type, ${raw(t)}.id from resource ${raw(t)} where not ${raw(t)}.deleted and ${target}` };
 }
 /** Index tables whose value index includes the compartment (migrations 0005 and 0006). */

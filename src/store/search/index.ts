@@ -177,18 +177,23 @@ function matchQuery(input: SearchInput, p: Plan, a: string, keys: SortKey[], key
   const x = raw(d.x);
   const inCompartment = input.compartment ? sql` and ${x}.compartment = ${input.compartment.id}` : raw('');
   // The driver's rows are checked against the rest: each in its row-by-row form where it has one.
-  const rest = p.where.filter((w) => w !== driver).map((w) => indexProbes.get(w)?.perRow ?? ridVariant.get(w) ?? w);
+  const rest = p.where.filter((w) => w !== driver).map(rowByRow);
   // Ordered by rid so that, for the default order, the page is the first rows of a walk that
   // stops once it is full: an equality probe reads its index in rid order (rid follows the value
   // in every key), so `status=active` costs a page, not a sort of every active request.
   return sql`select ${raw(a)}.rid${keySelect} from (select distinct ${x}.rid from ${raw(d.table)} ${x} where ${d.where}${inCompartment} order by ${x}.rid) ${raw(a)} where ${and(rest)}`;
 }
 
+/** A condition in the form cheapest to check for one candidate row at a time, reading only its rid where it can. */
+const rowByRow = (w: Sql): Sql => indexProbes.get(w)?.perRow ?? ridVariant.get(w) ?? w;
+
+/** With an access filter, or in a Patient's own compartment, the resource table must lead: it holds what they test. */
+const resourceTableLeads = (input: SearchInput) => !!input.accessFilter || (!!input.compartment && input.resourceType === 'Patient');
+
 /** The search can be answered from the index tables and rids alone, without the resource rows. */
 function rowFree(input: SearchInput, p: Plan, keys: SortKey[]): boolean {
   return (
-    !input.accessFilter &&
-    !(input.compartment && input.resourceType === 'Patient') &&
+    !resourceTableLeads(input) &&
     keys.every((k) => !k.needsRow) &&
     p.where.every((w) => ridOnly.has(w) || ridVariant.has(w))
   );
@@ -263,7 +268,7 @@ async function walkInRidOrder(db: Queryable, input: SearchInput, p: Plan, walk: 
   const rest = p.where
     .filter((w) => w !== lead)
     // offset 0 keeps each check a per-row subplan: a join would bring back the collect-and-sort plan.
-    .map((w) => sql`exists (select 1 where ${indexProbes.get(w)?.perRow ?? ridVariant.get(w) ?? w} offset 0)`);
+    .map((w) => sql`exists (select 1 where ${rowByRow(w)} offset 0)`);
   return run(
     db,
     sql`select c.rid, c.type, c.id, c.content from (
@@ -316,9 +321,9 @@ export async function search(db: Queryable, input: SearchInput): Promise<Bundle>
   const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset' };
   const wantTotal = p.summary === 'count' ? (p.total === 'estimate' ? 'estimate' : 'accurate') : p.total;
   const walk = walkPlan(input, p, keys);
-  // Only an index-led query uses a driver (matchQuery): with an access filter, or a Patient
-  // compartment, the resource table leads and asking the planner would be a wasted round trip.
-  if (!input.accessFilter && !(input.compartment && input.resourceType === 'Patient') && (!walk || wantTotal === 'accurate')) await chooseDriver(db, p);
+  // Only an index-led query uses a driver (matchQuery): where the resource table leads, asking
+  // the planner would be a wasted round trip.
+  if (!resourceTableLeads(input) && (!walk || wantTotal === 'accurate')) await chooseDriver(db, p);
   if (wantTotal === 'accurate') {
     const [{ n }] = await run<{ n: number }>(db, sql`select count(*)::int as n from (${matchQuery(input, p, a, [], raw(''))}) m`);
     bundle.total = Number(n);
