@@ -147,7 +147,7 @@ async function compare(ctx: AccessContext, label: string): Promise<number> {
 
 test('every service module has rules to hold to this test', () => {
   assert.ok(SERVICE_RULES.some((r) => r.visible || r.visibleSql), 'no service rule reads anything yet');
-  for (const r of SERVICE_RULES) assert.equal(!!r.visible, !!r.visibleSql, `${r.service}: visible and visibleSql come in pairs`);
+  for (const r of SERVICE_RULES) assert.equal(!!(r.visible || r.visibleGiven), !!r.visibleSql, `${r.service}: a rule in code (visible or visibleGiven) and visibleSql come in pairs`);
 });
 
 test('code and SQL agree for every caller at every moment a time-dependent rule can turn', async () => {

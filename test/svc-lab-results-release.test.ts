@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chemistry, ids, startLabWorld, urineCulture, HB, NIN, type LabWorld } from './svc-lab-results-fixtures.ts';
+import { fetchBytes, provideBundle, published, samplePdf } from './svc-documents-fixtures.ts';
 
 /**
  * Pasientens prøvesvar over real HTTP with real tokens: a laboratory publishes, the GP sees at
@@ -212,4 +213,36 @@ test('every access, the refused ones included, is in the citizen’s access log'
   assert.ok(by('7200002', 'denied').length >= 1, 'the refused release by another doctor');
   assert.ok(by('lab-lis').length >= 6, 'every publication by the laboratory');
   assert.ok(by(NIN.anna, 'denied').length >= 5, 'the citizen’s own refused reads before release');
+});
+
+test('a lab report published as a document reaches the citizen only with its report', async () => {
+  const issued = w.clock.now.toISOString();
+  assert.equal((await w.publish(urineCulture('ldoc', { issued }))).status, 200);
+  // The laboratory also publishes the report as a PDF through MHD (ITI-65), related to its DiagnosticReport.
+  const provide = provideBundle({ bytes: samplePdf('Urindyrkning: E. coli'), contentType: 'application/pdf', classCode: 'C00-1', date: issued, title: 'Svarrapport', patient: NIN.anna, author: 'Organization/org-lab' });
+  // Anna by id, as in the laboratory's results (its system cannot search other organisations' patients).
+  for (const e of provide.entry!) if (e.resource?.resourceType !== 'Binary') (e.resource as any).subject = { reference: 'Patient/anna' };
+  const docEntry = provide.entry!.find((e) => e.resource?.resourceType === 'DocumentReference')!;
+  (docEntry.resource as any).context = { related: [{ reference: 'DiagnosticReport/ldoc-dr' }] };
+  const sent = await w.s.fhir('/', { method: 'POST', body: provide, headers: await w.as.lab() });
+  assert.equal(sent.status, 200, sent.text);
+  const { id, url } = published(sent.body);
+  const docIds = (body: any) => ids(body).filter((x) => x === `DocumentReference/${id}`);
+  const sees = async (c: Record<string, string>) => ({
+    read: (await get(`/DocumentReference/${id}`, c)).status,
+    search: docIds((await get('/DocumentReference?patient=anna', c)).body).length,
+    everything: docIds((await get('/Patient/anna/$everything?_count=1000', c)).body).length,
+    content: (await fetchBytes(url, c)).status,
+  });
+  const hidden = { read: 404, search: 0, everything: 0, content: 404 };
+  const shown = { read: 200, search: 1, everything: 1, content: 200 };
+
+  assert.deepEqual(await sees(await w.as.citizen()), hidden, 'microbiology waits 14 days: so does its report in document form');
+  assert.deepEqual(await sees(await w.as.gp()), shown, 'the GP sees it at once');
+  const blocked = await release('ldoc-dr', await w.as.gp(), [{ name: 'decision', valueCode: 'block' }]);
+  assert.equal(blocked.status, 200, blocked.text);
+  w.clock.advance(15);
+  assert.deepEqual(await sees(await w.as.citizen()), hidden, 'blocked: the document stays hidden after the delay');
+  assert.equal((await release('ldoc-dr', await w.as.gp(), [{ name: 'decision', valueCode: 'release' }])).status, 200);
+  assert.deepEqual(await sees(await w.as.citizen()), shown, 'released: the citizen sees the document with the report');
 });

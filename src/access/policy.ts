@@ -375,6 +375,7 @@ export async function checkRead(ctx: AccessContext, resource: Resource, compartm
     return;
   }
   if (!grant || !grantAllows(ctx, grant, resource)) throw notVisible();
+  for (const rule of rulesFor(serviceOf(resource))) if (rule.visibleGiven && !(await rule.visibleGiven(resource, grant, ctx, db))) throw notVisible();
 }
 
 export type WriteAction = 'create' | 'update' | 'delete';

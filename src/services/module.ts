@@ -27,6 +27,12 @@ export interface ServiceRule {
   /** The same decision as an SQL predicate over a `resource`/`resource_history` row alias. */
   visibleSql?(alias: string, grant: PatientGrant, ctx: AccessContext): Sql;
   /**
+   * For a rule that decides from other stored resources (a lab report in document form follows
+   * its DiagnosticReport): the code form of its visibleSql, which reads what it needs. A read by
+   * id asks it after `visible`.
+   */
+  visibleGiven?(resource: Resource, grant: PatientGrant, ctx: AccessContext, db: Queryable): Promise<boolean>;
+  /**
    * Every version written of this service's data through the API (not seeding or import) passes
    * here: throw a FhirError (use `forbidden` from src/access/errors.ts) to refuse, or return the
    * resource to store (e.g. stamped with who changed it). `grant` is 'any' for organisation-wide

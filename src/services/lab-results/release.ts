@@ -112,6 +112,16 @@ export function visibleResult(resource: Resource, citizenView: boolean, now: Dat
   return rule.citizen && !isQualityAssuranceOnly(resource) && releasedToCitizen(resource, now);
 }
 
+/**
+ * The DiagnosticReports a document is the report of: the ones DocumentReference.context.related
+ * names (relative references). A lab report in document form is seen only by whoever may see
+ * its DiagnosticReport: a block, a delay or quality assurance holds the document too.
+ */
+export function reportsOfDocument(resource: Resource): string[] {
+  if (resource.resourceType !== 'DocumentReference') return [];
+  return (resource.context?.related ?? []).flatMap((r) => (r.reference?.startsWith('DiagnosticReport/') ? [r.reference.slice('DiagnosticReport/'.length)] : []));
+}
+
 /** What the requester's UI shows: whether the citizen sees the result now, and from when. */
 export interface CitizenReleaseStatus {
   discipline: string;
@@ -198,4 +208,13 @@ export function visibleResultSql(alias: string, citizenView: boolean, now: Date)
   }
   if (!parts.length) return raw('true');
   return sql`(not (${a}.type = any(${RESULT_TYPES}::text[])) or ${and(parts)})`;
+}
+
+/** reportsOfDocument's rule in SQL: true unless the row is a document of a report this viewer may not see. */
+export function documentOfVisibleReportSql(alias: string, citizenView: boolean, now: Date): Sql {
+  const a = raw(alias);
+  return sql`(${a}.type <> 'DocumentReference' or not exists (select 1 from resource dr
+    where dr.compartment = ${a}.compartment and dr.type = 'DiagnosticReport' and not dr.deleted
+      and 'DiagnosticReport/' || dr.id in (select jsonb_path_query(${a}.content::jsonb, '$.context.related[*].reference') #>> '{}')
+      and not ${visibleResultSql('dr', citizenView, now)}))`;
 }

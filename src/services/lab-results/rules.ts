@@ -3,14 +3,29 @@ import type { ServiceRule } from '../module.ts';
 import { forbidden } from '../../access/errors.ts';
 import { badRequest } from '../../fhir/outcome.ts';
 import { disciplineOf, rules as table, UNSPECIFIED, DISCIPLINE_SYSTEM } from './settings.ts';
-import { isResult, releaseOf, RELEASE_DECISIONS, visibleResult, visibleResultSql, withRelease } from './release.ts';
+import { documentOfVisibleReportSql, isResult, releaseOf, RELEASE_DECISIONS, reportsOfDocument, visibleResult, visibleResultSql, withRelease } from './release.ts';
 import { stableStringify } from '../../fhir/json.ts';
 
 /**
  * The lab-results service's own access rules (see ../module.ts ServiceRule): who sees a result
- * (discipline switches, quality assurance, the citizen's release) and who may publish one.
+ * (discipline switches, quality assurance, the citizen's release), in whatever form, and who may
+ * publish one.
  */
 export const rules: ServiceRule[] = [
+  {
+    // A lab report in document form follows its DiagnosticReport (release.ts reportsOfDocument).
+    service: 'documents',
+    visibleSql: (alias, grant, ctx) => documentOfVisibleReportSql(alias, grant.citizenView, ctx.now),
+    visibleGiven: async (resource, grant, ctx, db) => {
+      const reports = reportsOfDocument(resource);
+      if (!reports.length) return true;
+      const rows = await db.query<{ content: string }>(
+        `select content from resource where type = 'DiagnosticReport' and id = any($1::text[]) and compartment = $2 and not deleted`,
+        [reports, grant.patientId]
+      );
+      return rows.every((r) => visibleResult(JSON.parse(r.content), grant.citizenView, ctx.now));
+    },
+  },
   {
     service: 'lab-results',
     visible: (resource, grant, ctx) => visibleResult(resource, grant.citizenView, ctx.now),
