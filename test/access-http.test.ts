@@ -1,11 +1,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { FastifyInstance } from 'fastify';
 import { openTestDb } from './helpers/db.ts';
 import { fakeRegistry, HPR, ORG, PEOPLE, seedAccessData } from './helpers/access-fixtures.ts';
 import { accessTestApp, BASE } from './helpers/access-app.ts';
+import { HELMET_OPTIONS } from '../src/api/auth.ts';
 import type { Db } from '../src/store/db.ts';
 import { loadAccessConfig } from '../src/access/config.ts';
 import { citizenClaims, devAuthority, practitionerClaims, type DevAuthority } from '../src/access/dev-authority.ts';
@@ -291,11 +294,25 @@ test('auth off: every request is the local administrator, nothing is audited; re
   }
 });
 
-test('security headers are set on every response', async () => {
-  const res = await app.inject({ method: 'GET', url: '/fhir/metadata' });
-  assert.equal(res.headers['x-content-type-options'], 'nosniff');
-  assert.ok(res.headers['strict-transport-security']);
-  assert.ok(res.headers['content-security-policy']);
+test('security headers are set on every response, exactly as helmet sets them', async () => {
+  // What helmet itself puts on a plain node:http response with the server's options.
+  const helmet = (await import('helmet')).default;
+  const plain = http.createServer((req, res) => helmet(HELMET_OPTIONS as any)(req as any, res as any, () => res.end()));
+  await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+  const reference = await fetch(`http://127.0.0.1:${(plain.address() as AddressInfo).port}/`);
+  await reference.arrayBuffer();
+  plain.close();
+  const expected = [...reference.headers].filter(([name]) => !['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(name));
+  assert.ok(expected.length >= 10, `helmet set ${expected.length} headers`);
+  const responses = [
+    await app.inject({ method: 'GET', url: '/fhir/metadata' }),
+    await app.inject({ method: 'GET', url: '/fhir/Observation/p-plain-lab' }),
+  ];
+  assert.equal(responses[1].statusCode, 401);
+  for (const res of responses) for (const [name, value] of expected) assert.equal(res.headers[name], value, `${name} on a ${res.statusCode}`);
+  assert.equal(responses[0].headers['x-content-type-options'], 'nosniff');
+  assert.ok(responses[0].headers['strict-transport-security']);
+  assert.match(String(responses[0].headers['content-security-policy']), /form-action 'self'/);
 });
 
 test('rate limiting is per client', async () => {

@@ -394,15 +394,32 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** helmet's options: the security headers of every response. */
+export const HELMET_OPTIONS = { contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], formAction: ["'self'"] } } } as const;
+
+/**
+ * The headers helmet sets with HELMET_OPTIONS, taken from one run of its middleware. They are the
+ * same for every request, and running helmet per request (it builds the policy strings anew each
+ * time) cost a read about as much as its access policy.
+ */
+async function securityHeaders(): Promise<Record<string, string>> {
+  const helmet = (await import('helmet')).default;
+  const headers: Record<string, string> = {};
+  const recorder = {
+    setHeader: (name: string, value: string | number | readonly string[]) => void (headers[name.toLowerCase()] = String(value)),
+    removeHeader: (name: string) => void delete headers[name.toLowerCase()],
+  };
+  let finished = false;
+  helmet(HELMET_OPTIONS as any)({} as any, recorder as any, () => void (finished = true));
+  if (!finished) throw new Error('helmet did not set its headers in one synchronous pass');
+  return headers;
+}
+
 /** Security headers, CORS and per-client rate limits. */
 async function registerHttpProtections(app: FastifyInstance, opts: AuthOptions): Promise<void> {
-  // One helmet middleware for the server's life: @fastify/helmet rebuilds it from the options on
-  // every request, which cost more than the rest of a read's header work.
-  const helmet = (await import('helmet')).default;
-  const secure = helmet({ contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], formAction: ["'self'"] } } });
-  const noop = () => undefined;
-  app.addHook('onRequest', (request, reply, done) => {
-    secure(request.raw as any, reply.raw as any, noop);
+  const headers = await securityHeaders();
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(headers);
     done();
   });
   const origins = opts.corsOrigins ?? (process.env.CORS_ORIGINS ? process.env.CORS_ORIGINS.split(',').map((s) => s.trim()) : []);
