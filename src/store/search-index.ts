@@ -57,20 +57,20 @@ export async function writeSearchIndex(tx: Queryable, entries: IndexEntry[], opt
   const params: string[] = [];
   for (const key of Object.keys(TABLES) as (keyof ExtractedRows)[]) {
     const { table, columns } = TABLES[key];
-    const out: unknown[][] = [];
+    // Each row's JSON is made once: it is both the parameter's element and, within one resource,
+    // the key that indexes the same value reached by two paths (a display equal to the text) once.
+    const out: string[] = [];
     for (const { e, rows } of extracted) {
-      // The same value reached by two paths (a display equal to the text) is indexed once.
       const seen = new Set<string>();
       for (const row of rows[key] as any[]) {
-        const values = columns.map(([c]) => (row[c] instanceof Date ? row[c].toISOString() : row[c]));
-        const k = JSON.stringify(values);
-        if (seen.has(k)) continue;
-        seen.add(k);
-        out.push([e.rid, e.compartment, ...values]);
+        const json = JSON.stringify([e.rid, e.compartment, ...columns.map(([c]) => (row[c] instanceof Date ? row[c].toISOString() : row[c]))]);
+        if (seen.has(json)) continue;
+        seen.add(json);
+        out.push(json);
       }
     }
     if (!out.length) continue;
-    params.push(JSON.stringify(out));
+    params.push(`[${out.join(',')}]`);
     const names = ['rid', 'compartment', ...columns.map(([c]) => c)];
     // Row arrays rather than objects: half the JSON; ->> n reads element n as text, cast per column.
     const types = ['bigint', 'text', ...columns.map(([, t]) => t)];
