@@ -4,11 +4,11 @@ import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose';
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { openTestDb } from './helpers/db.ts';
 import { fakeRegistry, HPR, ORG, PEOPLE, seedAccessData } from './helpers/access-fixtures.ts';
 import { accessTestApp, BASE } from './helpers/access-app.ts';
-import { HELMET_OPTIONS } from '../src/api/auth.ts';
+import { authPlugin, HELMET_OPTIONS } from '../src/api/auth.ts';
 import type { Db } from '../src/store/db.ts';
 import { loadAccessConfig } from '../src/access/config.ts';
 import { citizenClaims, devAuthority, practitionerClaims, type DevAuthority } from '../src/access/dev-authority.ts';
@@ -265,8 +265,6 @@ test('the parent sees a lab result of the 11-year-old but not of the 13-year-old
 });
 
 test('auth off: every request is the local administrator, nothing is audited; refused in production', async () => {
-  const Fastify = (await import('fastify')).default;
-  const { authPlugin } = await import('../src/api/auth.ts');
   const off = Fastify({ logger: false });
   await off.register(authPlugin, { db, registry: fakeRegistry(), baseUrl: BASE, config, auth: 'off', rateLimitPerMinute: 0 });
   off.get('/fhir/:type/:id', async (request) => {
@@ -304,11 +302,21 @@ test('security headers are set on every response, exactly as helmet sets them', 
   plain.close();
   const expected = [...reference.headers].filter(([name]) => !['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(name));
   assert.ok(expected.length >= 10, `helmet set ${expected.length} headers`);
+  // A route that answers on the raw response itself, as the development authorization server's pages do.
+  const rawApp = Fastify({ logger: false });
+  await rawApp.register(authPlugin, { db, registry: fakeRegistry(), baseUrl: BASE, config, rateLimitPerMinute: 0 });
+  rawApp.get('/oidc/page', (_request, reply) => {
+    reply.hijack();
+    reply.raw.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<p>Logg inn</p>');
+  });
   const responses = [
     await app.inject({ method: 'GET', url: '/fhir/metadata' }),
     await app.inject({ method: 'GET', url: '/fhir/Observation/p-plain-lab' }),
+    await rawApp.inject({ method: 'GET', url: '/oidc/page' }),
   ];
+  await rawApp.close();
   assert.equal(responses[1].statusCode, 401);
+  assert.equal(responses[2].body, '<p>Logg inn</p>');
   for (const res of responses) for (const [name, value] of expected) assert.equal(res.headers[name], value, `${name} on a ${res.statusCode}`);
   assert.equal(responses[0].headers['x-content-type-options'], 'nosniff');
   assert.ok(responses[0].headers['strict-transport-security']);

@@ -417,9 +417,11 @@ async function securityHeaders(): Promise<Record<string, string>> {
 
 /** Security headers, CORS and per-client rate limits. */
 async function registerHttpProtections(app: FastifyInstance, opts: AuthOptions): Promise<void> {
-  const headers = await securityHeaders();
+  const headers = Object.entries(await securityHeaders());
   app.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(headers);
+    // On the raw response, as helmet does: routes that answer on it themselves (the development
+    // authorization server's pages) carry them too.
+    for (const [name, value] of headers) reply.raw.setHeader(name, value);
     done();
   });
   const origins = opts.corsOrigins ?? (process.env.CORS_ORIGINS ? process.env.CORS_ORIGINS.split(',').map((s) => s.trim()) : []);
