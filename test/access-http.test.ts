@@ -8,7 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { openTestDb } from './helpers/db.ts';
 import { fakeRegistry, HPR, ORG, PEOPLE, seedAccessData } from './helpers/access-fixtures.ts';
 import { accessTestApp, BASE } from './helpers/access-app.ts';
-import { authPlugin, HELMET_OPTIONS } from '../src/api/auth.ts';
+import { authPlugin, helmetOptions } from '../src/api/auth.ts';
 import type { Db } from '../src/store/db.ts';
 import { loadAccessConfig } from '../src/access/config.ts';
 import { citizenClaims, devAuthority, practitionerClaims, type DevAuthority } from '../src/access/dev-authority.ts';
@@ -295,7 +295,7 @@ test('auth off: every request is the local administrator, nothing is audited; re
 test('security headers are set on every response, exactly as helmet sets them', async () => {
   // What helmet itself puts on a plain node:http response with the server's options.
   const helmet = (await import('helmet')).default;
-  const plain = http.createServer((req, res) => helmet(HELMET_OPTIONS as any)(req as any, res as any, () => res.end()));
+  const plain = http.createServer((req, res) => helmet(helmetOptions(BASE) as any)(req as any, res as any, () => res.end()));
   await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
   const reference = await fetch(`http://127.0.0.1:${(plain.address() as AddressInfo).port}/`);
   await reference.arrayBuffer();
@@ -321,6 +321,19 @@ test('security headers are set on every response, exactly as helmet sets them', 
   assert.equal(responses[0].headers['x-content-type-options'], 'nosniff');
   assert.ok(responses[0].headers['strict-transport-security']);
   assert.match(String(responses[0].headers['content-security-policy']), /form-action 'self'/);
+});
+
+test('requests are upgraded to https only when the server is reached over https', async () => {
+  // BASE is plain http: upgrading would send the page's own requests to a port that speaks no TLS.
+  const overHttp = await app.inject({ method: 'GET', url: '/fhir/metadata' });
+  assert.doesNotMatch(String(overHttp.headers['content-security-policy']), /upgrade-insecure-requests/);
+  const secure = Fastify({ logger: false });
+  await secure.register(authPlugin, { db, registry: fakeRegistry(), baseUrl: 'https://samhandling.test', config, rateLimitPerMinute: 0 });
+  secure.get('/fhir/metadata', async () => ({ resourceType: 'CapabilityStatement' }));
+  const overHttps = await secure.inject({ method: 'GET', url: '/fhir/metadata' });
+  await secure.close();
+  assert.match(String(overHttps.headers['content-security-policy']), /upgrade-insecure-requests/);
+  assert.match(String(overHttps.headers['content-security-policy']), /default-src 'self'/);
 });
 
 test('rate limiting is per client', async () => {

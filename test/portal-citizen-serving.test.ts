@@ -1,8 +1,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { startTestServer, type TestServer } from './helpers/server.ts';
+import { chromium } from 'playwright-core';
+import { freePort, startTestServer, type TestServer } from './helpers/server.ts';
+import { browserSkip, CHROMIUM } from './helpers/browser.ts';
+import { openTestDb } from './helpers/db.ts';
+import { loadConfig } from '../src/config.ts';
+import { createPlatform } from '../src/app.ts';
 import { ensurePortalBuilt } from '../src/portal/build.ts';
 import { PORTAL_DIR } from '../src/api/portal-routes.ts';
 
@@ -63,3 +69,37 @@ test('API and login paths never fall back to a page; missing files and escapes a
   assert.equal(escape.status, 404);
   assert.doesNotMatch(await escape.text(), /"name": "samhandling"/);
 });
+
+/** This machine's first non-loopback IPv4 address: browsers treat only loopback as trustworthy. */
+function lanAddress(): string | undefined {
+  return Object.values(os.networkInterfaces())
+    .flat()
+    .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+}
+
+test(
+  'the portal loads in Chromium when the server is reached over plain http by its address, not localhost',
+  { skip: browserSkip || (lanAddress() ? false : 'no non-loopback IPv4 address on this machine') },
+  async () => {
+    // A laptop or LAN setup without TLS: had the CSP asked to upgrade insecure requests, Chromium
+    // would fetch the page's scripts over https from a port that speaks http, and show nothing.
+    const host = lanAddress()!;
+    const port = await freePort();
+    const db = await openTestDb();
+    const config = loadConfig({ LOG_LEVEL: 'silent', PORT: String(port), BASE_URL: `http://${host}:${port}`, DEV_AUTH: 'false' });
+    const platform = await createPlatform(config, { db, auth: 'on' });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    try {
+      await platform.server.listen({ port, host });
+      const page = await browser.newPage();
+      const failed: string[] = [];
+      page.on('requestfailed', (r) => failed.push(`${r.url()}: ${r.failure()?.errorText}`));
+      await page.goto(`http://${host}:${port}/`, { waitUntil: 'networkidle' });
+      assert.deepEqual(failed, [], 'every request of the page succeeded');
+      assert.ok((await page.locator('#root').innerHTML()).length > 100, 'the app rendered into #root');
+    } finally {
+      await browser.close();
+      await platform.close();
+    }
+  }
+);

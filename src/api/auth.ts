@@ -394,15 +394,23 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** helmet's options: the security headers of every response. */
-export const HELMET_OPTIONS = { contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], formAction: ["'self'"] } } } as const;
+/**
+ * helmet's options: the security headers of every response. `upgrade-insecure-requests` only
+ * when the server is reached over https (BASE_URL): on a page served over plain http the browser
+ * would rewrite every later request to https, which the server does not speak, and the portal
+ * would load without its scripts (a laptop or LAN setup reached by address rather than localhost).
+ */
+export function helmetOptions(baseUrl: string) {
+  const https = baseUrl.startsWith('https:');
+  return { contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], formAction: ["'self'"], ...(https ? {} : { upgradeInsecureRequests: null }) } } };
+}
 
 /**
- * The headers helmet sets with HELMET_OPTIONS, taken from one run of its middleware. They are the
+ * The headers helmet sets with helmetOptions, taken from one run of its middleware. They are the
  * same for every request, and running helmet per request (it builds the policy strings anew each
  * time) cost a read about as much as its access policy.
  */
-async function securityHeaders(): Promise<Record<string, string>> {
+async function securityHeaders(baseUrl: string): Promise<Record<string, string>> {
   const helmet = (await import('helmet')).default;
   const headers: Record<string, string> = {};
   const recorder = {
@@ -410,14 +418,14 @@ async function securityHeaders(): Promise<Record<string, string>> {
     removeHeader: (name: string) => void delete headers[name.toLowerCase()],
   };
   let finished = false;
-  helmet(HELMET_OPTIONS as any)({} as any, recorder as any, () => void (finished = true));
+  helmet(helmetOptions(baseUrl) as any)({} as any, recorder as any, () => void (finished = true));
   if (!finished) throw new Error('helmet did not set its headers in one synchronous pass');
   return headers;
 }
 
 /** Security headers, CORS and per-client rate limits. */
 async function registerHttpProtections(app: FastifyInstance, opts: AuthOptions): Promise<void> {
-  const headers = Object.entries(await securityHeaders());
+  const headers = Object.entries(await securityHeaders(opts.baseUrl));
   app.addHook('onRequest', (_request, reply, done) => {
     // On the raw response, as helmet does: routes that answer on it themselves (the development
     // authorization server's pages) carry them too.
