@@ -243,8 +243,7 @@ async function resolveSystem(principal: Extract<Principal, { kind: 'system' }>, 
 }
 
 /** True when the grant lets the caller see this resource (all rules of the SQL filter, in code). */
-function grantAllows(ctx: AccessContext, g: PatientGrant, resource: Resource): boolean {
-  const service = serviceOf(resource);
+function grantAllows(ctx: AccessContext, g: PatientGrant, resource: Resource, service = serviceOf(resource)): boolean {
   if (!g.services.has(service)) return false;
   if (!g.includeRestricted && (g.restricted.has(service) || hasRestrictedLabel(resource))) return false;
   if (g.citizenView && withheldFromCitizen(resource)) return false;
@@ -374,8 +373,9 @@ export async function checkRead(ctx: AccessContext, resource: Resource, compartm
     if (p.kind === 'citizen') throw notVisible();
     return;
   }
-  if (!grant || !grantAllows(ctx, grant, resource)) throw notVisible();
-  for (const rule of rulesFor(serviceOf(resource))) if (rule.visibleGiven && !(await rule.visibleGiven(resource, grant, ctx, db))) throw notVisible();
+  const service = serviceOf(resource);
+  if (!grant || !grantAllows(ctx, grant, resource, service)) throw notVisible();
+  for (const rule of rulesFor(service)) if (rule.visibleGiven && !(await rule.visibleGiven(resource, grant, ctx, db))) throw notVisible();
 }
 
 export type WriteAction = 'create' | 'update' | 'delete';

@@ -6,7 +6,8 @@ import type { RequestAccess } from './auth.ts';
 import { parseQuery, parseIfMatch } from '../store/repository.ts';
 import { search } from '../store/search/index.ts';
 import { applyFhirPathPatch, applyJsonPatch } from '../fhir/patch.ts';
-import { badRequest, FhirError, issue, notFound, preconditionFailed } from '../fhir/outcome.ts';
+import { badRequest, FhirError, informational, issue, notFound, preconditionFailed } from '../fhir/outcome.ts';
+import type { PreferReturn } from './http.ts';
 import { references } from '../fhir/json.ts';
 import { isResourceType } from '../fhir/resource-types.ts';
 
@@ -79,6 +80,23 @@ function responseFor(result: WriteResult | undefined, status?: string): BundleEn
  * stands for (writes guarded, reads checked, searches filtered). Without it (the import CLI,
  * seeding) the caller is the platform itself.
  */
+/**
+ * The response entries shaped by `Prefer: return=`, which applies to each write entry: a loader
+ * that asks for return=minimal gets statuses, locations and versions without the stored resources
+ * echoed back; return=OperationOutcome gets an outcome naming each. Reads keep their resource.
+ */
+export function withPreferredWrites(request: Bundle, response: Bundle, prefer: PreferReturn): Bundle {
+  if (prefer === 'representation') return response;
+  const requests = request.entry ?? [];
+  for (const [i, e] of (response.entry ?? []).entries()) {
+    if (!e.resource || !e.response || !['POST', 'PUT', 'PATCH'].includes(requests[i]?.request?.method ?? '')) continue;
+    const r = e.resource;
+    delete e.resource;
+    if (prefer === 'OperationOutcome' && !e.response.outcome) e.response.outcome = informational(`${r.resourceType}/${r.id} (version ${r.meta?.versionId ?? '-'}): ${e.response.status}`);
+  }
+  return response;
+}
+
 export async function processBundle(ctx: ServerContext, bundle: Bundle, access?: RequestAccess): Promise<Bundle> {
   if (bundle.type === 'transaction') return processTransaction(ctx, bundle, access);
   if (bundle.type === 'batch') return processBatch(ctx, bundle, access);

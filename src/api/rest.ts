@@ -5,7 +5,7 @@ import { badRequest, FhirError, informational, issue, notFound, preconditionFail
 import { isResourceType } from '../fhir/resource-types.ts';
 import type { HistoryEntry, WriteResult } from '../store/repository.ts';
 import { FHIR_JSON, checkFormat, etagOf, isPretty, preferReturn, preferStrict, queryPairs, requireBody, sendResource, versionHeaders } from './http.ts';
-import { processBundle } from './bundle.ts';
+import { processBundle, withPreferredWrites } from './bundle.ts';
 import { entryResources, search as runSearch, searchBundleJson } from '../store/search/index.ts';
 import { capabilityStatement } from './capability.ts';
 import { everything } from './everything.ts';
@@ -75,19 +75,7 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     const body = requireBody(request);
     if (body.resourceType !== 'Bundle') throw badRequest('not-a-bundle', `POST to the base takes a batch or transaction Bundle, not ${body.resourceType}`, 'resourceType');
     const response = await processBundle(ctx, body as Bundle, request.access);
-    // Prefer applies to each write entry: a loader that asks for return=minimal gets statuses,
-    // locations and versions without the stored resources echoed back. Reads keep their resource.
-    const prefer = preferReturn(request);
-    if (prefer !== 'representation') {
-      const requests = (body as Bundle).entry ?? [];
-      for (const [i, e] of (response.entry ?? []).entries()) {
-        if (!e.resource || !e.response || !['POST', 'PUT', 'PATCH'].includes(requests[i]?.request?.method ?? '')) continue;
-        const r = e.resource;
-        delete e.resource;
-        if (prefer === 'OperationOutcome' && !e.response.outcome) e.response.outcome = informational(`${r.resourceType}/${r.id} (version ${r.meta?.versionId ?? '-'}): ${e.response.status}`);
-      }
-    }
-    return sendResource(request, reply, response);
+    return sendResource(request, reply, withPreferredWrites(body as Bundle, response, preferReturn(request)));
   });
   app.get('/_history', async (request, reply) => sendResource(request, reply, await historyBundle(request, {})));
 

@@ -153,10 +153,9 @@ function tokenOrCond(x: string, values: string[], form: 'probe' | 'row' = 'probe
   const rest: string[] = [];
   for (const v of values.filter((v) => v.includes('|'))) {
     const [s, c] = [v.slice(0, v.indexOf('|')), v.slice(v.indexOf('|') + 1)];
-    const codes = s && c ? bySystem.get(s) : undefined;
-    if (codes) codes.push(c);
-    else if (s && c) bySystem.set(s, [c]);
-    else rest.push(v);
+    if (!s || !c) rest.push(v);
+    else if (bySystem.has(s)) bySystem.get(s)!.push(c);
+    else bySystem.set(s, [c]);
   }
   const parts: Sql[] = [];
   const code = raw(`${x}.code`);
@@ -199,8 +198,7 @@ function typedReferences(values: string[], typeModifier: string | undefined, ctx
     const v = value.startsWith(ctx.baseUrl + '/') ? value.slice(ctx.baseUrl.length + 1) : value;
     const local = typeModifier ? { type: typeModifier, id: v } : parseLocalReference(v);
     if (!local) return undefined;
-    const ids = byType.get(local.type);
-    if (ids) ids.push(local.id);
+    if (byType.has(local.type)) byType.get(local.type)!.push(local.id);
     else byType.set(local.type, [local.id]);
   }
   return byType;
