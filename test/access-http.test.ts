@@ -292,7 +292,7 @@ test('auth off: every request is the local administrator, nothing is audited; re
   }
 });
 
-test('security headers are set on every response, exactly as helmet sets them', async () => {
+test('pages carry helmet\'s security headers exactly; the FHIR API carries the API set, with no-store', async () => {
   // What helmet itself puts on a plain node:http response with the server's options.
   const helmet = (await import('helmet')).default;
   const plain = http.createServer((req, res) => helmet(helmetOptions(BASE) as any)(req as any, res as any, () => res.end()));
@@ -300,40 +300,57 @@ test('security headers are set on every response, exactly as helmet sets them', 
   const reference = await fetch(`http://127.0.0.1:${(plain.address() as AddressInfo).port}/`);
   await reference.arrayBuffer();
   plain.close();
-  const expected = [...reference.headers].filter(([name]) => !['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(name));
-  assert.ok(expected.length >= 10, `helmet set ${expected.length} headers`);
-  // A route that answers on the raw response itself, as the development authorization server's pages do.
+  const helmetSet = Object.fromEntries([...reference.headers].filter(([name]) => !['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(name)));
+  assert.ok(Object.keys(helmetSet).length >= 10, `helmet set ${Object.keys(helmetSet).length} headers`);
+  // A page that answers on the raw response itself, as the development authorization server's do.
   const rawApp = Fastify({ logger: false });
   await rawApp.register(authPlugin, { db, registry: fakeRegistry(), baseUrl: BASE, config, rateLimitPerMinute: 0 });
   rawApp.get('/oidc/page', (_request, reply) => {
     reply.hijack();
     reply.raw.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<p>Logg inn</p>');
   });
+  const page = await rawApp.inject({ method: 'GET', url: '/oidc/page' });
+  await rawApp.close();
+  assert.equal(page.body, '<p>Logg inn</p>');
+  for (const [name, value] of Object.entries(helmetSet)) assert.equal(page.headers[name], value, `${name} on a page`);
+  assert.equal(page.headers['cache-control'], undefined);
+
+  const api = {
+    'cache-control': 'no-store',
+    'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+    'cross-origin-resource-policy': 'same-origin',
+    'strict-transport-security': helmetSet['strict-transport-security'],
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+  };
   const responses = [
     await app.inject({ method: 'GET', url: '/fhir/metadata' }),
     await app.inject({ method: 'GET', url: '/fhir/Observation/p-plain-lab' }),
-    await rawApp.inject({ method: 'GET', url: '/oidc/page' }),
+    await app.inject({ method: 'GET', url: '/fhir/Observation/p-plain-lab', headers: { authorization: `Bearer ${await doctorToken()}`, 'nhn-access-basis': 'SAMTYKKE', 'nhn-patient-nin': PEOPLE.plain.nin } }),
   ];
-  await rawApp.close();
-  assert.equal(responses[1].statusCode, 401);
-  assert.equal(responses[2].body, '<p>Logg inn</p>');
-  for (const res of responses) for (const [name, value] of expected) assert.equal(res.headers[name], value, `${name} on a ${res.statusCode}`);
-  assert.equal(responses[0].headers['x-content-type-options'], 'nosniff');
-  assert.ok(responses[0].headers['strict-transport-security']);
-  assert.match(String(responses[0].headers['content-security-policy']), /form-action 'self'/);
+  assert.deepEqual(responses.map((r) => r.statusCode), [200, 401, 200]);
+  for (const res of responses) {
+    for (const [name, value] of Object.entries(api)) assert.equal(res.headers[name], value, `${name} on a ${res.statusCode} from the API`);
+    // What governs a document's own behaviour stays with the pages.
+    for (const name of ['origin-agent-cluster', 'referrer-policy', 'x-dns-prefetch-control', 'cross-origin-opener-policy'])
+      assert.equal(res.headers[name], undefined, `${name} on a ${res.statusCode} from the API`);
+  }
 });
 
-test('requests are upgraded to https only when the server is reached over https', async () => {
-  // BASE is plain http: upgrading would send the page's own requests to a port that speaks no TLS.
-  const overHttp = await app.inject({ method: 'GET', url: '/fhir/metadata' });
-  assert.doesNotMatch(String(overHttp.headers['content-security-policy']), /upgrade-insecure-requests/);
-  const secure = Fastify({ logger: false });
-  await secure.register(authPlugin, { db, registry: fakeRegistry(), baseUrl: 'https://samhandling.test', config, rateLimitPerMinute: 0 });
-  secure.get('/fhir/metadata', async () => ({ resourceType: 'CapabilityStatement' }));
-  const overHttps = await secure.inject({ method: 'GET', url: '/fhir/metadata' });
-  await secure.close();
-  assert.match(String(overHttps.headers['content-security-policy']), /upgrade-insecure-requests/);
-  assert.match(String(overHttps.headers['content-security-policy']), /default-src 'self'/);
+test('pages ask for https upgrades only when the server is reached over https', async () => {
+  // Over plain http, upgrading would send the page's own requests to a port that speaks no TLS.
+  const cspOf = async (baseUrl: string) => {
+    const site = Fastify({ logger: false });
+    await site.register(authPlugin, { db, registry: fakeRegistry(), baseUrl, config, rateLimitPerMinute: 0 });
+    site.get('/page', async (_request, reply) => reply.type('text/html; charset=utf-8').send('<p>Hei</p>'));
+    const res = await site.inject({ method: 'GET', url: '/page' });
+    await site.close();
+    return String(res.headers['content-security-policy']);
+  };
+  assert.doesNotMatch(await cspOf(BASE), /upgrade-insecure-requests/);
+  const overHttps = await cspOf('https://samhandling.test');
+  assert.match(overHttps, /upgrade-insecure-requests/);
+  assert.match(overHttps, /default-src 'self'/);
 });
 
 test('rate limiting is per client', async () => {

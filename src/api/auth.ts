@@ -423,13 +423,33 @@ async function securityHeaders(baseUrl: string): Promise<Record<string, string>>
   return headers;
 }
 
+/**
+ * The security headers of the FHIR API's responses. They are data, never documents: nothing may
+ * render, frame or load from them, and no browser or proxy may store a patient's data
+ * (`no-store`). helmet's other headers govern what a document may do, so they stay with the
+ * pages (the portal, the development authorization server's login). The portal reads the API
+ * with fetch and shows documents as blob URLs under its own policy.
+ */
+export function apiSecurityHeaders(documentHeaders: Record<string, string>): Record<string, string> {
+  return {
+    'cache-control': 'no-store',
+    'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+    'cross-origin-resource-policy': documentHeaders['cross-origin-resource-policy'],
+    'strict-transport-security': documentHeaders['strict-transport-security'],
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+  };
+}
+
 /** Security headers, CORS and per-client rate limits. */
 async function registerHttpProtections(app: FastifyInstance, opts: AuthOptions): Promise<void> {
-  const headers = Object.entries(await securityHeaders(opts.baseUrl));
-  app.addHook('onRequest', (_request, reply, done) => {
+  const pageHeaders = await securityHeaders(opts.baseUrl);
+  const forPages = Object.entries(pageHeaders);
+  const forApi = Object.entries(apiSecurityHeaders(pageHeaders));
+  app.addHook('onRequest', (request, reply, done) => {
     // On the raw response, as helmet does: routes that answer on it themselves (the development
     // authorization server's pages) carry them too.
-    for (const [name, value] of headers) reply.raw.setHeader(name, value);
+    for (const [name, value] of request.url.startsWith('/fhir') ? forApi : forPages) reply.raw.setHeader(name, value);
     done();
   });
   const origins = opts.corsOrigins ?? (process.env.CORS_ORIGINS ? process.env.CORS_ORIGINS.split(',').map((s) => s.trim()) : []);
