@@ -215,15 +215,21 @@ test('every access, the refused ones included, is in the citizen’s access log'
   assert.ok(by(NIN.anna, 'denied').length >= 5, 'the citizen’s own refused reads before release');
 });
 
-test('a lab report published as a document reaches the citizen only with its report', async () => {
+// The document may name its report relatively, by this server's absolute URL or by version.
+for (const [prefix, named, form] of [
+  ['ldoc', 'relatively', (id: string) => `DiagnosticReport/${id}`],
+  ['ldocabs', 'by absolute URL', (id: string) => `${w.s.base}/DiagnosticReport/${id}`],
+  ['ldocver', 'by version', (id: string) => `DiagnosticReport/${id}/_history/1`],
+] as const)
+test(`a lab report published as a document reaches the citizen only with its report, named ${named}`, async () => {
   const issued = w.clock.now.toISOString();
-  assert.equal((await w.publish(urineCulture('ldoc', { issued }))).status, 200);
+  assert.equal((await w.publish(urineCulture(prefix, { issued }))).status, 200);
   // The laboratory also publishes the report as a PDF through MHD (ITI-65), related to its DiagnosticReport.
   const provide = provideBundle({ bytes: samplePdf('Urindyrkning: E. coli'), contentType: 'application/pdf', classCode: 'C00-1', date: issued, title: 'Svarrapport', patient: NIN.anna, author: 'Organization/org-lab' });
   // Anna by id, as in the laboratory's results (its system cannot search other organisations' patients).
   for (const e of provide.entry!) if (e.resource?.resourceType !== 'Binary') (e.resource as any).subject = { reference: 'Patient/anna' };
   const docEntry = provide.entry!.find((e) => e.resource?.resourceType === 'DocumentReference')!;
-  (docEntry.resource as any).context = { related: [{ reference: 'DiagnosticReport/ldoc-dr' }] };
+  (docEntry.resource as any).context = { related: [{ reference: form(`${prefix}-dr`) }] };
   const sent = await w.s.fhir('/', { method: 'POST', body: provide, headers: await w.as.lab() });
   assert.equal(sent.status, 200, sent.text);
   const { id, url } = published(sent.body);
@@ -239,10 +245,10 @@ test('a lab report published as a document reaches the citizen only with its rep
 
   assert.deepEqual(await sees(await w.as.citizen()), hidden, 'microbiology waits 14 days: so does its report in document form');
   assert.deepEqual(await sees(await w.as.gp()), shown, 'the GP sees it at once');
-  const blocked = await release('ldoc-dr', await w.as.gp(), [{ name: 'decision', valueCode: 'block' }]);
+  const blocked = await release(`${prefix}-dr`, await w.as.gp(), [{ name: 'decision', valueCode: 'block' }]);
   assert.equal(blocked.status, 200, blocked.text);
   w.clock.advance(15);
   assert.deepEqual(await sees(await w.as.citizen()), hidden, 'blocked: the document stays hidden after the delay');
-  assert.equal((await release('ldoc-dr', await w.as.gp(), [{ name: 'decision', valueCode: 'release' }])).status, 200);
+  assert.equal((await release(`${prefix}-dr`, await w.as.gp(), [{ name: 'decision', valueCode: 'release' }])).status, 200);
   assert.deepEqual(await sees(await w.as.citizen()), shown, 'released: the citizen sees the document with the report');
 });

@@ -113,13 +113,25 @@ export function visibleResult(resource: Resource, citizenView: boolean, now: Dat
 }
 
 /**
+ * A reference to a DiagnosticReport, its id in group 1: relative, by absolute URL or to one
+ * version. Read the same way in JavaScript and in PostgreSQL's regular expressions. An absolute
+ * URL is taken to name a report here whatever its base: a document is held back by a
+ * same-patient report with that id rather than let through on how its reference was spelt.
+ */
+const REPORT_REFERENCE = '(?:^|/)DiagnosticReport/([A-Za-z0-9.-]{1,64})(?:/_history/[^/]+)?$';
+const reportReference = new RegExp(REPORT_REFERENCE);
+
+/**
  * The DiagnosticReports a document is the report of: the ones DocumentReference.context.related
- * names (relative references). A lab report in document form is seen only by whoever may see
- * its DiagnosticReport: a block, a delay or quality assurance holds the document too.
+ * names. A lab report in document form is seen only by whoever may see its DiagnosticReport: a
+ * block, a delay or quality assurance holds the document too.
  */
 export function reportsOfDocument(resource: Resource): string[] {
   if (resource.resourceType !== 'DocumentReference') return [];
-  return (resource.context?.related ?? []).flatMap((r) => (r.reference?.startsWith('DiagnosticReport/') ? [r.reference.slice('DiagnosticReport/'.length)] : []));
+  return (resource.context?.related ?? []).flatMap((r) => {
+    const id = r.reference && reportReference.exec(r.reference)?.[1];
+    return id ? [id] : [];
+  });
 }
 
 /** What the requester's UI shows: whether the citizen sees the result now, and from when. */
@@ -215,6 +227,6 @@ export function documentOfVisibleReportSql(alias: string, citizenView: boolean, 
   const a = raw(alias);
   return sql`(${a}.type <> 'DocumentReference' or not exists (select 1 from resource dr
     where dr.compartment = ${a}.compartment and dr.type = 'DiagnosticReport' and not dr.deleted
-      and 'DiagnosticReport/' || dr.id in (select jsonb_path_query(${a}.content::jsonb, '$.context.related[*].reference') #>> '{}')
+      and dr.id in (select substring(ref #>> '{}' from ${REPORT_REFERENCE}) from jsonb_path_query(${a}.content::jsonb, '$.context.related[*].reference') ref)
       and not ${visibleResultSql('dr', citizenView, now)}))`;
 }
