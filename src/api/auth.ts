@@ -192,7 +192,8 @@ export async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promi
 
   const record = (request: FastifyRequest, input: Omit<AuditInput, 'requestId'>) => {
     if (!auditOn) return;
-    (request.auditRows ??= []).push(auditRow({ ...input, reason: input.reason ?? accessReason(request), requestId: request.id }));
+    // Object.assign rather than spread and extra keys, which on Node 20 costs ~1 µs per key.
+    (request.auditRows ??= []).push(auditRow(Object.assign({}, input, { reason: input.reason ?? accessReason(request), requestId: request.id })));
   };
 
   app.addHook('onRequest', async (request, reply) => {
@@ -224,7 +225,7 @@ export async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promi
     request.principal = principal;
     let ctx: AccessContext | undefined;
     try {
-      ctx = routeAccess === 'principal' ? undefined : await resolveAccess(principal, { ...deps, now: (opts.clock ?? (() => new Date()))() });
+      ctx = routeAccess === 'principal' ? undefined : await resolveAccess(principal, Object.assign({}, deps, { now: (opts.clock ?? (() => new Date()))() }));
     } catch (err) {
       // The refusal goes into the log of the patient it was about.
       const nin = principal.kind === 'citizen' ? principal.onBehalfOf : principal.kind === 'admin' ? undefined : principal.patientNin;
@@ -273,7 +274,7 @@ export async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promi
       },
       restrictedCount: (type) => restrictedHiddenCount(need(), opts.db, type),
       audit(input) {
-        record(request, { ...input, principal, access: ctx });
+        record(request, Object.assign({}, input, { principal, access: ctx }));
       },
     };
   }

@@ -178,9 +178,11 @@ class FastValidator {
   }
 
   validate(): OperationOutcomeIssue[] {
-    this.constraintsCheck({ ...this.root, path: this.schema.path }, this.schema);
+    // Object.assign, not spread and a new key: on Node 20 a key added after a spread costs ~1 µs.
+    const root = Object.assign({}, this.root, { path: this.schema.path });
+    this.constraintsCheck(root, this.schema);
     checkObjectForNull(this.root.value as Record<string, unknown>, this.schema.path, this.issues);
-    this.crawlObject({ ...this.root, path: this.schema.path }, this.schema, this.schema.path);
+    this.crawlObject(root, this.schema, this.schema.path);
     return this.issues;
   }
 
@@ -455,7 +457,7 @@ class FastValidator {
     if (extensionElement) {
       // The library crawls a primitive's extensions as an Element rooted at the primitive's path.
       const schema = getDataType('Element');
-      this.crawlObject({ ...extensionElement, path }, schema, path);
+      this.crawlObject(Object.assign({}, extensionElement, { path }), schema, path);
     }
   }
 

@@ -195,7 +195,8 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
   }
 
   function stamp(resource: Resource, version: number, now: Date): Resource {
-    return { ...resource, meta: { ...(resource.meta ?? {}), versionId: String(version), lastUpdated: now.toISOString() } } as Resource;
+    // Object.assign, not spread and new keys: on Node 20 each key added after a spread costs ~1 µs.
+    return Object.assign({}, resource, { meta: Object.assign({}, resource.meta, { versionId: String(version), lastUpdated: now.toISOString() }) });
   }
 
   async function storeVersion(
