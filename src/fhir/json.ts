@@ -19,20 +19,35 @@ export function contentKey(resource: Resource): string {
   return stableStringify(Object.keys(m).length ? { ...rest, meta: m } : rest);
 }
 
-/** Every literal `reference` string in a resource, with a setter to rewrite it in place. */
-export function* references(node: unknown): Generator<{ value: string; set(v: string): void }> {
+/** One literal `reference` string of a resource, rewritable in place. */
+export class ReferenceSlot {
+  constructor(
+    private readonly holder: Record<string, unknown>,
+    readonly value: string
+  ) {}
+  set(v: string): void {
+    this.holder.reference = v;
+  }
+}
+
+/**
+ * Every literal `reference` string in a resource, in document order. Collected into an array by
+ * plain recursion: every stored resource is walked once or twice, and a recursive generator made
+ * an iterator object per element and per level for each reference.
+ */
+export function references(node: unknown, out: ReferenceSlot[] = []): ReferenceSlot[] {
   if (Array.isArray(node)) {
-    for (const item of node) yield* references(item);
+    for (const item of node) if (item && typeof item === 'object') references(item, out);
   } else if (node && typeof node === 'object') {
     const obj = node as Record<string, unknown>;
-    if (typeof obj.reference === 'string') {
-      yield { value: obj.reference, set: (v) => (obj.reference = v) };
-    }
-    for (const [k, v] of Object.entries(obj)) {
-      // contained resources have their own local references (#id); they are walked like any element
-      if (k !== 'reference' && v && typeof v === 'object') yield* references(v);
+    if (typeof obj.reference === 'string') out.push(new ReferenceSlot(obj, obj.reference));
+    // contained resources have their own local references (#id); they are walked like any element
+    for (const k in obj) {
+      const v = obj[k];
+      if (k !== 'reference' && v && typeof v === 'object') references(v, out);
     }
   }
+  return out;
 }
 
 /** `Type/id` or `Type/id/_history/v` (relative, to this server) → its parts. */

@@ -124,7 +124,14 @@ function visitOrder(plan: SchemaPlan, value: unknown): number[] {
       }
     }
   }
-  return hits.length > 1 ? hits.sort((a, b) => a - b) : hits;
+  // Insertion sort in place: a handful of positions per object, and Array#sort allocates.
+  for (let i = 1; i < hits.length; i++) {
+    const h = hits[i];
+    let j = i - 1;
+    for (; j >= 0 && hits[j] > h; j--) hits[j + 1] = hits[j];
+    hits[j + 1] = h;
+  }
+  return hits;
 }
 
 /**
