@@ -267,9 +267,10 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
       return { r: stored, compartment, content: JSON.stringify(stored) };
     });
     // One statement for both tables, the rows as one JSON parameter (encoded natively by
-    // JSON.stringify rather than escaped element by element as array literals).
+    // JSON.stringify rather than escaped element by element as array literals), read as jsonb:
+    // parsed once, where json re-lexes the row, content included, for every ->>.
     const rows = await tx.query<{ rid: number; type: string; id: string }>(
-      `with u as (select x ->> 0 as t, x ->> 1 as i, x ->> 2 as c, x ->> 3 as content from json_array_elements($1::json) x),
+      `with u as (select x ->> 0 as t, x ->> 1 as i, x ->> 2 as c, x ->> 3 as content from jsonb_array_elements($1::jsonb) x),
        ins as (insert into resource (type, id, version, compartment, last_updated, content)
                select t, i, 1, c, $2::timestamptz, content from u returning rid, type, id, compartment, content),
        h as (insert into resource_history (rid, version, type, id, compartment, last_updated, deleted, method, content)
