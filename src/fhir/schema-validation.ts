@@ -469,7 +469,7 @@ class FastValidator {
   }
 
   private validateString(str: string, type: string, path: string): void {
-    if (!str.trim()) {
+    if (BLANK.test(str)) {
       this.issues.push(createStructureIssue(path, 'String must contain non-whitespace content'));
       return;
     }
@@ -478,7 +478,8 @@ class FastValidator {
       return;
     }
     const regex = validationRegexes[type];
-    if (regex && !regex.exec(str)) {
+    // test, not exec (as the library has it): the same verdict without a match array per string.
+    if (regex && !regex.test(str)) {
       this.issues.push(createStructureIssue(path, 'Invalid ' + type + ' format'));
     }
   }
@@ -598,24 +599,29 @@ function isChoiceOfType(typedValue: TypedValueWithPath, key: string, schema: Int
   return Array.isArray(found) || found.value !== undefined ? prefix + elementKey : undefined;
 }
 
+/** What `!str.trim()` means, without a trimmed copy of every string (\s is trim's whitespace). */
+const BLANK = /^\s*$/;
+
+// Paths are made only where there is a problem or something to descend into: most values are
+// primitives, and this runs over every element of every stored resource.
 function checkObjectForNull(obj: Record<string, unknown>, path: string, issues: OperationOutcomeIssue[]): void {
-  for (const [key, value] of Object.entries(obj)) {
-    const propertyPath = `${path}.${key}`;
-    const partnerKey = key.startsWith('_') ? key.slice(1) : `_${key}`;
+  for (const key in obj) {
+    const value = obj[key];
     if (value === null) {
-      issues.push(createStructureIssue(propertyPath, 'Invalid null value'));
+      issues.push(createStructureIssue(`${path}.${key}`, 'Invalid null value'));
     } else if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
-        if (value[i] === undefined) {
-          issues.push(createStructureIssue(`${propertyPath}[${i}]`, 'Invalid undefined value'));
-        } else if (value[i] === null && !(obj[partnerKey] as unknown[] | undefined)?.[i]) {
-          issues.push(createStructureIssue(`${propertyPath}[${i}]`, 'Invalid null value'));
-        } else if (value[i]) {
-          checkObjectForNull(value[i], `${propertyPath}[${i}]`, issues);
+        const item = value[i];
+        if (item === undefined) {
+          issues.push(createStructureIssue(`${path}.${key}[${i}]`, 'Invalid undefined value'));
+        } else if (item === null && !(obj[key.startsWith('_') ? key.slice(1) : `_${key}`] as unknown[] | undefined)?.[i]) {
+          issues.push(createStructureIssue(`${path}.${key}[${i}]`, 'Invalid null value'));
+        } else if (item && typeof item === 'object') {
+          checkObjectForNull(item, `${path}.${key}[${i}]`, issues);
         }
       }
     } else if (typeof value === 'object') {
-      checkObjectForNull(value as Record<string, unknown>, propertyPath, issues);
+      checkObjectForNull(value as Record<string, unknown>, `${path}.${key}`, issues);
     }
   }
 }

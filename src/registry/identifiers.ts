@@ -182,7 +182,8 @@ export function checkNorwegianIdentifiers(resource: Resource, opts: { testData: 
   const issues: OperationOutcomeIssue[] = [];
   const walk = (node: unknown, path: string) => {
     if (Array.isArray(node)) {
-      node.forEach((item, i) => walk(item, `${path}[${i}]`));
+      // Paths only for what may hold an Identifier: this walks every stored resource.
+      node.forEach((item, i) => item && typeof item === 'object' && walk(item, `${path}[${i}]`));
       return;
     }
     if (!node || typeof node !== 'object') return;
@@ -200,8 +201,9 @@ export function checkNorwegianIdentifiers(resource: Resource, opts: { testData: 
         }
       }
     }
-    for (const [key, child] of Object.entries(obj)) {
-      if (key === 'text' && path.split('.').length === 1) continue; // the narrative has no identifiers
+    for (const key in obj) {
+      if (key === 'text' && node === resource) continue; // the narrative has no identifiers
+      const child = obj[key];
       if (child && typeof child === 'object') walk(child, `${path}.${key}`);
     }
   };
