@@ -149,9 +149,12 @@ export function isServiceCode(code: string): code is ServiceCode {
   return (SERVICE_CODES as string[]).includes(code);
 }
 
+// Plain loops: this runs for every resource a read, search or write touches.
 function categoryCodesOf(resource: any): string[] {
   const categories = Array.isArray(resource.category) ? resource.category : resource.category ? [resource.category] : [];
-  return categories.flatMap((c: any) => (c?.coding ?? []).map((x: any) => x?.code)).filter(Boolean);
+  const codes: string[] = [];
+  for (const c of categories) for (const x of c?.coding ?? []) if (x?.code) codes.push(x.code);
+  return codes;
 }
 
 /** The service a resource belongs to. */
