@@ -9,10 +9,10 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
 const times = [];
 let next = 0;
 
-function get(url) {
+function get(url, headers) {
   return new Promise((resolve, reject) => {
     http
-      .get(url, { agent, headers: { accept: 'application/fhir+json' } }, (res) => {
+      .get(url, { agent, headers: { accept: 'application/fhir+json', ...headers } }, (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode, body: chunks }));
@@ -28,7 +28,7 @@ try {
       while (next < items.length) {
         const item = items[next++];
         const t = performance.now();
-        const res = await get(`${base}/${item.path}`);
+        const res = await get(`${base}/${item.path}`, item.headers);
         if (res.status !== 200) throw new Error(`GET ${item.path.slice(0, 200)} → ${res.status}: ${Buffer.concat(res.body).toString('utf8').slice(0, 300)}`);
         times.push({ key: item.key, ms: performance.now() - t });
       }

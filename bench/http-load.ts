@@ -9,6 +9,8 @@ import { Worker } from 'node:worker_threads';
 export interface LoadItem {
   key: string;
   path: string;
+  /** Request headers besides `accept` (e.g. a token). */
+  headers?: Record<string, string>;
 }
 
 export function runLoad(base: string, items: LoadItem[], clients: number): Promise<{ key: string; ms: number }[]> {

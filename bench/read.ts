@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { Resource } from '@medplum/fhirtypes';
 import { loadConfig } from '../src/config.ts';
 import { createPlatform } from '../src/app.ts';
-import { openPostgres } from '../src/store/db.ts';
+import { openPostgres, type Db } from '../src/store/db.ts';
 import { devAuthority, practitionerClaims, type DevAuthority } from '../src/access/dev-authority.ts';
 import { makeOrgnr } from '../src/registry/identifiers.ts';
 import { organization, patient, practitioner, practitionerRole } from '../src/registry/resources.ts';
@@ -129,24 +129,32 @@ async function expectOk(res: Response, what: string): Promise<void> {
   if (res.status !== 200) throw new Error(`${what} → ${res.status}: ${Buffer.from(body).toString().slice(0, 300)}`);
 }
 
-export async function benchRead(o: { clients?: number; requests?: number; rounds?: number } = {}): Promise<ReadBenchResult> {
-  const clients = o.clients ?? 8;
-  const requests = o.requests ?? 8000;
-  // Rounds of ours and raw alternate, so that a slow spell of a shared machine falls on both.
-  const rounds = o.rounds ?? 4;
-  const warmup = Math.min(1000, requests / 4);
+/**
+ * The measured setup: Samhandling with authentication, policy and audit on, and the raw baseline
+ * (the same stored JSON in a one-table schema behind plain node:http), each client with its own
+ * patient and token.
+ */
+export interface ReadWorld {
+  data: ReturnType<typeof dataset>;
+  db: Db;
+  /** Samhandling's FHIR base and the raw server's base. */
+  base: string;
+  rawBase: string;
+  /** Per client: the headers of a read of its patient's data. */
+  headers: Record<string, string>[];
+  close(): Promise<void>;
+}
+
+export async function readWorld(clients: number): Promise<ReadWorld> {
   // Rate limiting protects a server from its clients; here it would only cap the measurement.
   process.env.RATE_LIMIT_PER_MINUTE = '0';
   const data = dataset(clients);
-
-  // Samhandling with authentication, policy and audit on.
   const ours = await freshSchema('bench_read');
   const db = await openPostgres(BENCH_DB, ours.schema);
   const port = await freePort();
   const config = loadConfig({ ...process.env, LOG_LEVEL: 'silent', PORT: String(port), BASE_URL: `http://127.0.0.1:${port}`, DEV_AUTH: 'false', DATABASE_URL: BENCH_DB });
   const authority: DevAuthority = await devAuthority(`${config.baseUrl}/dev-auth`);
   const platform = await createPlatform(config, { db, auth: 'on', devAuthority: authority });
-  // Raw baseline: the same stored JSON, one table, plain node:http.
   const raw = await freshSchema('bench_read_raw');
   const rawPool = new pg.Pool({ connectionString: BENCH_DB, max: Number(process.env.DB_POOL_SIZE ?? 10), options: `-c search_path=${raw.schema}` });
   const rawServer = http.createServer(async (req, res) => {
@@ -162,17 +170,22 @@ export async function benchRead(o: { clients?: number; requests?: number; rounds
       res.writeHead(500).end();
     }
   });
+  const close = async () => {
+    rawServer.closeAllConnections();
+    await new Promise((resolve) => rawServer.close(resolve));
+    await rawPool.end();
+    await raw.drop();
+    await platform.close();
+    await ours.drop();
+  };
   try {
     await platform.server.listen({ port, host: '127.0.0.1' });
-    const base = `http://127.0.0.1:${port}/fhir`;
     await platform.repo.putMany(data.resources);
     const contents = await db.query<{ id: string; content: string }>(`select id, content from resource where type = 'Observation'`);
     await rawPool.query(`create table resources (id text primary key, content text not null)`);
     await rawPool.query(`insert into resources select * from unnest($1::text[], $2::text[])`, [contents.map((c) => c.id), contents.map((c) => c.content)]);
     await rawPool.query(`vacuum analyze resources`);
     await new Promise<void>((resolve) => rawServer.listen(0, '127.0.0.1', resolve));
-    const rawBase = `http://127.0.0.1:${(rawServer.address() as net.AddressInfo).port}`;
-
     const headers = await Promise.all(
       data.patients.map(async (p) => ({
         accept: 'application/fhir+json',
@@ -181,6 +194,22 @@ export async function benchRead(o: { clients?: number; requests?: number; rounds
         'nhn-patient-nin': p.nin,
       }))
     );
+    return { data, db, base: `http://127.0.0.1:${port}/fhir`, rawBase: `http://127.0.0.1:${(rawServer.address() as net.AddressInfo).port}`, headers, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+export async function benchRead(o: { clients?: number; requests?: number; rounds?: number } = {}): Promise<ReadBenchResult> {
+  const clients = o.clients ?? 8;
+  const requests = o.requests ?? 8000;
+  // Rounds of ours and raw alternate, so that a slow spell of a shared machine falls on both.
+  const rounds = o.rounds ?? 4;
+  const warmup = Math.min(1000, requests / 4);
+  const world = await readWorld(clients);
+  const { data, db, base, rawBase, headers } = world;
+  try {
     const read = async (client: number, n: number) => {
       const p = data.patients[client];
       await expectOk(await fetch(`${base}/Observation/${p.observations[n % p.observations.length]}`, { headers: headers[client] }), 'read');
@@ -208,12 +237,7 @@ export async function benchRead(o: { clients?: number; requests?: number; rounds
     const measured = oursRounds.reduce((n, r) => n + r.times.length, 0);
     return { requests: measured, clients, raw: figures(rawRounds), ours: figures(oursRounds), audited: after - before };
   } finally {
-    rawServer.closeAllConnections();
-    await new Promise((resolve) => rawServer.close(resolve));
-    await rawPool.end();
-    await raw.drop();
-    await platform.close();
-    await ours.drop();
+    await world.close();
   }
 }
 
