@@ -53,21 +53,23 @@ export interface Token {
   code: string;
 }
 
+// A module-level function, not a closure per call: tsx names every closure it creates at run time.
+function addCoding(c: any, tokens: Token[], texts: string[]): void {
+  if (c?.code != null) tokens.push({ system: c.system ?? null, code: String(c.code) });
+  if (c?.display) texts.push(c.display);
+}
+
 /** Tokens and their human texts from one element, by its FHIR type. */
 export function tokensOf(tv: TypedValue): { tokens: Token[]; texts: string[] } {
   const v = tv.value as any;
   const tokens: Token[] = [];
   const texts: string[] = [];
-  const coding = (c: any) => {
-    if (c?.code != null) tokens.push({ system: c.system ?? null, code: String(c.code) });
-    if (c?.display) texts.push(c.display);
-  };
   switch (tv.type) {
     case 'Coding':
-      coding(v);
+      addCoding(v, tokens, texts);
       break;
     case 'CodeableConcept':
-      for (const c of v?.coding ?? []) coding(c);
+      for (const c of v?.coding ?? []) addCoding(c, tokens, texts);
       if (v?.text) texts.push(v.text);
       break;
     case 'Identifier':

@@ -142,8 +142,6 @@ function compileParts(expression: string, rootType: string, relative: boolean): 
 }
 
 function run(parts: PartPlan[], root: TypedValue): TypedValue[] {
-  // A FHIRPath union drops duplicates; one path keeps them.
-  const seen = parts.length > 1 ? new Set<string>() : undefined;
   const out: TypedValue[] = [];
   for (const part of parts) {
     let nodes: TypedValue[] = [root];
@@ -163,15 +161,16 @@ function run(parts: PartPlan[], root: TypedValue): TypedValue[] {
       nodes = next;
       if (!nodes.length) break;
     }
-    for (const n of nodes) {
-      if (part.filter && !part.filter(n)) continue;
-      if (seen) {
-        const key = `${n.type}:${JSON.stringify(n.value)}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-      }
-      out.push(n);
-    }
+    for (const n of nodes) if (!part.filter || part.filter(n)) out.push(n);
   }
-  return out;
+  // A FHIRPath union drops duplicates; one path keeps them. Most unions yield one value or none,
+  // which need no comparing (and serialising every value to compare is most of the cost).
+  if (parts.length === 1 || out.length < 2) return out;
+  const seen = new Set<string>();
+  return out.filter((n) => {
+    const key = `${n.type}:${JSON.stringify(n.value)}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
