@@ -431,7 +431,7 @@ async function securityHeaders(baseUrl: string): Promise<Record<string, string>>
  * pages (the portal, the development authorization server's login). The portal reads the API
  * with fetch and shows documents as blob URLs under its own policy.
  */
-export function apiSecurityHeaders(documentHeaders: Record<string, string>): Record<string, string> {
+function apiSecurityHeaders(documentHeaders: Record<string, string>): Record<string, string> {
   return {
     'cache-control': 'no-store',
     'content-security-policy': "default-src 'none'; frame-ancestors 'none'",

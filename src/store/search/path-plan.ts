@@ -164,7 +164,7 @@ function run(parts: PartPlan[], root: TypedValue): TypedValue[] {
     for (const n of nodes) if (!part.filter || part.filter(n)) out.push(n);
   }
   // A FHIRPath union drops duplicates; one path keeps them. Most unions yield one value or none,
-  // which need no comparing (and serialising every value to compare is most of the cost).
+  // which need no comparing: a comparison serialises both values.
   if (parts.length === 1 || out.length < 2) return out;
   const seen = new Set<string>();
   return out.filter((n) => {
