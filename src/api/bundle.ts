@@ -76,11 +76,6 @@ function responseFor(result: WriteResult | undefined, status?: string): BundleEn
 }
 
 /**
- * `access` is the caller's: every entry is held to the same policy as the REST interaction it
- * stands for (writes guarded, reads checked, searches filtered). Without it (the import CLI,
- * seeding) the caller is the platform itself.
- */
-/**
  * The response entries shaped by `Prefer: return=`, which applies to each write entry: a loader
  * that asks for return=minimal gets statuses, locations and versions without the stored resources
  * echoed back; return=OperationOutcome gets an outcome naming each. Reads keep their resource.
@@ -97,6 +92,11 @@ export function withPreferredWrites(request: Bundle, response: Bundle, prefer: P
   return response;
 }
 
+/**
+ * `access` is the caller's: every entry is held to the same policy as the REST interaction it
+ * stands for (writes guarded, reads checked, searches filtered). Without it (the import CLI,
+ * seeding) the caller is the platform itself.
+ */
 export async function processBundle(ctx: ServerContext, bundle: Bundle, access?: RequestAccess): Promise<Bundle> {
   if (bundle.type === 'transaction') return processTransaction(ctx, bundle, access);
   if (bundle.type === 'batch') return processBatch(ctx, bundle, access);
