@@ -46,6 +46,16 @@ test('a failed insert rejects every waiter of that batch instead of pretending s
   assert.equal((await db.query('select 1 from audit_event where request_id = $1', ['after-failure'])).length, 1);
 });
 
+test('an AuditEvent of a few kB is stored uncompressed, so the request does not pay for compressing it', async () => {
+  const id = randomUUID();
+  const big = auditRow({ interaction: 'search-type', outcome: 'success', principal: { kind: 'admin', scopes: [] }, patient: { id: 'p1' }, entities: Array.from({ length: 12 }, (_, i) => `Observation/o${i}`), requestId: id });
+  assert.ok(big.content.length > 2500 && big.content.length < 6000, `${big.content.length} characters: large enough that PostgreSQL would compress it by default`);
+  await new AuditLog(db).append([big]);
+  const [stored] = await db.query<{ method: string | null; n: number }>('select pg_column_compression(content) as method, length(content) as n from audit_event where request_id = $1', [id]);
+  assert.equal(stored.method, null);
+  assert.equal(Number(stored.n), big.content.length);
+});
+
 test('audit rows cannot be changed or removed', async () => {
   await new AuditLog(db).append([row('immutable')]);
   await assert.rejects(db.query(`update audit_event set outcome = 'denied' where request_id = 'immutable'`), /append-only/);
