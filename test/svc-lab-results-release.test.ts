@@ -245,6 +245,14 @@ test(`a lab report published as a document reaches the citizen only with its rep
 
   assert.deepEqual(await sees(await w.as.citizen()), hidden, 'microbiology waits 14 days: so does its report in document form');
   assert.deepEqual(await sees(await w.as.gp()), shown, 'the GP sees it at once');
+  // In a transaction Bundle the check that looks up the report runs on the bundle's own
+  // connection: embedded PGlite has one, and a second query would wait for it forever.
+  const inBundle = await Promise.race([
+    w.s.fhir('/', { method: 'POST', headers: await w.as.gp(), body: { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'GET', url: `DocumentReference/${id}` } }] } }),
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the transaction Bundle got no answer in 15 s')), 15_000).unref()),
+  ]);
+  assert.equal(inBundle.status, 200, inBundle.text);
+  assert.equal(inBundle.body.entry[0].resource.id, id);
   const blocked = await release(`${prefix}-dr`, await w.as.gp(), [{ name: 'decision', valueCode: 'block' }]);
   assert.equal(blocked.status, 200, blocked.text);
   w.clock.advance(15);

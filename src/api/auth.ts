@@ -24,7 +24,7 @@ import { auditRow, type AuditInput, type AuditRow, type Interaction } from '../a
 import { AuditLog } from '../audit/audit-log.ts';
 import { patientCompartmentOf } from '../fhir/compartment.ts';
 import { FhirError, issue } from '../fhir/outcome.ts';
-import type { Db } from '../store/db.ts';
+import type { Db, Queryable } from '../store/db.ts';
 import { serviceOf } from '../access/services.ts';
 import type { WriteGuard } from '../store/repository.ts';
 import type { Sql } from '../store/sql.ts';
@@ -73,7 +73,12 @@ export interface RequestAccess {
   searchFilter(resourceType?: string): ((alias: string) => Sql) | undefined;
   /** The caller's row filter without the search-scope check: what conditional matching may see. */
   visibleRows(): (alias: string) => Sql;
-  checkRead(resource: Resource, compartment?: string | null): Promise<void>;
+  /**
+   * `via`: the open transaction when called inside one. The policy's own queries (privacy
+   * settings, a service's rules) then use its connection instead of waiting for a second one,
+   * which a full pool of such transactions would never give.
+   */
+  checkRead(resource: Resource, compartment?: string | null, via?: Queryable): Promise<void>;
   checkWrite<T extends Resource>(resource: T, action: WriteAction, compartment?: string | null, previous?: { resource: Resource; compartment: string | null }): T;
   /** checkWrite as the repository's WriteGuard, for every write of this request. */
   readonly guard: WriteGuard;
@@ -255,11 +260,11 @@ export async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promi
         const c = need();
         return (alias: string) => accessFilterSql(c, alias);
       },
-      async checkRead(resource, compartment) {
+      async checkRead(resource, compartment, via) {
         const comp = compartment === undefined ? compartmentOf(resource) : compartment;
         checkedCompartments.set(resource, comp);
         try {
-          await checkRead(need(), resource, comp, opts.db);
+          await checkRead(need(), resource, comp, via ?? opts.db);
         } catch (err) {
           if (err instanceof FhirError) request.auditDenial = `${resource.resourceType}/${resource.id}: ${err.message}`;
           throw err;

@@ -274,7 +274,7 @@ async function runEntry(ctx: ServerContext, w: Writer, p: Parsed, id: string | u
     case 'POST': {
       if (existing) {
         const r = await w.read(p.type, id!);
-        await access?.checkRead(r);
+        await access?.checkRead(r, undefined, w.tx);
         return { fullUrl: fullUrl(ctx, r), resource: r, response: responseFor({ resource: r, status: 200 }) };
       }
       const result = await w.create(p.entry.resource!, { id });
@@ -286,7 +286,7 @@ async function runEntry(ctx: ServerContext, w: Writer, p: Parsed, id: string | u
     }
     case 'PATCH': {
       const current = await w.read(p.type, id!);
-      await access?.checkRead(current);
+      await access?.checkRead(current, undefined, w.tx);
       const body = p.entry.resource;
       let patched: Resource;
       if (body?.resourceType === 'Parameters') patched = applyFhirPathPatch(current, body as Parameters);
@@ -306,7 +306,7 @@ async function runEntry(ctx: ServerContext, w: Writer, p: Parsed, id: string | u
     case 'HEAD': {
       if (p.id && !p.query) {
         const r = await w.read(p.type, p.id);
-        await access?.checkRead(r);
+        await access?.checkRead(r, undefined, w.tx);
         return { fullUrl: fullUrl(ctx, r), resource: r, response: { status: '200 OK', etag: `W/"${r.meta?.versionId}"`, lastModified: r.meta?.lastUpdated } };
       }
       const result = await search(w.tx, { resourceType: p.type, params: p.query ?? [], baseUrl: `${ctx.config.baseUrl}/fhir`, accessFilter: access?.searchFilter(p.type) });

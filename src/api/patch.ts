@@ -16,7 +16,7 @@ export async function applyPatchRequest(repo: Repository, type: string, id: stri
   return repo.inTransaction(async (w) => {
     await w.tx.query('select 1 from resource where type = $1 and id = $2 for update', [type, id]);
     const current = await w.read(type, id);
-    await request.access.checkRead(current);
+    await request.access.checkRead(current, undefined, w.tx);
     let patched: Resource;
     if (contentType.startsWith('application/json-patch+json') || Array.isArray(body)) {
       patched = applyJsonPatch(current, body);
