@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { Resource } from '@medplum/fhirtypes';
 import { loadConfig } from '../src/config.ts';
 import { createPlatform } from '../src/app.ts';
-import { openPostgres, type Db } from '../src/store/db.ts';
+import { openPostgres, poolSize, type Db } from '../src/store/db.ts';
 import { devAuthority, practitionerClaims, type DevAuthority } from '../src/access/dev-authority.ts';
 import { makeOrgnr } from '../src/registry/identifiers.ts';
 import { organization, patient, practitioner, practitionerRole } from '../src/registry/resources.ts';
@@ -156,7 +156,7 @@ export async function readWorld(clients: number): Promise<ReadWorld> {
   const authority: DevAuthority = await devAuthority(`${config.baseUrl}/dev-auth`);
   const platform = await createPlatform(config, { db, auth: 'on', devAuthority: authority });
   const raw = await freshSchema('bench_read_raw');
-  const rawPool = new pg.Pool({ connectionString: BENCH_DB, max: Number(process.env.DB_POOL_SIZE ?? 10), options: `-c search_path=${raw.schema}` });
+  const rawPool = new pg.Pool({ connectionString: BENCH_DB, max: poolSize(), options: `-c search_path=${raw.schema}` });
   const rawServer = http.createServer(async (req, res) => {
     try {
       const id = req.url!.split('/').pop()!;

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 
@@ -43,11 +44,21 @@ async function run(q: pg.Pool | pg.PoolClient, text: string, params?: unknown[])
 // pg returns bigint and numeric as strings; JSON-safe numbers are what callers want for counts.
 pg.types.setTypeParser(20, (v) => Number(v));
 
+/**
+ * Connections to a PostgreSQL server: `DB_POOL_SIZE`, else twice this machine's cores (at least 4),
+ * the usual sizing for a database on the same machine. More connections than PostgreSQL can keep
+ * busy cost CPU: each query then wakes a sleeping backend. On 2 cores, 4 connections instead of
+ * 10 gave reads by id ~10 % more throughput (bench/read.ts, alternating runs; bench/RESULTS.md).
+ */
+export function poolSize(env: NodeJS.ProcessEnv = process.env): number {
+  return Number(env.DB_POOL_SIZE) || Math.max(4, 2 * os.availableParallelism());
+}
+
 /** `schema` puts every table in that PostgreSQL schema (tests use one per run for isolation). */
 export async function openPostgres(url: string, schema?: string): Promise<Db> {
   const pool = new pg.Pool({
     connectionString: url,
-    max: Number(process.env.DB_POOL_SIZE ?? 10),
+    max: poolSize(),
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
   // Fail fast with a clear message when the server is unreachable.
