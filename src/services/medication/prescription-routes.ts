@@ -33,7 +33,7 @@ export async function prescriptionRoutes(app: FastifyInstance, deps: ServiceDeps
   /** The prescription, locked, after the caller's read check (hidden ones are 404s). */
   async function lockedPrescription(request: FastifyRequest, tx: Parameters<typeof lockForUpdate>[0]): Promise<MedicationRequest> {
     const mr = await lockForUpdate<MedicationRequest>(tx, 'MedicationRequest', idOf(request));
-    await request.access.checkRead(mr);
+    await request.access.checkRead(mr, undefined, tx);
     return mr;
   }
 
