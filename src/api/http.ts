@@ -12,6 +12,15 @@ export function queryPairs(request: FastifyRequest): [string, string][] {
   return q < 0 ? [] : [...new URLSearchParams(request.url.slice(q + 1)).entries()];
 }
 
+// Module-level functions and loops, not closures made per request: tsx names each closure it creates (__name).
+function acceptable(type: string): boolean {
+  return /^(json|application\/(fhir\+)?json|\*\/\*|application\/\*|text\/html)/i.test(type.trim());
+}
+function acceptsJson(accept: string): boolean {
+  for (const t of accept.split(',')) if (acceptable(t) || /fhir\+json|json/.test(t)) return true;
+  return false;
+}
+
 /** `_format`: JSON is what this server speaks; XML and turtle are refused clearly. */
 export function checkFormat(request: FastifyRequest): void {
   // A Binary read answers in the content's own type whatever the Accept (FHIR Binary; IHE ITI-68).
@@ -20,9 +29,8 @@ export function checkFormat(request: FastifyRequest): void {
   const accept = request.headers.accept;
   const wanted = format ?? accept;
   if (!wanted) return;
-  const ok = (t: string) => /^(json|application\/(fhir\+)?json|\*\/\*|application\/\*|text\/html)/i.test(t.trim());
-  if (format && !ok(format)) throw new FhirError(406, [issue('not-supported', 'unsupported-format', `_format ${format} is not supported; this server speaks application/fhir+json`)]);
-  if (!format && accept && !accept.split(',').some((t) => ok(t) || /fhir\+json|json/.test(t))) {
+  if (format && !acceptable(format)) throw new FhirError(406, [issue('not-supported', 'unsupported-format', `_format ${format} is not supported; this server speaks application/fhir+json`)]);
+  if (!format && accept && !acceptsJson(accept)) {
     throw new FhirError(406, [issue('not-supported', 'unsupported-format', `Accept ${accept} is not supported; this server speaks application/fhir+json`)]);
   }
 }
