@@ -1,4 +1,4 @@
-import type { AuditEvent, AuditEventAgent, AuditEventEntity } from '@medplum/fhirtypes';
+import type { AuditEvent, AuditEventAgent } from '@medplum/fhirtypes';
 import { EMERGENCY_BASES, EMERGENCY_PURPOSES, type AccessContext } from '../access/policy.ts';
 import { AUTHORISATION_SYSTEM, HPR_SYSTEM, NIN_SYSTEM, ORGNR_SYSTEM, type Principal } from '../access/principal.ts';
 
@@ -155,53 +155,30 @@ export function auditRow(input: AuditInput): AuditRow {
   const p = input.principal ?? input.access?.principal;
   const ctx = input.access;
   const recorded = (input.recorded ?? new Date()).toISOString();
-  const entity: AuditEventEntity[] = [];
-  if (input.patient)
-    entity.push({
-      what: { reference: `Patient/${input.patient.id}`, ...(input.patient.nin ? { identifier: { system: NIN_SYSTEM, value: input.patient.nin } } : {}) },
-      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1', display: 'Person' },
-      role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' },
-    });
+  let entity = input.patient ? patientEntityJson(input.patient.id, input.patient.nin) : '';
   for (const e of input.entities ?? []) {
-    const { reference, service } = typeof e === 'string' ? { reference: e, service: undefined } : e;
-    entity.push({
-      what: { reference },
-      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' },
-      role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '4', display: 'Domain Resource' },
-      // The service is decided from the resource's content (a lab Observation is a lab result), which the log no longer has.
-      ...(service ? { detail: [{ type: SERVICE_DETAIL, valueString: service }] } : {}),
-    });
+    const reference = typeof e === 'string' ? e : e.reference;
+    // The service is decided from the resource's content (a lab Observation is a lab result), which the log no longer has.
+    const service = typeof e === 'string' ? undefined : e.service;
+    entity += `${entity ? ',' : ''}{"what":{"reference":${JSON.stringify(reference)}},${RESOURCE_ENTITY_TYPE_ROLE}${service ? `,"detail":[{"type":"${SERVICE_DETAIL}","valueString":${JSON.stringify(service)}}]` : ''}}`;
   }
-  if (input.query)
-    entity.push({
-      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2' },
-      role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '24', display: 'Query' },
-      query: Buffer.from(input.query).toString('base64'),
-    });
+  if (input.query) entity += `${entity ? ',' : ''}{${QUERY_ENTITY_TYPE_ROLE},"query":"${Buffer.from(input.query).toString('base64')}"}`;
   // A refusal before the policy resolved still records what the caller claimed.
   const claimed = p && (p.kind === 'practitioner' || p.kind === 'system') ? p : undefined;
   const purposeOfUse = ctx?.purposeOfUse ?? claimed?.attestation?.purposeOfUse;
   const accessBasis = ctx?.accessBasis ?? (claimed?.kind === 'practitioner' ? claimed.accessBasis : undefined) ?? claimed?.attestation?.accessBasis;
   const emergency = ctx ? ctx.emergency : EMERGENCY_BASES.includes(accessBasis ?? '') || EMERGENCY_PURPOSES.includes(purposeOfUse ?? '');
-  const purposeOfEvent = [
-    ...(purposeOfUse ? [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: purposeOfUse }] }] : []),
-    ...(accessBasis ? [{ coding: [{ system: ACCESS_BASIS_SYSTEM, code: accessBasis }], ...(input.reason ? { text: input.reason } : {}) }] : []),
-    ...(input.reason && !accessBasis ? [{ text: input.reason }] : []),
-  ];
+  const purposeOfEvent = purposeOfEventJson(purposeOfUse, accessBasis, input.reason);
   const onBehalfOf = p?.kind === 'citizen' && input.patient?.nin && input.patient.nin !== p.nin ? input.patient.nin : null;
-  const subtype: NonNullable<AuditEvent['subtype']>[number] =
-    input.interaction.startsWith('privacy') || input.interaction === 'access-denied'
-      ? { system: 'https://samhandling.dev/fhir/CodeSystem/audit-interaction', code: input.interaction }
-      : { system: 'http://hl7.org/fhir/restful-interaction', code: input.interaction };
   // The AuditEvent's JSON, in its element order, from constant pieces and the per-request parts:
   // it is built for every read, and serialising the whole object each time was the largest
   // single cost of a read's audit.
   const content =
     `{"resourceType":"AuditEvent","meta":${EVENT_META}${emergency ? `,"extension":${EMERGENCY_EXTENSION_JSON}` : ''},"type":${EVENT_TYPE}` +
-    `,"subtype":[${JSON.stringify(subtype)}],"action":"${ACTION[input.interaction]}","recorded":"${recorded}","outcome":"${OUTCOME[input.outcome]}"` +
+    `,"subtype":[${subtypeJson(input.interaction)}],"action":"${ACTION[input.interaction]}","recorded":"${recorded}","outcome":"${OUTCOME[input.outcome]}"` +
     `${input.outcomeDescription ? `,"outcomeDesc":${JSON.stringify(input.outcomeDescription)}` : ''}` +
-    `${purposeOfEvent.length ? `,"purposeOfEvent":${JSON.stringify(purposeOfEvent)}` : ''}` +
-    `,"agent":${agentsJson(p, ctx)},"source":${EVENT_SOURCE}${entity.length ? `,"entity":${JSON.stringify(entity)}` : ''}}`;
+    `${purposeOfEvent ? `,"purposeOfEvent":${purposeOfEvent}` : ''}` +
+    `,"agent":${agentsJson(p, ctx)},"source":${EVENT_SOURCE}${entity ? `,"entity":[${entity}]` : ''}}`;
   return {
     recorded,
     compartment: input.patient?.id ?? null,
@@ -228,6 +205,47 @@ const EVENT_SOURCE = JSON.stringify({
   observer: { display: AUDIT_SOURCE },
   type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '4', display: 'Application Server' }],
 });
+
+const ENTITY_TYPE = 'http://terminology.hl7.org/CodeSystem/audit-entity-type';
+const OBJECT_ROLE = 'http://terminology.hl7.org/CodeSystem/object-role';
+const PATIENT_ENTITY_TYPE_ROLE = `"type":${JSON.stringify({ system: ENTITY_TYPE, code: '1', display: 'Person' })},"role":${JSON.stringify({ system: OBJECT_ROLE, code: '1', display: 'Patient' })}`;
+const RESOURCE_ENTITY_TYPE_ROLE = `"type":${JSON.stringify({ system: ENTITY_TYPE, code: '2', display: 'System Object' })},"role":${JSON.stringify({ system: OBJECT_ROLE, code: '4', display: 'Domain Resource' })}`;
+const QUERY_ENTITY_TYPE_ROLE = `"type":${JSON.stringify({ system: ENTITY_TYPE, code: '2' })},"role":${JSON.stringify({ system: OBJECT_ROLE, code: '24', display: 'Query' })}`;
+
+// The parts of an AuditEvent that repeat from request to request are made once and kept: the
+// event is built for every read, and these were most of the time it took (bench/read.ts).
+function patientEntityJson(id: string, nin: string | undefined): string {
+  const identifier = nin ? `,"identifier":{"system":"${NIN_SYSTEM}","value":${JSON.stringify(nin)}}` : '';
+  return `{"what":{"reference":${JSON.stringify(`Patient/${id}`)}${identifier}},${PATIENT_ENTITY_TYPE_ROLE}}`;
+}
+
+const subtypes = new Map<string, string>();
+function subtypeJson(interaction: Interaction): string {
+  let json = subtypes.get(interaction);
+  if (json === undefined) {
+    const system = interaction.startsWith('privacy') || interaction === 'access-denied' ? 'https://samhandling.dev/fhir/CodeSystem/audit-interaction' : 'http://hl7.org/fhir/restful-interaction';
+    subtypes.set(interaction, (json = JSON.stringify({ system, code: interaction })));
+  }
+  return json;
+}
+
+/** `purposeOfEvent`'s JSON array, or '' when there is none. A stated reason makes it one of a kind, so only those without are kept. */
+const purposes = new Map<string, string>();
+function purposeOfEventJson(purposeOfUse: string | undefined, accessBasis: string | undefined, reason: string | undefined): string {
+  const key = reason === undefined ? `${purposeOfUse ?? ''}|${accessBasis ?? ''}` : undefined;
+  const kept = key === undefined ? undefined : purposes.get(key);
+  if (kept !== undefined) return kept;
+  const out: unknown[] = [];
+  if (purposeOfUse) out.push({ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActReason', code: purposeOfUse }] });
+  if (accessBasis) out.push(reason ? { coding: [{ system: ACCESS_BASIS_SYSTEM, code: accessBasis }], text: reason } : { coding: [{ system: ACCESS_BASIS_SYSTEM, code: accessBasis }] });
+  else if (reason) out.push({ text: reason });
+  const json = out.length ? JSON.stringify(out) : '';
+  if (key !== undefined) {
+    if (purposes.size >= 1000) purposes.clear();
+    purposes.set(key, json);
+  }
+  return json;
+}
 
 /** The agents' JSON, the same for every request with the same facts (caller, token, purpose): kept for the next. */
 const agentsCache = new Map<string, string>();
