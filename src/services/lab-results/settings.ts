@@ -109,10 +109,30 @@ export function disciplineCodings(): { discipline: string; system: string; code:
 /** The discipline of a result: the first row of the table its categories name, else 'unspecified'. */
 export function disciplineOf(resource: object): string {
   const raw = (resource as { category?: unknown }).category;
-  const categories = Array.isArray(raw) ? raw : raw ? [raw] : [];
-  const codings: Coding[] = categories.flatMap((c: any) => (Array.isArray(c?.coding) ? c.coding : []));
-  for (const d of disciplineCodings()) if (codings.some((c) => c?.system === d.system && c?.code === d.code)) return d.discipline;
-  return UNSPECIFIED;
+  const categories: unknown[] = Array.isArray(raw) ? raw : raw ? [raw] : [];
+  const table = disciplineCodings();
+  // Runs on every read of a result: a lookup per coding, no closures (tsx names each one it makes).
+  const rowOf = (codingRows ??= rowsByCoding(table));
+  let first = -1;
+  for (const c of categories) {
+    const codings = (c as { coding?: unknown } | null)?.coding;
+    if (!Array.isArray(codings)) continue;
+    for (const coding of codings as (Coding | null)[]) {
+      const row = rowOf.get(`${coding?.system}|${coding?.code}`);
+      if (row !== undefined && (first < 0 || row < first)) first = row;
+    }
+  }
+  return first < 0 ? UNSPECIFIED : table[first].discipline;
+}
+
+let codingRows: Map<string, number> | undefined;
+function rowsByCoding(table: { system: string; code: string }[]): Map<string, number> {
+  const rows = new Map<string, number>();
+  table.forEach((d, i) => {
+    const key = `${d.system}|${d.code}`;
+    if (!rows.has(key)) rows.set(key, i);
+  });
+  return rows;
 }
 
 export function disciplineCoding(code: string): Coding {
