@@ -212,8 +212,9 @@ const PATIENT_ENTITY_TYPE_ROLE = `"type":${JSON.stringify({ system: ENTITY_TYPE,
 const RESOURCE_ENTITY_TYPE_ROLE = `"type":${JSON.stringify({ system: ENTITY_TYPE, code: '2', display: 'System Object' })},"role":${JSON.stringify({ system: OBJECT_ROLE, code: '4', display: 'Domain Resource' })}`;
 const QUERY_ENTITY_TYPE_ROLE = `"type":${JSON.stringify({ system: ENTITY_TYPE, code: '2' })},"role":${JSON.stringify({ system: OBJECT_ROLE, code: '24', display: 'Query' })}`;
 
-// The parts of an AuditEvent that repeat from request to request are made once and kept: the
-// event is built for every read, and these were most of the time it took (bench/read.ts).
+// The entities, subtype and purposeOfEvent are written as strings from constant pieces, and the
+// ones that repeat from request to request are kept: the event is built for every read, and
+// these were most of the time it took (bench/read.ts).
 function patientEntityJson(id: string, nin: string | undefined): string {
   const identifier = nin ? `,"identifier":{"system":"${NIN_SYSTEM}","value":${JSON.stringify(nin)}}` : '';
   return `{"what":{"reference":${JSON.stringify(`Patient/${id}`)}${identifier}},${PATIENT_ENTITY_TYPE_ROLE}}`;

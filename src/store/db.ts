@@ -46,7 +46,7 @@ pg.types.setTypeParser(20, (v) => Number(v));
 
 /**
  * Connections to a PostgreSQL server: `DB_POOL_SIZE`, else twice this machine's cores (at least 4),
- * the usual sizing for a database on the same machine. More connections than PostgreSQL can keep
+ * the usual starting point for a database on the same machine. More connections than PostgreSQL can keep
  * busy cost CPU: each query then wakes a sleeping backend. On 2 cores, 4 connections instead of
  * 10 gave reads by id ~10 % more throughput (bench/read.ts, alternating runs; bench/RESULTS.md).
  */
