@@ -255,7 +255,6 @@ export async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promi
     localIssuers: devAuthority ? [{ issuer: { issuer: devAuthority.issuer, kind: 'dev' }, jwks: devAuthority.jwks }] : [],
   });
   const deps = { db: opts.db, registry: opts.registry, config };
-  const accessEnv: AccessEnv = { db: opts.db, record: (request, input) => record(request, input) };
 
   await registerHttpProtections(app, opts);
 
@@ -271,6 +270,7 @@ export async function authPlugin(app: FastifyInstance, opts: AuthOptions): Promi
     // Object.assign, not spread and new keys: on Node 20 a key added after a spread is slow (docs/architecture.md).
     (request.auditRows ??= []).push(auditRow(Object.assign({}, input, { reason: input.reason ?? accessReason(request), requestId: request.id })));
   };
+  const accessEnv: AccessEnv = { db: opts.db, record };
 
   app.addHook('onRequest', async (request, reply) => {
     const routeAccess = request.routeOptions?.config?.access;
