@@ -68,7 +68,14 @@ test('plain paths compile; expressions that need FHIRPath stay with it', () => {
   const params = searchParamsFor('Observation');
   const plan = (code: string) => compilePathPlan(params.get(code)!.expression!, 'Observation');
   for (const code of ['code', 'subject', 'patient', 'value-quantity', 'date', 'component-code']) assert.ok(plan(code), code);
-  assert.equal(compilePathPlan("(Observation.value.ofType(string)) | (Observation.value.ofType(CodeableConcept)).text", 'Observation'), undefined);
+  const valueString = compilePathPlan('(Observation.value.ofType(string)) | (Observation.value.ofType(CodeableConcept)).text', 'Observation')!;
+  assert.ok(valueString, 'ofType inside a path compiles');
+  const withValue = (value: object) => ({ resourceType: 'Observation', status: 'final', code: {}, ...value }) as Resource;
+  assert.deepEqual(valueString(withValue({ valueCodeableConcept: { text: 'positiv' } })), [{ type: 'string', value: 'positiv' }]);
+  assert.deepEqual(valueString(withValue({ valueString: 'svak' })), [{ type: 'string', value: 'svak' }]);
+  assert.deepEqual(valueString(withValue({ valueQuantity: { value: 1 } })), []);
+  const itself = compilePathPlan('Observation | Observation.component', 'Observation')!;
+  assert.deepEqual(itself(withValue({ component: [{ code: {} }] })).map((v) => v.type), ['Observation', 'ObservationComponent'], "a composite's base may be the resource itself");
   assert.equal(compilePathPlan('Patient.deceased.exists() and Patient.deceased != false', 'Patient'), undefined);
   const subject = plan('patient')!;
   const obs = (reference: string) => ({ resourceType: 'Observation', status: 'final', code: {}, subject: { reference } }) as Resource;

@@ -4,8 +4,9 @@ import { splitUnion } from '../../fhir/search-parameters.ts';
 
 /**
  * Index extraction without a FHIRPath interpreter for the expressions most search parameters
- * are: unions of plain paths (`Observation.code`, `Patient.name.given`), optionally ending in
- * `.ofType(T)`, `.where(resolve() is T)` or `.where(field='value')`. The path is resolved against
+ * are: unions of plain paths (`Observation.code`, `Patient.name.given`, the resource itself as a
+ * composite's base), with `.ofType(T)` at any step (`(Observation.value.ofType(CodeableConcept)).text`),
+ * optionally ending in `.where(resolve() is T)` or `.where(field='value')`. The path is resolved against
  * the type definitions once, at compile time, into property steps per element type; evaluating it
  * is then a walk over the JSON. It gives exactly the typed values FHIRPath gives (a test holds it
  * to that on the official examples and Synthea); anything else stays with FHIRPath.
@@ -14,18 +15,23 @@ export type PathPlan = (resource: Resource) => TypedValue[];
 
 /** Per element type: the JSON keys to follow and the type each yields (several for a choice element). */
 type Step = Map<string, { key: string; type: string }[]>;
+/** A step that keeps the values of one type (`.ofType(T)` inside a path). */
+type TypeStep = { ofType: string };
 
 interface PartPlan {
-  steps: Step[];
+  steps: (Step | TypeStep)[];
   filter?: (tv: TypedValue) => boolean;
 }
 
-const PART = /^([A-Z][A-Za-z]*)((?:\.[a-z][A-Za-z0-9]*)*)(?:\.ofType\(([A-Za-z]+)\))?(?:\.where\((?:resolve\(\) is ([A-Z][A-Za-z]+)|([a-z][A-Za-z]*)\s*=\s*'([^'\\]*)')\))?$/;
+const PART = /^([A-Z][A-Za-z]*)((?:\.(?:[a-z][A-Za-z0-9]*|ofType\([A-Za-z]+\)))*)(?:\.where\((?:resolve\(\) is ([A-Z][A-Za-z]+)|([a-z][A-Za-z]*)\s*=\s*'([^'\\]*)')\))?$/;
+const SEGMENT = /ofType\(([A-Za-z]+)\)|[a-z][A-Za-z0-9]*/g;
 
+/** Drops parentheses around the whole part and around a leading path: `(A.b).c` is `A.b.c`. */
 function unwrap(part: string): string {
   let p = part.trim();
   while (p.startsWith('(') && p.endsWith(')') && balanced(p.slice(1, -1))) p = p.slice(1, -1).trim();
-  return p;
+  const lead = /^\(([^()|]*(?:\([A-Za-z]+\))?[^()|]*)\)\./.exec(p);
+  return lead ? unwrap(lead[1] + p.slice(lead[0].length - 1)) : p;
 }
 
 function balanced(s: string): boolean {
@@ -85,19 +91,21 @@ function compilePart(part: string, rootType: string, relative = false): PartPlan
   // A relative path (a composite's component, `value.ofType(Quantity)`) starts at its base.
   const m = PART.exec(relative ? `${rootType}.${unwrap(part)}` : unwrap(part));
   if (!m || m[1] !== rootType) return undefined;
-  const [, , path, ofType, resolveIs, whereField, whereValue] = m;
-  const segs = path.split('.').filter(Boolean);
-  if (!segs.length) return undefined;
-  const steps: Step[] = [];
+  const [, , path, resolveIs, whereField, whereValue] = m;
+  const steps: PartPlan['steps'] = [];
   let types = [rootType];
-  for (const seg of segs) {
+  for (const [seg, ofType] of path.matchAll(SEGMENT)) {
+    if (ofType) {
+      steps.push({ ofType });
+      types = types.filter((t) => t === ofType);
+      continue;
+    }
     const step = stepFrom(types, seg);
     if (!step) return undefined;
     steps.push(step);
     types = [...new Set([...step.values()].flat().map((s) => s.type))];
   }
   let filter: PartPlan['filter'];
-  if (ofType) filter = (tv) => tv.type === ofType;
   if (resolveIs) {
     if (!types.every((t) => t === 'Reference')) return undefined;
     filter = (tv) => resolvedType(tv) === resolveIs;
@@ -146,6 +154,13 @@ function run(parts: PartPlan[], root: TypedValue): TypedValue[] {
   for (const part of parts) {
     let nodes: TypedValue[] = [root];
     for (const step of part.steps) {
+      if (!(step instanceof Map)) {
+        const kept: TypedValue[] = [];
+        for (const n of nodes) if (n.type === step.ofType) kept.push(n);
+        nodes = kept;
+        if (!nodes.length) break;
+        continue;
+      }
       const next: TypedValue[] = [];
       for (const node of nodes) {
         const v = node.value as any;
