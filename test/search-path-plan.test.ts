@@ -5,8 +5,10 @@ import path from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
 import { loadBaseDefinitions } from '../src/fhir/profiles.ts';
 import { extractIndexRows, extraction } from '../src/store/search/extract.ts';
-import { compilePathPlan } from '../src/store/search/path-plan.ts';
+import { compilePathPlan } from '../src/fhir/path-plan.ts';
 import { searchParamsFor } from '../src/fhir/search-parameters.ts';
+import { compartmentPlans, patientCompartmentOf } from '../src/fhir/compartment.ts';
+import { references } from '../src/fhir/json.ts';
 import { SHARED_DATA } from './helpers/paths.ts';
 
 /**
@@ -62,6 +64,22 @@ test('path plans give exactly the index rows FHIRPath gives, on the R4 examples 
     }
   }
   assert.ok(compared > 100_000, `compared ${compared} rows`);
+});
+
+test('the patient compartment found by path plans is the one FHIRPath finds', () => {
+  // Synthea's references are urn:uuid: placeholders until a transaction resolves them; resolve them here.
+  const resources = corpus().map((r) => structuredClone(r));
+  const typeOf = new Map(resources.map((r) => [`urn:uuid:${r.id}`, r.resourceType]));
+  for (const r of resources) for (const ref of references(r)) if (typeOf.has(ref.value)) ref.set(`${typeOf.get(ref.value)}/${ref.value.slice(9)}`);
+  let inCompartment = 0;
+  for (const r of resources) {
+    compartmentPlans.enabled = false;
+    const slow = patientCompartmentOf(r);
+    compartmentPlans.enabled = true;
+    assert.equal(patientCompartmentOf(r), slow, `${r.resourceType}/${r.id}`);
+    if (slow) inCompartment++;
+  }
+  assert.ok(inCompartment > 9_000, `${inCompartment} resources in a patient's compartment`);
 });
 
 test('plain paths compile; expressions that need FHIRPath stay with it', () => {

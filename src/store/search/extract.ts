@@ -2,7 +2,7 @@ import { evalFhirPathTyped, toTypedValue, type TypedValue } from '@medplum/core'
 import type { Resource } from '@medplum/fhirtypes';
 import { searchParamsFor, type CompiledParam, type SearchParamType } from '../../fhir/search-parameters.ts';
 import { dateRange, normalizeString, parseLocalReference } from './values.ts';
-import { compilePathPlan, compileRelativePlan, type PathPlan } from './path-plan.ts';
+import { compilePathPlan, compileRelativePlan, type PathPlan } from '../../fhir/path-plan.ts';
 
 /** The index rows of one resource, per table, without rid/compartment (added by the writer). */
 export interface ExtractedRows {
@@ -279,18 +279,38 @@ function narrativeText(div: string): string {
     .trim();
 }
 
+/**
+ * The element names a resource has a value for: each JSON key, and each of its prefixes that ends
+ * before a capital, since `value` is present as `valueQuantity` (a choice element) and
+ * `multipleBirth` as `multipleBirthBoolean`.
+ */
+function presentRoots(resource: Resource): Set<string> {
+  const present = new Set<string>();
+  for (const key in resource) {
+    present.add(key);
+    for (let i = 1; i < key.length; i++) {
+      const c = key.charCodeAt(i);
+      if (c >= 65 && c <= 90) present.add(key.slice(0, i));
+    }
+  }
+  return present;
+}
+
+function hasAny(present: Set<string>, roots: string[]): boolean {
+  for (const root of roots) if (present.has(root)) return true;
+  return false;
+}
+
 /** Every index row of one resource, for all parameters of its type. */
 export function extractIndexRows(resource: Resource): ExtractedRows {
   const rows = emptyRows();
-  const input = [toTypedValue(resource)];
-  const present = Object.keys(resource);
-  // `value` is present as valueQuantity, valueString, ... (choice elements)
-  const has = (root: string) => present.some((k) => k === root || (k.startsWith(root) && /[A-Z]/.test(k[root.length] ?? '')));
+  let input: TypedValue[] | undefined;
+  const present = presentRoots(resource);
   for (const param of searchParamsFor(resource.resourceType).values()) {
     if (!param.atom) continue;
-    if (param.roots && !param.roots.some(has)) continue;
+    if (param.roots && !hasAny(present, param.roots)) continue;
     const plan = extraction.pathPlans ? planOf(param) : null;
-    const values = plan ? plan(resource) : evaluate(param.atom, input);
+    const values = plan ? plan(resource) : evaluate(param.atom, (input ??= [toTypedValue(resource)]));
     if (!values.length) continue;
     if (param.type === 'composite') addComposite(rows, param, values);
     else addValues(rows, param.key, param.type, values);

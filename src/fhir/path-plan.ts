@@ -1,6 +1,6 @@
 import { tryGetDataType, type TypedValue } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
-import { splitUnion } from '../../fhir/search-parameters.ts';
+import { splitUnion } from './search-parameters.ts';
 
 /**
  * Index extraction without a FHIRPath interpreter for the expressions most search parameters
