@@ -57,20 +57,30 @@ export async function writeSearchIndex(tx: Queryable, entries: IndexEntry[], opt
   const params: string[] = [];
   for (const key of Object.keys(TABLES) as (keyof ExtractedRows)[]) {
     const { table, columns } = TABLES[key];
-    // Each row's JSON is made once: it is both the parameter's element and, within one resource,
-    // the key that indexes the same value reached by two paths (a display equal to the text) once.
-    const out: string[] = [];
+    // Rows as arrays, the parameter made by one JSON.stringify per table. Within one resource the
+    // same value reached by two paths (a display equal to the text) is indexed once.
+    const out: unknown[][] = [];
     for (const { e, rows } of extracted) {
-      const seen = new Set<string>();
-      for (const row of rows[key] as any[]) {
-        const json = JSON.stringify([e.rid, e.compartment, ...columns.map(([c]) => (row[c] instanceof Date ? row[c].toISOString() : row[c]))]);
-        if (seen.has(json)) continue;
-        seen.add(json);
-        out.push(json);
+      const list = rows[key] as unknown as Record<string, unknown>[];
+      const first = out.length;
+      // A CodeSystem's thousands of codes are compared through a set, a handful of rows one by one.
+      const seen = list.length > 16 ? new Set<string>() : undefined;
+      for (const row of list) {
+        const values: unknown[] = [e.rid, e.compartment];
+        for (const [c] of columns) {
+          const v = row[c];
+          values.push(v instanceof Date ? v.toISOString() : (v ?? null));
+        }
+        if (seen) {
+          const json = JSON.stringify(values);
+          if (seen.has(json)) continue;
+          seen.add(json);
+        } else if (indexedAlready(out, first, values)) continue;
+        out.push(values);
       }
     }
     if (!out.length) continue;
-    params.push(`[${out.join(',')}]`);
+    params.push(JSON.stringify(out));
     const names = ['rid', 'compartment', ...columns.map(([c]) => c)];
     // Row arrays rather than objects: half the JSON; ->> n reads element n as text, cast per column.
     // jsonb, not json: it is parsed once, where json re-lexed a row for every ->> (a fifth of
@@ -81,6 +91,17 @@ export async function writeSearchIndex(tx: Queryable, entries: IndexEntry[], opt
   }
   if (!ctes.length) return;
   await tx.query(`with ${ctes.join(', ')} select 1`, params);
+}
+
+/** Whether rows[first..] holds a row equal to `values` (a few rows of one resource). */
+function indexedAlready(rows: unknown[][], first: number, values: unknown[]): boolean {
+  for (let i = first; i < rows.length; i++) {
+    const row = rows[i];
+    let k = 2; // rid and compartment are the same for all of them
+    while (k < values.length && row[k] === values[k]) k++;
+    if (k === values.length) return true;
+  }
+  return false;
 }
 
 export async function deleteSearchIndex(tx: Queryable, rids: number[]): Promise<void> {
