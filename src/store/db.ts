@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
+import { FhirError, issue } from '../fhir/outcome.ts';
 
 /** Something SQL can be sent to: the database itself or an open transaction. */
 export interface Queryable {
@@ -38,7 +39,11 @@ export function prepared(text: string): string {
 }
 async function run(q: pg.Pool | pg.PoolClient, text: string, params?: unknown[]): Promise<any[]> {
   const name = preparedNames.get(text);
-  return (name ? await q.query({ name, text, values: params as any[] }) : await q.query(text, params as any[])).rows;
+  try {
+    return (name ? await q.query({ name, text, values: params as any[] }) : await q.query(text, params as any[])).rows;
+  } catch (err) {
+    throw busyOr(err);
+  }
 }
 
 // pg returns bigint and numeric as strings; JSON-safe numbers are what callers want for counts.
@@ -54,11 +59,32 @@ export function poolSize(env: NodeJS.ProcessEnv = process.env): number {
   return Number(env.DB_POOL_SIZE) || Math.max(4, 2 * os.availableParallelism());
 }
 
+/**
+ * How long a request waits for a free connection (`DB_POOL_WAIT_MS`, 30 s; 0 waits for ever)
+ * before it is answered 503: with every connection held by long transactions, clients are told
+ * to come back instead of piling up unanswered.
+ */
+export function poolWaitMs(env: NodeJS.ProcessEnv = process.env): number {
+  const configured = Number(env.DB_POOL_WAIT_MS);
+  return env.DB_POOL_WAIT_MS !== undefined && Number.isFinite(configured) && configured >= 0 ? configured : 30_000;
+}
+
+/** pg-pool's error for a connection not had in time, as the 503 a client can act on. */
+function busyOr(err: unknown): unknown {
+  if ((err as Error)?.message !== 'timeout exceeded when trying to connect') return err;
+  return new FhirError(
+    503,
+    [issue('transient', 'database-busy', `No database connection became free within ${poolWaitMs() / 1000} s; nothing was changed, try again`)],
+    { 'retry-after': '5' }
+  );
+}
+
 /** `schema` puts every table in that PostgreSQL schema (tests use one per run for isolation). */
 export async function openPostgres(url: string, schema?: string): Promise<Db> {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize(),
+    connectionTimeoutMillis: poolWaitMs(),
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
   // Fail fast with a clear message when the server is unreachable.
@@ -69,7 +95,9 @@ export async function openPostgres(url: string, schema?: string): Promise<Db> {
       return run(pool, sql, params);
     },
     async transaction(fn) {
-      const client = await pool.connect();
+      const client = await pool.connect().catch((err) => {
+        throw busyOr(err);
+      });
       try {
         await client.query('begin');
         const tx: Queryable = { query: (sql, params) => run(client, sql, params) };
