@@ -1,9 +1,11 @@
 import { test, before, after } from 'node:test';
+import type { Patient } from '@medplum/fhirtypes';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { SHARED_DATA } from './helpers/paths.ts';
+import { modernSyntheaSet } from './helpers/synthea-modern.ts';
 
 let s: TestServer;
 before(async () => {
@@ -39,6 +41,38 @@ test('all of the Synthea set loads as transactions over HTTP, and stored counts 
   // urn:uuid references were rewritten to the stored ids, and every one resolves.
   const [{ n }] = await s.platform.db.query<{ n: number }>(`select count(*)::int as n from resource where type = any($1::text[]) and content like '%urn:uuid:%'`, [[...types]]);
   assert.equal(n, 0);
+});
+
+test('patients in the format of newer Synthea exports, never seen before, load just as well', async () => {
+  // Shared resources in batches with ifNoneExist, conditional references, notes with base64 text,
+  // contained resources, US Core profiles the server does not hold (see the helper).
+  const set = modernSyntheaSet(4);
+  const before = await storedCounts();
+  for (const bundle of [...set.shared, ...set.patients]) {
+    const res = await s.fhir('/', { method: 'POST', body: bundle });
+    assert.equal(res.status, 200, res.text.slice(0, 500));
+    assert.equal(res.body.entry.length, bundle.entry!.length);
+    for (const [i, e] of res.body.entry.entries()) assert.match(e.response.status, /^201/, `${bundle.entry![i].resource!.resourceType}: ${JSON.stringify(e.response)}`);
+  }
+  const after = await storedCounts();
+  for (const [type, n] of Object.entries(set.counts)) assert.equal((after[type] ?? 0) - (before[type] ?? 0), n, type);
+  // Loading the region's bundles again finds what they describe and creates nothing.
+  for (const bundle of set.shared) {
+    const res = await s.fhir('/', { method: 'POST', body: bundle });
+    for (const e of res.body.entry) assert.match(e.response.status, /^200/);
+  }
+  assert.deepEqual(await storedCounts(), after);
+  // Conditional references point at the stored resources; a note's text went to the document store.
+  const family = (set.patients[0].entry![0].resource as Patient).name![0].family;
+  const encounter = (await s.fhir(`/Encounter?subject.family=${family}`)).body.entry[0].resource;
+  const practitioner = (await s.fhir(`/${encounter.participant[0].individual.reference}`)).body;
+  assert.equal(practitioner.resourceType, 'Practitioner');
+  assert.equal((await s.fhir(`/${encounter.serviceProvider.reference}`)).body.resourceType, 'Organization');
+  const doc = (await s.fhir(`/DocumentReference?encounter=${encounter.resourceType}/${encounter.id}`)).body.entry[0].resource;
+  assert.equal(doc.content[0].attachment.data, undefined, 'the content is kept in the document store, not inline');
+  const content = await fetch(doc.content[0].attachment.url, { headers: { accept: 'text/plain' } });
+  assert.equal(content.status, 200);
+  assert.match(await content.text(), /# Chief Complaint/);
 });
 
 test('a transaction is all or nothing: one bad entry leaves nothing behind and names the entry', async () => {

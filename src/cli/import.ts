@@ -1,7 +1,6 @@
 import cliProgress from 'cli-progress';
 import { loadConfig } from '../config.ts';
 import { createPlatform } from '../app.ts';
-import { processBundle } from '../api/bundle.ts';
 import { findImportFiles, readImportFile, type ImportUnit } from '../store/import.ts';
 import { FhirError } from '../fhir/outcome.ts';
 import { parseArgs } from './args.ts';
@@ -23,7 +22,9 @@ if (flags.help || positional.length === 0) {
 const files = findImportFiles(positional);
 const concurrency = Number(flags.concurrency ?? 4);
 const server = typeof flags.server === 'string' ? flags.server.replace(/\/$/, '') : undefined;
-const platform = server ? undefined : await createPlatform({ ...loadConfig(), logLevel: 'silent' });
+// The import is the platform's operator: no token, the same routes as over HTTP (so a bundle
+// carrying documents goes to the document store as an ITI-65 bundle does).
+const platform = server ? undefined : await createPlatform({ ...loadConfig(), logLevel: 'silent' }, { auth: 'off' });
 
 const byType: Record<string, number> = {};
 const failures: { source: string; reason: string }[] = [];
@@ -35,17 +36,23 @@ async function apply(unit: ImportUnit): Promise<void> {
   if (unit.kind === 'bundle') {
     if (server) {
       const res = await fetch(server, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(unit.bundle) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}: ${(await res.text()).slice(0, 500)}`);
+      if (!res.ok) throw new Error(`HTTP ${res.status}: ${outcomeText(await res.text())}`);
       await res.arrayBuffer().catch(() => undefined);
     } else {
-      await processBundle({ config: platform!.config, repo: platform!.repo }, unit.bundle);
+      const res = await platform!.server.inject({
+        method: 'POST',
+        url: '/fhir',
+        headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal' },
+        payload: JSON.stringify(unit.bundle),
+      });
+      if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}: ${outcomeText(res.body)}`);
     }
     for (const e of unit.bundle.entry ?? []) if (e.resource) byType[e.resource.resourceType] = (byType[e.resource.resourceType] ?? 0) + 1;
   } else {
     if (server) {
       const bundle = { resourceType: 'Bundle', type: 'transaction', entry: unit.resources.map((r) => ({ resource: r, request: { method: 'PUT', url: `${r.resourceType}/${r.id}` } })) };
       const res = await fetch(server, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(bundle) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}: ${(await res.text()).slice(0, 500)}`);
+      if (!res.ok) throw new Error(`HTTP ${res.status}: ${outcomeText(await res.text())}`);
       await res.arrayBuffer().catch(() => undefined);
     } else {
       // Referential integrity is checked per chunk; NDJSON exports are per type, so references across files are allowed.
@@ -53,6 +60,17 @@ async function apply(unit: ImportUnit): Promise<void> {
     }
     for (const r of unit.resources) byType[r.resourceType] = (byType[r.resourceType] ?? 0) + 1;
   }
+}
+
+/** The diagnostics of an OperationOutcome body, else the body's start. */
+function outcomeText(body: string): string {
+  try {
+    const issues = JSON.parse(body).issue as { diagnostics?: string }[];
+    if (Array.isArray(issues)) return issues.map((i) => i.diagnostics).join('; ');
+  } catch {
+    // not JSON
+  }
+  return body.slice(0, 500);
 }
 
 const size = (u: ImportUnit) => (u.kind === 'bundle' ? u.resources : u.resources.length);

@@ -79,7 +79,8 @@ export async function provideDocumentBundle(deps: ServiceDeps, contents: Documen
     const id = e.request?.method === 'PUT' ? (e.request.url.split('?')[0].split('/')[1] ?? doc.id) : randomUUID();
     if (!id) throw invalid('missing-id', 'A PUT of a DocumentReference needs DocumentReference/<id>', `Bundle.entry[${i}].request.url`, 400);
     doc.id = id;
-    const existing = new Set((await contents.ofDocument(deps.repo.db, id)).map((c) => c.id));
+    const stored = await contents.ofDocument(deps.repo.db, id);
+    const existing = new Set(stored.map((c) => c.id));
     keep.set(id, new Set());
     doc.content = await Promise.all(
       (doc.content ?? []).map(async (c, j) => {
@@ -88,12 +89,12 @@ export async function provideDocumentBundle(deps: ServiceDeps, contents: Documen
         const contentId = randomUUID();
         let bytes: Buffer;
         let declared = a.contentType;
+        let binary: { contentId?: string } | undefined;
         if (a.data !== undefined) {
           if (!base64.test(a.data)) throw invalid('invalid-base64', 'attachment.data is not base64', `${at}.data`, 400);
           bytes = Buffer.from(a.data, 'base64');
         } else if (a.url && binaries.has(a.url)) {
-          const b = binaries.get(a.url)!;
-          b.contentId ??= contentId;
+          const b = (binary = binaries.get(a.url)!);
           if (b.resource.data === undefined || !base64.test(b.resource.data))
             throw invalid('invalid-base64', 'The Binary entry has no base64 data', `Bundle.entry[${b.index}].resource.data`, 400);
           bytes = Buffer.from(b.resource.data, 'base64');
@@ -111,9 +112,17 @@ export async function provideDocumentBundle(deps: ServiceDeps, contents: Documen
         }
         const measured = measure(bytes, declared, max, at);
         checkClaims(a, measured, at);
+        const { data: _data, ...rest } = a;
+        // The same bytes provided again (an import run twice) keep the content they already have,
+        // so the document is unchanged and gets no new version.
+        const same = stored.find((s) => s.sha1 === measured.sha1 && s.size === measured.size && s.contentType === measured.contentType);
+        if (binary) binary.contentId ??= same?.id ?? contentId;
+        if (same) {
+          keep.get(id)!.add(same.id);
+          return { ...c, attachment: { ...rest, contentType: same.contentType, url: `${deps.fhirBase()}/Binary/${same.id}`, size: same.size, hash: same.sha1 } };
+        }
         keep.get(id)!.add(contentId);
         fresh.push({ info: { id: contentId, documentId: id, ...measured }, bytes });
-        const { data: _data, ...rest } = a;
         return { ...c, attachment: { ...rest, contentType: measured.contentType, url: `${deps.fhirBase()}/Binary/${contentId}`, size: measured.size, hash: measured.sha1 } };
       })
     );
