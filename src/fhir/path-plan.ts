@@ -3,13 +3,14 @@ import type { Resource } from '@medplum/fhirtypes';
 import { splitUnion } from './search-parameters.ts';
 
 /**
- * Index extraction without a FHIRPath interpreter for the expressions most search parameters
- * are: unions of plain paths (`Observation.code`, `Patient.name.given`, the resource itself as a
- * composite's base), with `.ofType(T)` at any step (`(Observation.value.ofType(CodeableConcept)).text`),
- * optionally ending in `.where(resolve() is T)` or `.where(field='value')`. The path is resolved against
- * the type definitions once, at compile time, into property steps per element type; evaluating it
- * is then a walk over the JSON. It gives exactly the typed values FHIRPath gives (a test holds it
- * to that on the official examples and Synthea); anything else stays with FHIRPath.
+ * FHIRPath without an interpreter for the expressions most search parameters are (index
+ * extraction, the patient compartment): unions of plain paths (`Observation.code`,
+ * `Patient.name.given`, the resource itself as a composite's base), with `.ofType(T)` at any step
+ * (`(Observation.value.ofType(CodeableConcept)).text`), optionally ending in
+ * `.where(resolve() is T)` or `.where(field='value')`. The path is resolved against the type
+ * definitions once, at compile time, into property steps per element type; evaluating it is then
+ * a walk over the JSON. It gives exactly the typed values FHIRPath gives (tests hold it to that on
+ * the official examples and Synthea); anything else stays with FHIRPath.
  */
 export type PathPlan = (resource: Resource) => TypedValue[];
 

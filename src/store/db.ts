@@ -74,7 +74,7 @@ function busyOr(err: unknown): unknown {
   if ((err as Error)?.message !== 'timeout exceeded when trying to connect') return err;
   return new FhirError(
     503,
-    [issue('transient', 'database-busy', `No database connection became free within ${poolWaitMs() / 1000} s; nothing was changed, try again`)],
+    [issue('transient', 'database-busy', `No database connection became free within ${poolWaitMs() / 1000} s; try again`)],
     { 'retry-after': '5' }
   );
 }
