@@ -23,8 +23,10 @@ const files = findImportFiles(positional);
 const concurrency = Number(flags.concurrency ?? 4);
 const server = typeof flags.server === 'string' ? flags.server.replace(/\/$/, '') : undefined;
 // The import is the platform's operator: no token, the same routes as over HTTP (so a bundle
-// carrying documents goes to the document store as an ITI-65 bundle does).
-const platform = server ? undefined : await createPlatform({ ...loadConfig(), logLevel: 'silent' }, { auth: 'off' });
+// carrying documents goes to the document store as an ITI-65 bundle does). MAX_BODY_BYTES guards a
+// listening server; a file on the operator's disk is taken whatever its size.
+const config = loadConfig();
+const platform = server ? undefined : await createPlatform({ ...config, logLevel: 'silent', maxBodyBytes: Math.max(config.maxBodyBytes, 2 ** 30) }, { auth: 'off' });
 
 const byType: Record<string, number> = {};
 const failures: { source: string; reason: string }[] = [];
