@@ -41,8 +41,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     baseUrl: (env.BASE_URL ?? `http://localhost:${port}`).replace(/\/$/, ''),
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir,
-    // A long life in Synthea is a transaction Bundle of tens of megabytes; parsing one takes a few times its size in memory.
-    maxBodyBytes: Number(env.MAX_BODY_BYTES ?? 128 * 1024 * 1024),
+    maxBodyBytes: Number(env.MAX_BODY_BYTES ?? 32 * 1024 * 1024),
     testData: (env.TEST_DATA ?? 'true') !== 'false',
     logLevel: env.LOG_LEVEL ?? 'info',
     // Only the embedded database is seeded by default: a real server may hold real data.

@@ -4,8 +4,7 @@ import { startTestServer, type TestServer } from './helpers/server.ts';
 
 let s: TestServer;
 before(async () => {
-  // A small body limit, so the 413 test need not send the default's 128 MB.
-  s = await startTestServer({ env: { MAX_BODY_BYTES: String(4 * 1024 * 1024) } });
+  s = await startTestServer();
 });
 after(async () => s?.close());
 
