@@ -192,6 +192,22 @@ test('20 concurrent If-Match updates: exactly one wins per version, history has 
   assert.deepEqual(hist.body.entry.map((e: any) => e.resource.meta.versionId), ['4', '3', '2', '1']);
 });
 
+test('10 concurrent creates of one id by PUT: each is stored or told 409 to retry, never a 500', async () => {
+  // On PostgreSQL the creates race for the id; the losers hit the unique key (a 500 before).
+  for (let round = 0; round < 3; round++) {
+    const id = `race-${round}-${Date.now()}`;
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => s.fhir(`/Patient/${id}`, { method: 'PUT', body: patient({ id, name: [{ family: `Racer${i}` }] }) }))
+    );
+    const statuses = results.map((r) => r.status);
+    assert.ok(statuses.every((x) => [200, 201, 409].includes(x)), `round ${round}: ${statuses}`);
+    assert.equal(statuses.filter((x) => x === 201).length, 1, `round ${round}: one create`);
+    for (const r of results.filter((r) => r.status === 409)) assert.equal(r.body.issue[0].details.coding[0].code, 'write-conflict');
+    const hist = await s.fhir(`/Patient/${id}/_history`);
+    assert.equal(hist.body.entry.length, statuses.filter((x) => x !== 409).length, 'one version per request that succeeded');
+  }
+});
+
 test('a SearchParameter in a transaction that rolls back takes no effect; stored, it does', async () => {
   const param = {
     resourceType: 'SearchParameter',

@@ -103,6 +103,51 @@ test('a transaction is all or nothing: one bad entry leaves nothing behind and n
   assert.deepEqual(await storedCounts(), before);
 });
 
+test('a transaction that changes one resource twice is refused whole, naming the entry', async () => {
+  await s.fhir('/Patient/overlap-existing', { method: 'PUT', body: { resourceType: 'Patient', id: 'overlap-existing', gender: 'female' } });
+  const put = (id: string, gender: string) => ({ resource: { resourceType: 'Patient', id, gender }, request: { method: 'PUT', url: `Patient/${id}` } });
+  const cases: [string, unknown[]][] = [
+    ['two creates of one id', [put('overlap-new', 'male'), put('overlap-new', 'female')]],
+    ['two updates', [put('overlap-existing', 'male'), put('overlap-existing', 'other')]],
+    ['an update and a delete', [put('overlap-existing', 'male'), { request: { method: 'DELETE', url: 'Patient/overlap-existing' } }]],
+    ['an update and a conditional update that finds the same', [put('overlap-existing', 'male'), { resource: { resourceType: 'Patient', gender: 'other' }, request: { method: 'PUT', url: 'Patient?_id=overlap-existing' } }]],
+  ];
+  const before = await storedCounts();
+  for (const [name, entry] of cases) {
+    const res = await s.fhir('/', { method: 'POST', body: { resourceType: 'Bundle', type: 'transaction', entry } });
+    assert.equal(res.status, 400, `${name}: ${res.text}`);
+    assert.equal(res.body.issue[0].details.coding[0].code, 'transaction-overlap', name);
+    assert.deepEqual(res.body.issue[0].expression, ['Bundle.entry[1].request'], name);
+  }
+  assert.deepEqual(await storedCounts(), before);
+  assert.equal((await s.fhir('/Patient/overlap-existing')).body.meta.versionId, '1');
+});
+
+test('a transaction of thousands of resources (written in several statements) is stored and indexed whole', async () => {
+  const n = 2_500;
+  const entry = [
+    { fullUrl: 'urn:uuid:bbbbbbbb-0000-4000-8000-000000000000', resource: { resourceType: 'Patient', name: [{ family: 'Mangeprøver' }] }, request: { method: 'POST', url: 'Patient' } },
+    ...Array.from({ length: n }, (_, i) => ({
+      resource: {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { coding: [{ system: 'http://loinc.org', code: '2339-0' }] },
+        subject: { reference: 'urn:uuid:bbbbbbbb-0000-4000-8000-000000000000' },
+        effectiveDateTime: new Date(Date.UTC(2020, 0, 1) + i * 3_600_000).toISOString(),
+        valueQuantity: { value: 4 + (i % 50) / 10, unit: 'mmol/L', system: 'http://unitsofmeasure.org', code: 'mmol/L' },
+      },
+      request: { method: 'POST', url: 'Observation' },
+    })),
+  ];
+  const res = await s.fhir('/', { method: 'POST', body: { resourceType: 'Bundle', type: 'transaction', entry }, headers: { prefer: 'return=minimal' } });
+  assert.equal(res.status, 200, res.text.slice(0, 300));
+  const patientId = res.body.entry[0].response.location.split('/')[1];
+  const count = async (q: string) => (await s.fhir(`/Observation?${q}&_summary=count`)).body.total;
+  assert.equal(await count(`subject=Patient/${patientId}`), n);
+  assert.equal(await count(`subject=Patient/${patientId}&value-quantity=gt8.8`), n / 50);
+  assert.equal(await count(`subject=Patient/${patientId}&date=ge2020-04-14`), n - 24 * 104);
+});
+
 test('transaction order, conditional create, conditional references, ifMatch and per-entry responses', async () => {
   const orgId = 'org-tx-1';
   await s.fhir(`/Organization/${orgId}`, {

@@ -5,6 +5,7 @@ import type { Writer, WriteResult } from '../store/repository.ts';
 import type { RequestAccess } from './auth.ts';
 import { parseQuery, parseIfMatch } from '../store/repository.ts';
 import { search } from '../store/search/index.ts';
+import { writeConflictOf } from '../store/db.ts';
 import { applyFhirPathPatch, applyJsonPatch } from '../fhir/patch.ts';
 import { badRequest, FhirError, informational, issue, notFound, preconditionFailed } from '../fhir/outcome.ts';
 import type { PreferReturn } from './http.ts';
@@ -29,7 +30,7 @@ const ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GE
 
 /** A problem in one entry, reported with the entry's FHIRPath. */
 function atEntry(err: unknown, index: number): FhirError {
-  const e = err instanceof FhirError ? err : new FhirError(500, [issue('exception', 'internal-error', String((err as Error)?.message ?? err))]);
+  const e = err instanceof FhirError ? err : (writeConflictOf(err) ?? new FhirError(500, [issue('exception', 'internal-error', String((err as Error)?.message ?? err))]));
   const prefix = `Bundle.entry[${index}]`;
   return new FhirError(
     e.status,
@@ -146,6 +147,18 @@ async function processTransaction(ctx: ServerContext, bundle: Bundle, access?: R
         } catch (err) {
           throw atEntry(err, p.index);
         }
+      }
+
+      // A transaction changes each resource once (the spec: overlapping identities fail it).
+      const changedBy = new Map<string, number>();
+      for (const p of entries) {
+        const id = targets.get(p.index);
+        if (!id || p.method === 'GET' || p.method === 'HEAD' || skip.has(p.index)) continue;
+        const key = `${p.type}/${id}`;
+        const earlier = changedBy.get(key);
+        if (earlier !== undefined)
+          throw badRequest('transaction-overlap', `Bundle.entry[${p.index}] changes ${key}, which Bundle.entry[${earlier}] changes too; a transaction changes a resource once`, `Bundle.entry[${p.index}].request`);
+        changedBy.set(key, p.index);
       }
 
       // Rewrite references: urn:uuid: placeholders and conditional references (Type?criteria).

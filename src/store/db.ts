@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
-import { FhirError, issue } from '../fhir/outcome.ts';
+import { conflict, FhirError, issue } from '../fhir/outcome.ts';
 
 /** Something SQL can be sent to: the database itself or an open transaction. */
 export interface Queryable {
@@ -77,6 +77,17 @@ function busyOr(err: unknown): unknown {
     [issue('transient', 'database-busy', `No database connection became free within ${poolWaitMs() / 1000} s; try again`)],
     { 'retry-after': '5' }
   );
+}
+
+/**
+ * A database error that means another request changed the same data at the same moment (two
+ * creates of one id, a deadlock between two updates, a serialization failure), as the 409 a client
+ * may retry: the transaction was rolled back whole. Anything else is undefined.
+ */
+export function writeConflictOf(err: unknown): FhirError | undefined {
+  const code = (err as { code?: unknown; severity?: unknown })?.code;
+  if (typeof (err as { severity?: unknown })?.severity !== 'string' || !['23505', '40001', '40P01'].includes(code as string)) return undefined;
+  return conflict('write-conflict', 'Another request changed the same resource at the same moment; nothing was written, try again');
 }
 
 /** `schema` puts every table in that PostgreSQL schema (tests use one per run for isolation). */

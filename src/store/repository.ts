@@ -9,6 +9,12 @@ import { patientCompartmentOf } from '../fhir/compartment.ts';
 import { contentKey, parseRelativeReference, references } from '../fhir/json.ts';
 import { isResourceType, isValidId } from '../fhir/resource-types.ts';
 
+/**
+ * Resources per bulk statement. A transaction Bundle of a long Synthea life has tens of thousands;
+ * in one statement its parameters and PostgreSQL's working copies of them took gigabytes.
+ */
+const INSERT_CHUNK = 1000;
+
 const READ_STORED = prepared('select deleted, content, version, compartment from resource where type = $1 and id = $2');
 
 export interface WriteResult {
@@ -259,6 +265,11 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
    * and history rows and one for the index, since bulk loading is dominated by round trips otherwise.
    */
   async function insertNew(tx: Queryable, resources: Resource[], method: Method, now: Date, guard?: WriteGuard): Promise<Resource[]> {
+    if (resources.length > INSERT_CHUNK) {
+      const stored: Resource[] = [];
+      for (let i = 0; i < resources.length; i += INSERT_CHUNK) stored.push(...(await insertNew(tx, resources.slice(i, i + INSERT_CHUNK), method, now, guard)));
+      return stored;
+    }
     const ts = now.toISOString();
     const fresh = resources.map((r) => {
       let stored = stamp(r, 1, now);
