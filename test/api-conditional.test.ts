@@ -43,6 +43,29 @@ test('conditional update: 0 matches creates, 1 updates, many is a 412', async ()
   assert.equal((await s.fhir(url, { method: 'PUT', body: pat('29029600013') })).status, 412);
 });
 
+test('concurrent conditional creates and updates with the same criteria store one resource', async () => {
+  // Eight clients at once, by each route a loader uses: before, PostgreSQL stored up to four
+  // copies and the later requests failed with 412 multiple-matches.
+  const routes: [string, (value: string) => Promise<{ status: number }>][] = [
+    ['POST with If-None-Exist', (v) => s.fhir('/Patient', { method: 'POST', body: pat(v), headers: { 'if-none-exist': `identifier=${SYS}|${v}` } })],
+    ['conditional PUT', (v) => s.fhir(`/Patient?identifier=${SYS}|${v}`, { method: 'PUT', body: pat(v, { gender: 'female' }) })],
+    ...(['transaction', 'batch'] as const).map(
+      (type) =>
+        [
+          `${type} entry with ifNoneExist`,
+          (v: string) =>
+            s.fhir('/', { method: 'POST', body: { resourceType: 'Bundle', type, entry: [{ resource: pat(v), request: { method: 'POST', url: 'Patient', ifNoneExist: `identifier=${SYS}|${v}` } }] } }),
+        ] as [string, (value: string) => Promise<{ status: number }>]
+    ),
+  ];
+  for (const [name, send] of routes) {
+    const value = `race-${name.length}-${Date.now()}`;
+    const statuses = (await Promise.all(Array.from({ length: 8 }, () => send(value)))).map((r) => r.status);
+    assert.ok(statuses.every((x) => x === 200 || x === 201), `${name}: ${statuses}`);
+    assert.equal((await s.fhir(`/Patient?identifier=${SYS}|${value}&_summary=count`)).body.total, 1, name);
+  }
+});
+
 test('conditional delete: one match is deleted, none is fine, many is a 412', async () => {
   const created = (await s.fhir('/Patient', { method: 'POST', body: pat('01010112345-cd') })).body;
   const url = `/Patient?identifier=${encodeURIComponent(`${SYS}|01010112345-cd`)}`;

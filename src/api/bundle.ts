@@ -3,7 +3,7 @@ import type { Binary, Bundle, BundleEntry, Parameters, Resource } from '@medplum
 import type { ServerContext } from './server.ts';
 import type { Writer, WriteResult } from '../store/repository.ts';
 import type { RequestAccess } from './auth.ts';
-import { parseQuery, parseIfMatch } from '../store/repository.ts';
+import { criteriaKey, parseQuery, parseIfMatch } from '../store/repository.ts';
 import { search } from '../store/search/index.ts';
 import { writeConflictOf } from '../store/db.ts';
 import { applyFhirPathPatch, applyJsonPatch } from '../fhir/patch.ts';
@@ -118,6 +118,17 @@ async function processTransaction(ctx: ServerContext, bundle: Bundle, access?: R
       const idMap = new Map<string, string>(); // fullUrl → Type/id
       const skip = new Set<number>(); // creates satisfied by If-None-Exist
       const targets = new Map<number, string>(); // entry → id it writes
+
+      // Every conditional write's criteria held first, in one order (no deadlock between two
+      // bundles): a concurrent bundle with the same criteria waits and then finds what this stores.
+      const held = new Map<string, [string, [string, string][]]>();
+      for (const p of entries) {
+        const ifNoneExist = p.method === 'POST' ? p.entry.request?.ifNoneExist : undefined;
+        const conditional = (p.method === 'PUT' || p.method === 'PATCH' || p.method === 'DELETE') && !p.id ? p.query : undefined;
+        const criteria = ifNoneExist ? parseQuery(ifNoneExist) : conditional;
+        if (criteria) held.set(criteriaKey(p.type, criteria), [p.type, criteria]);
+      }
+      for (const key of [...held.keys()].sort()) await w.lockCriteria(...held.get(key)!);
 
       for (const p of entries) {
         try {
@@ -234,11 +245,13 @@ async function processBatch(ctx: ServerContext, bundle: Bundle, access?: Request
         await ctx.repo.inTransaction(async (w) => {
           let id = p.id;
           if (p.method === 'POST' && entry.request?.ifNoneExist) {
+            await w.lockCriteria(p.type, parseQuery(entry.request.ifNoneExist));
             const matches = await w.findMatches(p.type, parseQuery(entry.request.ifNoneExist), 2);
             if (matches.length > 1) throw preconditionFailed('multiple-matches', `ifNoneExist matches more than one ${p.type}`);
             if (matches.length === 1) return runEntry(ctx, w, p, matches[0].id, true, access);
           }
           if (!id && p.query && p.method !== 'GET' && p.method !== 'HEAD') {
+            await w.lockCriteria(p.type, p.query);
             const matches = await w.findMatches(p.type, p.query, 2);
             if (matches.length > 1) throw preconditionFailed('multiple-matches', `${entry.request!.url} matches more than one ${p.type}`);
             id = matches[0]?.id ?? (p.method === 'PUT' ? entry.resource?.id ?? randomUUID() : undefined);

@@ -103,9 +103,13 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
   });
 
   /** Conditional update / delete / patch: PUT|DELETE|PATCH /Type?criteria */
-  const conditionalTarget = async (request: FastifyRequest, type: string, action: string) => {
+  const criteriaOf = (request: FastifyRequest, action: string) => {
     const criteria = queryPairs(request).filter(([k]) => !k.startsWith('_format') && k !== '_pretty');
     if (criteria.length === 0) throw badRequest('missing-criteria', `Conditional ${action} needs search criteria in the URL`);
+    return criteria;
+  };
+  const conditionalTarget = async (request: FastifyRequest, type: string, action: string) => {
+    const criteria = criteriaOf(request, action);
     return repo.inTransaction(async (w) => w.findMatches(type, criteria, 2), { visible: request.access.visibleRows() });
   };
   const ifMatchOf = (request: FastifyRequest) => request.headers['if-match'] as string | undefined;
@@ -114,14 +118,23 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     const type = typeOf(request);
     const body = requireBody(request);
     if (body.resourceType !== type) throw badRequest('type-mismatch', `The body is a ${body.resourceType}, but was sent to ${type}`, 'resourceType');
-    const matches = await conditionalTarget(request, type, 'update');
-    if (matches.length > 1) throw preconditionFailed('multiple-matches', `The criteria match more than one ${type}; be more specific`);
-    if (matches.length === 1) {
-      if (body.id && body.id !== matches[0].id) throw badRequest('id-mismatch', `The body's id ${body.id} is not the id of the matching ${type} (${matches[0].id})`, `${type}.id`);
-      return sendWrite(request, reply, await repo.update({ ...body, id: matches[0].id }, { ifMatch: ifMatchOf(request), guard: request.access.guard }));
-    }
-    if (body.id) return sendWrite(request, reply, await repo.update(body, { guard: request.access.guard }));
-    return sendWrite(request, reply, await repo.create(body, { guard: request.access.guard }));
+    const criteria = criteriaOf(request, 'update');
+    // Matching and writing in one transaction, the criteria held: two such requests that find
+    // nothing do not both create.
+    const result = await repo.inTransaction(
+      async (w) => {
+        await w.lockCriteria(type, criteria);
+        const matches = await w.findMatches(type, criteria, 2);
+        if (matches.length > 1) throw preconditionFailed('multiple-matches', `The criteria match more than one ${type}; be more specific`);
+        if (matches.length === 1) {
+          if (body.id && body.id !== matches[0].id) throw badRequest('id-mismatch', `The body's id ${body.id} is not the id of the matching ${type} (${matches[0].id})`, `${type}.id`);
+          return w.update({ ...body, id: matches[0].id }, { ifMatch: ifMatchOf(request) });
+        }
+        return body.id ? w.update(body) : w.create(body);
+      },
+      { guard: request.access.guard, visible: request.access.visibleRows() }
+    );
+    return sendWrite(request, reply, result);
   });
 
   app.delete('/:type', async (request, reply) => {

@@ -142,6 +142,20 @@ export interface Writer {
   delete(type: string, id: string, opts?: { ifMatch?: string }): Promise<WriteResult | undefined>;
   read(type: string, id: string): Promise<Resource>;
   findMatches: (type: string, params: [string, string][], limit?: number) => Promise<{ rid: number; id: string }[]>;
+  /**
+   * Holds these conditional-write criteria until the transaction ends: a second conditional create
+   * or update with the same criteria waits, then finds what the first one stored, instead of
+   * storing a duplicate. Take several in a fixed order (sorted) to avoid deadlocks.
+   */
+  lockCriteria(type: string, params: [string, string][]): Promise<void>;
+}
+
+/** The key conditional writes with the same criteria share, whatever the order of their parameters. */
+export function criteriaKey(type: string, params: [string, string][]): string {
+  return `${type}?${params
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+    .sort()
+    .join('&')}`;
 }
 
 export function parseIfMatch(value: string): number {
@@ -394,6 +408,9 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
       },
       read: (type, id) => readFrom(tx, type, id),
       findMatches: (type, params, limit) => opts.findMatches!(tx, type, params, limit, visible),
+      async lockCriteria(type, params) {
+        await tx.query(`select pg_advisory_xact_lock(hashtextextended($1, 0))`, [criteriaKey(type, params)]);
+      },
     };
     return w;
   }
@@ -429,6 +446,7 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
       return transaction(async (tx) => {
         const w = writer(tx, opts.referentialIntegrity, o.guard, o.visible);
         if (o.ifNoneExist !== undefined) {
+          await w.lockCriteria(resource.resourceType, parseQuery(o.ifNoneExist));
           const matches = await w.findMatches(resource.resourceType, parseQuery(o.ifNoneExist), 2);
           if (matches.length > 1) {
             throw preconditionFailed('multiple-matches', `If-None-Exist ${o.ifNoneExist} matches more than one ${resource.resourceType}`);
