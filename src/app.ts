@@ -41,11 +41,12 @@ export async function createPlatform(
   // SearchParameters posted to the server take effect for new writes (reindex for old data).
   await loadCustomSearchParameters(db);
   const repo = await createRepository(db, {
-    validate: (r: Resource) => [
-      ...validator.validate(r),
-      ...checkNorwegianIdentifiers(r, { testData: config.testData }),
-      ...SERVICE_MODULES.flatMap((m) => m.validate?.(r) ?? []),
-    ],
+    validate: (r: Resource) => {
+      const base = validator.validate(r);
+      // The identifier and service checks read the resource as R4 shapes it: only once it is.
+      if (base.some((i) => i.severity === 'error' || i.severity === 'fatal')) return base;
+      return [...base, ...checkNorwegianIdentifiers(r, { testData: config.testData }), ...SERVICE_MODULES.flatMap((m) => m.validate?.(r) ?? [])];
+    },
     clock: o.clock,
     // Registered only once committed: a rolled-back write must leave no parameter or profile behind.
     afterWrite: async (tx, r, method) => {

@@ -145,10 +145,21 @@ test('bad input gets an OperationOutcome with a stable code and path, never a 50
     ['/Patient', { method: 'POST', body: patient({ birthDate: '1980-13-45' }) }, 422, ''],
     ['/Observation', { method: 'POST', body: { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/does-not-exist' } } }, 400, 'reference-not-found'],
     ['/Patient', { method: 'POST', body: 'not json at all', headers: { 'content-type': 'text/plain' } }, 415, 'unsupported-media-type'],
+    // Each of these was a 500 before.
+    ['/', { method: 'POST', body: { resourceType: 'Bundle', type: 'transaction', entry: 'x' } }, 400, 'invalid-bundle'],
+    ['/', { method: 'POST', body: { resourceType: 'Bundle', type: 'transaction', entry: [null] } }, 400, 'invalid-bundle'],
+    ['/', { method: 'POST', body: { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'POST', url: 5 }, resource: patient() }] } }, 400, 'invalid-bundle'],
+    ['/', { method: 'POST', body: { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'POST', url: 'Patient', ifNoneExist: 5 }, resource: patient() }] } }, 400, 'invalid-bundle'],
+    ['/', { method: 'POST', body: { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'POST', url: 'DocumentReference' }, resource: { resourceType: 'DocumentReference', status: 'current', content: 'x' } }] } }, 400, 'invalid-document'],
+    ['/Patient', { method: 'POST', body: patient({ meta: { tag: [null] } }) }, 422, ''],
+    ['/Patient/x/_history/99999999999999999999', { method: 'GET' }, 404, 'not-found'],
+    ['/Patient/%00', { method: 'GET' }, 404, 'not-found'],
+    ['/Patient?name=%00', { method: 'GET' }, 400, 'invalid-value'],
+    ['/Patient', { method: 'POST', body: `{"resourceType":"Patient","extension":[${'{"url":"http://x","extension":['.repeat(20_000)}${']}'.repeat(20_000)}]}` }, 400, 'too-deep'],
   ];
   for (const [path, init, status, code] of cases) {
     const res = await s.fhir(path, init);
-    assert.equal(res.status, status, `${init.method} ${path} ${JSON.stringify(init.body).slice(0, 80)}: ${res.text}`);
+    assert.equal(res.status, status, `${init.method} ${path} ${String(JSON.stringify(init.body)).slice(0, 80)}: ${res.text}`);
     assert.equal(res.body?.resourceType, 'OperationOutcome', res.text);
     if (code) assert.equal(res.body.issue[0].details.coding[0].code, code, res.text);
     if (status === 422) assert.ok(res.body.issue.some((i: any) => i.expression?.length), `422 names the element: ${res.text}`);

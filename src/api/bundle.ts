@@ -5,10 +5,9 @@ import type { Writer, WriteResult } from '../store/repository.ts';
 import type { RequestAccess } from './auth.ts';
 import { criteriaKey, parseQuery, parseIfMatch } from '../store/repository.ts';
 import { search } from '../store/search/index.ts';
-import { writeConflictOf } from '../store/db.ts';
 import { applyFhirPathPatch, applyJsonPatch } from '../fhir/patch.ts';
 import { badRequest, FhirError, informational, issue, notFound, preconditionFailed } from '../fhir/outcome.ts';
-import type { PreferReturn } from './http.ts';
+import { requestErrorOf, type PreferReturn } from './http.ts';
 import { references } from '../fhir/json.ts';
 import { isResourceType } from '../fhir/resource-types.ts';
 
@@ -30,7 +29,7 @@ const ORDER: Record<Method, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GE
 
 /** A problem in one entry, reported with the entry's FHIRPath. */
 function atEntry(err: unknown, index: number): FhirError {
-  const e = err instanceof FhirError ? err : (writeConflictOf(err) ?? new FhirError(500, [issue('exception', 'internal-error', String((err as Error)?.message ?? err))]));
+  const e = requestErrorOf(err) ?? new FhirError(500, [issue('exception', 'internal-error', String((err as Error)?.message ?? err))]);
   const prefix = `Bundle.entry[${index}]`;
   return new FhirError(
     e.status,
@@ -42,7 +41,33 @@ function atEntry(err: unknown, index: number): FhirError {
   );
 }
 
+/** The JSON shape of a Bundle's entries, checked before anything reads them (a 400 naming the entry). */
+export function checkEntries(bundle: Bundle): void {
+  checkEntryList(bundle);
+  (bundle.entry ?? []).forEach(checkEntry);
+}
+
+function checkEntryList(bundle: Bundle): void {
+  if (bundle.entry !== undefined && !Array.isArray(bundle.entry)) throw badRequest('invalid-bundle', 'Bundle.entry must be an array', 'Bundle.entry');
+}
+
+const REQUEST_STRINGS = ['method', 'url', 'ifNoneExist', 'ifMatch', 'ifNoneMatch', 'ifModifiedSince'] as const;
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+function checkEntry(entry: unknown, index: number): void {
+  const at = `Bundle.entry[${index}]`;
+  if (!isObject(entry)) throw badRequest('invalid-bundle', `${at} must be an object`, at);
+  if (entry.fullUrl !== undefined && typeof entry.fullUrl !== 'string') throw badRequest('invalid-bundle', `${at}.fullUrl must be a string`, `${at}.fullUrl`);
+  if (entry.resource !== undefined && !isObject(entry.resource)) throw badRequest('invalid-bundle', `${at}.resource must be a resource (an object)`, `${at}.resource`);
+  const req = entry.request;
+  if (req === undefined) return;
+  if (!isObject(req)) throw badRequest('invalid-bundle', `${at}.request must be an object`, `${at}.request`);
+  for (const k of REQUEST_STRINGS)
+    if (req[k] !== undefined && typeof req[k] !== 'string') throw badRequest('invalid-bundle', `${at}.request.${k} must be a string`, `${at}.request.${k}`);
+}
+
 function parseEntry(entry: BundleEntry, index: number): Parsed {
+  checkEntry(entry, index);
   const req = entry.request;
   if (!req?.method || !req.url) throw badRequest('missing-request', `Bundle.entry[${index}] needs request.method and request.url`, `Bundle.entry[${index}].request`);
   const method = req.method as Method;
@@ -99,6 +124,8 @@ export function withPreferredWrites(request: Bundle, response: Bundle, prefer: P
  * seeding) the caller is the platform itself.
  */
 export async function processBundle(ctx: ServerContext, bundle: Bundle, access?: RequestAccess): Promise<Bundle> {
+  // A batch reports a malformed entry as that entry's outcome (parseEntry), a transaction fails on it.
+  checkEntryList(bundle);
   if (bundle.type === 'transaction') return processTransaction(ctx, bundle, access);
   if (bundle.type === 'batch') return processBatch(ctx, bundle, access);
   throw badRequest('invalid-bundle-type', `Only batch and transaction Bundles can be processed, not ${JSON.stringify(bundle.type)}`, 'Bundle.type');

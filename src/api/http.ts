@@ -1,8 +1,20 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Resource } from '@medplum/fhirtypes';
 import { badRequest, FhirError, issue } from '../fhir/outcome.ts';
+import { databaseErrorAsFhir } from '../store/db.ts';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+
+/**
+ * An error the request caused, as its OperationOutcome: a FhirError as it is, a database error the
+ * client can act on (databaseErrorAsFhir), or a body nested so deeply that processing it ran out
+ * of stack. Anything else is undefined: a fault of the server (500).
+ */
+export function requestErrorOf(err: unknown): FhirError | undefined {
+  if (err instanceof FhirError) return err;
+  if (err instanceof RangeError && /call stack/i.test(err.message)) return badRequest('too-deep', 'The request is nested too deeply to process');
+  return databaseErrorAsFhir(err);
+}
 
 export const etagOf = (r: Resource) => `W/"${r.meta?.versionId ?? '1'}"`;
 

@@ -1,9 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from '../config.ts';
 import type { Repository } from '../store/repository.ts';
-import { writeConflictOf } from '../store/db.ts';
 import { FhirError, issue } from '../fhir/outcome.ts';
-import { FHIR_JSON } from './http.ts';
+import { FHIR_JSON, requestErrorOf } from './http.ts';
 import { registerRestRoutes } from './rest.ts';
 import { authPlugin } from './auth.ts';
 import { privacyRoutes } from './privacy-routes.ts';
@@ -53,8 +52,8 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
 
   app.setErrorHandler((err: any, request, reply) => {
     let fhirErr: FhirError;
-    if (err instanceof FhirError) fhirErr = err;
-    else if (writeConflictOf(err)) fhirErr = writeConflictOf(err)!;
+    const known = requestErrorOf(err);
+    if (known) fhirErr = known;
     else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       fhirErr = new FhirError(413, [issue('too-costly', 'body-too-large', `The request body is larger than the limit of ${ctx.config.maxBodyBytes} bytes`)]);
     } else if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {

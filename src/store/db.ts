@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
-import { conflict, FhirError, issue } from '../fhir/outcome.ts';
+import { badRequest, conflict, FhirError, issue } from '../fhir/outcome.ts';
 
 /** Something SQL can be sent to: the database itself or an open transaction. */
 export interface Queryable {
@@ -80,14 +80,20 @@ function busyOr(err: unknown): unknown {
 }
 
 /**
- * A database error that means another request changed the same data at the same moment (two
- * creates of one id, a deadlock between two updates, a serialization failure), as the 409 a client
- * may retry: the transaction was rolled back whole. Anything else is undefined.
+ * A database error the client can act on, as its OperationOutcome: another request changed the
+ * same data at the same moment (two creates of one id, a deadlock, a serialization failure), a 409
+ * the client may retry, or a value the database cannot take, a 400. The transaction was rolled
+ * back whole. Anything else is undefined (a 500).
  */
-export function writeConflictOf(err: unknown): FhirError | undefined {
-  const code = (err as { code?: unknown; severity?: unknown })?.code;
-  if (typeof (err as { severity?: unknown })?.severity !== 'string' || !['23505', '40001', '40P01'].includes(code as string)) return undefined;
-  return conflict('write-conflict', 'Another request changed the same resource at the same moment; nothing was written, try again');
+export function databaseErrorAsFhir(err: unknown): FhirError | undefined {
+  const { code, severity } = (err ?? {}) as { code?: unknown; severity?: unknown };
+  if (typeof severity !== 'string' || typeof code !== 'string') return undefined;
+  if (['23505', '40001', '40P01'].includes(code))
+    return conflict('write-conflict', 'Another request changed the same resource at the same moment; nothing was written, try again');
+  // Class 22, data exceptions: a value from the request the database cannot take (a NUL
+  // character, a number out of range) that no check before it caught.
+  if (code.startsWith('22')) return badRequest('invalid-value', `A value in the request cannot be stored or searched: ${(err as Error).message}`);
+  return undefined;
 }
 
 /** `schema` puts every table in that PostgreSQL schema (tests use one per run for isolation). */

@@ -420,6 +420,7 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
   }
 
   async function readStored(q: Queryable, type: string, id: string): Promise<{ resource: Resource; text: string; compartment: string | null }> {
+    if (!isValidId(id)) throw notFound(`${type}/${id} is not known`);
     const [row] = await q.query<{ deleted: boolean; content: string; version: number; compartment: string | null }>(READ_STORED, [type, id]);
     if (!row) throw notFound(`${type}/${id} is not known`);
     if (row.deleted) throw gone(`${type}/${id} was deleted (version ${row.version})`);
@@ -461,7 +462,8 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
     read: (type, id) => readFrom(db, type, id),
     readStored: (type, id) => readStored(db, type, id),
     async vread(type, id, version) {
-      if (!/^[0-9]+$/.test(version)) throw notFound(`${type}/${id} has no version ${version}`);
+      // Versions are positive 32-bit integers; anything else (a NUL in the id included) is not stored.
+      if (!/^[0-9]{1,9}$/.test(version) || !isValidId(id)) throw notFound(`${type}/${id} has no version ${version}`);
       const [row] = await db.query<{ deleted: boolean; content: string | null }>(
         `select deleted, content from resource_history where type = $1 and id = $2 and version = $3`,
         [type, id, Number(version)]

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Attachment, Binary, Bundle, BundleEntry, DocumentReference, Resource } from '@medplum/fhirtypes';
 import type { RequestAccess } from '../../api/auth.ts';
-import { processBundle } from '../../api/bundle.ts';
+import { checkEntries, processBundle } from '../../api/bundle.ts';
 import type { ServerContext } from '../../api/server.ts';
 import { patientCompartmentOf } from '../../fhir/compartment.ts';
 import { FhirError, issue } from '../../fhir/outcome.ts';
@@ -35,7 +35,10 @@ export function carriesDocuments(body: unknown): body is Bundle {
   const docs = b.entry.filter((e) => e?.resource?.resourceType === 'DocumentReference' && ['POST', 'PUT'].includes(e.request?.method ?? ''));
   const content =
     b.entry.some((e) => e?.resource?.resourceType === 'Binary') ||
-    docs.some((e) => ((e.resource as DocumentReference).content ?? []).some((c) => c?.attachment?.data !== undefined));
+    docs.some((e) => {
+      const content = (e.resource as DocumentReference).content;
+      return Array.isArray(content) && content.some((c) => c?.attachment?.data !== undefined);
+    });
   return content || (b.type === 'transaction' && docs.length > 0);
 }
 
@@ -45,6 +48,7 @@ interface NewContent {
 }
 
 export async function provideDocumentBundle(deps: ServiceDeps, contents: DocumentContents, bundle: Bundle, access: RequestAccess): Promise<Bundle> {
+  checkEntries(bundle);
   if (bundle.type !== 'transaction')
     throw invalid('documents-need-transaction', 'Documents are provided in a transaction Bundle (IHE ITI-65), so that a document and its content are stored together or not at all', 'Bundle.type');
   const entries = bundle.entry ?? [];
@@ -75,6 +79,7 @@ export async function provideDocumentBundle(deps: ServiceDeps, contents: Documen
     }
     if (e.request?.method === 'POST' && e.request.ifNoneExist)
       throw invalid('document-conditional-create', 'Conditional create of a DocumentReference is not supported: documents are identified by their id and masterIdentifier', `Bundle.entry[${i}].request.ifNoneExist`, 400);
+    checkAttachments(e.resource, `Bundle.entry[${i}].resource`);
     const doc = structuredClone(e.resource) as DocumentReference;
     const id = e.request?.method === 'PUT' ? (e.request.url.split('?')[0].split('/')[1] ?? doc.id) : randomUUID();
     if (!id) throw invalid('missing-id', 'A PUT of a DocumentReference needs DocumentReference/<id>', `Bundle.entry[${i}].request.url`, 400);
@@ -95,7 +100,7 @@ export async function provideDocumentBundle(deps: ServiceDeps, contents: Documen
           bytes = Buffer.from(a.data, 'base64');
         } else if (a.url && binaries.has(a.url)) {
           const b = (binary = binaries.get(a.url)!);
-          if (b.resource.data === undefined || !base64.test(b.resource.data))
+          if (typeof b.resource.data !== 'string' || !base64.test(b.resource.data))
             throw invalid('invalid-base64', 'The Binary entry has no base64 data', `Bundle.entry[${b.index}].resource.data`, 400);
           bytes = Buffer.from(b.resource.data, 'base64');
           declared ??= b.resource.contentType;
@@ -162,6 +167,25 @@ export async function provideDocumentBundle(deps: ServiceDeps, contents: Documen
     else out.push({ response: { status: '201 Created', location: binaryUrls.has(i) ? `Binary/${binaryUrls.get(i)}` : undefined } });
   });
   return { ...response, entry: out };
+}
+
+/**
+ * The parts of a DocumentReference taken apart here, checked for their JSON shape first: the
+ * validator sees the document only after its content is out.
+ */
+function checkAttachments(doc: unknown, at: string): void {
+  const content = (doc as { content?: unknown }).content;
+  if (content === undefined) return;
+  if (!Array.isArray(content)) throw invalid('invalid-document', 'DocumentReference.content must be an array', `${at}.content`, 400);
+  content.forEach((c: unknown, j: number) => {
+    const where = `${at}.content[${j}]`;
+    const a = (c as { attachment?: unknown } | null)?.attachment;
+    if (typeof c !== 'object' || c === null || Array.isArray(c) || (a !== undefined && (typeof a !== 'object' || a === null || Array.isArray(a))))
+      throw invalid('invalid-document', 'Each DocumentReference.content is an object with an attachment object', where, 400);
+    for (const k of ['data', 'url', 'contentType'])
+      if ((a as Record<string, unknown> | undefined)?.[k] !== undefined && typeof (a as Record<string, unknown>)[k] !== 'string')
+        throw invalid('invalid-document', `attachment.${k} must be a string`, `${where}.attachment.${k}`, 400);
+  });
 }
 
 /** The content id in a url to this server's /Binary/<id> (absolute or relative). */
