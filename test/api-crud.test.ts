@@ -134,6 +134,7 @@ test('a search page sent as stored is the same Bundle as the pretty-printed one:
 
 test('bad input gets an OperationOutcome with a stable code and path, never a 500, and writes nothing', async () => {
   const count = async () => (await s.platform.db.query<{ n: number }>('select count(*)::int as n from resource_history'))[0].n;
+  await s.fhir('/Patient/patchable', { method: 'PUT', body: patient({ id: 'patchable' }) });
   const before = await count();
   const cases: [string, { method: string; body?: unknown; headers?: Record<string, string> }, number, string][] = [
     ['/Patient', { method: 'POST', body: '{"resourceType": "Patient",', headers: { 'content-type': 'application/fhir+json' } }, 400, 'malformed-json'],
@@ -156,6 +157,10 @@ test('bad input gets an OperationOutcome with a stable code and path, never a 50
     ['/Patient/%00', { method: 'GET' }, 404, 'not-found'],
     ['/Patient?name=%00', { method: 'GET' }, 400, 'invalid-value'],
     ['/Patient', { method: 'POST', body: `{"resourceType":"Patient","extension":[${'{"url":"http://x","extension":['.repeat(20_000)}${']}'.repeat(20_000)}]}` }, 400, 'too-deep'],
+    ['/Patient/patchable', { method: 'PATCH', body: { resourceType: 'Parameters', parameter: 'x' } }, 400, 'patch-invalid'],
+    ['/Patient/$validate', { method: 'POST', body: { resourceType: 'Parameters', parameter: 'x' } }, 400, 'missing-resource'],
+    // Refused by Node's HTTP parser before the routes: an OperationOutcome all the same.
+    [`/Patient?_id=${'x'.repeat(20_000)}`, { method: 'GET' }, 431, 'headers-too-large'],
   ];
   for (const [path, init, status, code] of cases) {
     const res = await s.fhir(path, init);

@@ -272,7 +272,8 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
   async function validateOperation(request: FastifyRequest, type: string, id?: string) {
     let body = requireBody(request);
     if (body.resourceType === 'Parameters') {
-      const p = (body as Parameters).parameter?.find((x) => x.name === 'resource');
+      const list = (body as Parameters).parameter;
+      const p = Array.isArray(list) ? list.find((x) => x?.name === 'resource') : undefined;
       if (!p?.resource) throw badRequest('missing-resource', 'The Parameters need a "resource" parameter', 'Parameters.parameter');
       body = p.resource;
     }

@@ -34,6 +34,7 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
     logger: ctx.config.logLevel === 'silent' ? false : { level: ctx.config.logLevel },
     // Long OR lists and chained searches make long URLs.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2000 },
+    clientErrorHandler: answerClientError,
   } as any);
 
   // Only JSON (and form bodies for POST _search) are FHIR here; anything else is a 415.
@@ -107,4 +108,22 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
     { prefix: '/fhir' }
   );
   return app as unknown as FastifyInstance;
+}
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (headers or URL over 16 kB, a
+ * malformed request line) are answered as every other error is, with an OperationOutcome.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: import('node:net').Socket): void {
+  // A reset connection has no one to answer (as Fastify's own handler).
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, text, error] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', new FhirError(431, [issue('too-costly', 'headers-too-large', 'The URL or headers are larger than 16 kB; send a long search as POST [type]/_search with the parameters in the body')])]
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', new FhirError(408, [issue('timeout', 'request-timeout', 'The request did not arrive in time')])]
+        : [400, 'Bad Request', new FhirError(400, [issue('structure', 'malformed-request', 'The request is not well-formed HTTP')])];
+  const body = JSON.stringify(error.outcome);
+  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${text}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: ${FHIR_JSON}\r\nConnection: close\r\n\r\n${body}`);
+  socket.destroy(err);
 }

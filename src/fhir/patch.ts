@@ -94,6 +94,9 @@ export function applyFhirPathPatch(resource: Resource, parameters: Parameters): 
   if (parameters?.resourceType !== 'Parameters') {
     throw malformed('patch-invalid', 'A FHIRPath Patch is a Parameters resource', 'resourceType');
   }
+  if (parameters.parameter !== undefined && !Array.isArray(parameters.parameter)) {
+    throw malformed('patch-invalid', 'Parameters.parameter must be a list of operations', 'Parameters.parameter');
+  }
   const operations = (parameters.parameter ?? []).map(readOperation);
   const doc = structuredClone(resource) as unknown as Record<string, unknown>;
   operations.forEach((op, i) => {
