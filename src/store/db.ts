@@ -79,6 +79,17 @@ function busyOr(err: unknown): unknown {
   );
 }
 
+/** The SQLSTATE of an error from PostgreSQL or PGlite. */
+function sqlState(err: unknown): string | undefined {
+  const { code, severity } = (err ?? {}) as { code?: unknown; severity?: unknown };
+  return typeof severity === 'string' && typeof code === 'string' ? code : undefined;
+}
+
+/** A unique key taken by another transaction meanwhile, a deadlock or a serialization failure. */
+export function isWriteConflict(err: unknown): boolean {
+  return ['23505', '40001', '40P01'].includes(sqlState(err) ?? '');
+}
+
 /**
  * A database error the client can act on, as its OperationOutcome: another request changed the
  * same data at the same moment (two creates of one id, a deadlock, a serialization failure), a 409
@@ -86,9 +97,9 @@ function busyOr(err: unknown): unknown {
  * back whole. Anything else is undefined (a 500).
  */
 export function databaseErrorAsFhir(err: unknown): FhirError | undefined {
-  const { code, severity } = (err ?? {}) as { code?: unknown; severity?: unknown };
-  if (typeof severity !== 'string' || typeof code !== 'string') return undefined;
-  if (['23505', '40001', '40P01'].includes(code))
+  const code = sqlState(err);
+  if (code === undefined) return undefined;
+  if (isWriteConflict(err))
     return conflict('write-conflict', 'Another request changed the same resource at the same moment; nothing was written, try again');
   // Class 22, data exceptions: a value from the request the database cannot take (a NUL
   // character, a number out of range) that no check before it caught.

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import { prepared, type Db, type Queryable } from './db.ts';
+import { isWriteConflict, prepared, type Db, type Queryable } from './db.ts';
 import { and, run, sql, raw, type Sql } from './sql.ts';
 import { deleteSearchIndex, writeSearchIndex } from './search-index.ts';
 import { findMatches } from './search/index.ts';
@@ -429,14 +429,27 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
 
   /** Versions stored in each open transaction, for afterCommit. */
   const committedLater = new WeakMap<Queryable, { resource: Resource; method: Method }[]>();
-  async function transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    const written: { resource: Resource; method: Method }[] = [];
-    const result = await db.transaction(async (tx) => {
-      committedLater.set(tx, written);
-      return fn(tx);
-    });
-    if (written.length) await opts.afterCommit?.(written);
-    return result;
+  /**
+   * `retry`: run fn again (twice at most) when it lost a race to another writer (a create of the
+   * same id, a deadlock): for single writes, whose input fn does not change. The second attempt
+   * finds what the winner stored, so a PUT that lost the race to create becomes an update.
+   */
+  async function transaction<T>(fn: (tx: Queryable) => Promise<T>, retry = false): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const written: { resource: Resource; method: Method }[] = [];
+      let result: T;
+      try {
+        result = await db.transaction(async (tx) => {
+          committedLater.set(tx, written);
+          return fn(tx);
+        });
+      } catch (err) {
+        if (retry && attempt < 2 && isWriteConflict(err)) continue;
+        throw err;
+      }
+      if (written.length) await opts.afterCommit?.(written);
+      return result;
+    }
   }
 
   const repo: Repository = {
@@ -457,8 +470,8 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
         return w.create(resource);
       });
     },
-    update: (resource, o = {}) => transaction((tx) => writer(tx, opts.referentialIntegrity, o.guard).update(resource, o)),
-    delete: (type, id, o = {}) => transaction((tx) => writer(tx, opts.referentialIntegrity, o.guard).delete(type, id, o)),
+    update: (resource, o = {}) => transaction((tx) => writer(tx, opts.referentialIntegrity, o.guard).update(resource, o), true),
+    delete: (type, id, o = {}) => transaction((tx) => writer(tx, opts.referentialIntegrity, o.guard).delete(type, id, o), true),
     read: (type, id) => readFrom(db, type, id),
     readStored: (type, id) => readStored(db, type, id),
     async vread(type, id, version) {
@@ -514,12 +527,13 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
         checkContent(r);
       }
       await transaction(async (tx) => {
+        counts.created = counts.updated = counts.unchanged = 0; // a retried attempt counts afresh
         const integrity = o.referentialIntegrity ?? opts.referentialIntegrity;
         if (integrity) await checkReferences(tx, resources, new Set(resources.map((r) => `${r.resourceType}/${r.id}`)));
         for (const result of await upsertMany(tx, resources, clock())) {
           counts[result.unchanged ? 'unchanged' : result.status === 201 ? 'created' : 'updated']++;
         }
-      });
+      }, true);
       return counts;
     },
   };
