@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Parameters, Resource } from '@medplum/fhirtypes';
 import type { Repository, WriteGuard, WriteResult } from '../store/repository.ts';
-import { badRequest } from '../fhir/outcome.ts';
+import { badRequest, notFound, preconditionFailed } from '../fhir/outcome.ts';
 import { applyFhirPathPatch, applyJsonPatch } from '../fhir/patch.ts';
 
 /**
@@ -9,11 +9,25 @@ import { applyFhirPathPatch, applyJsonPatch } from '../fhir/patch.ts';
  * resource). Read, patch and write happen in one transaction holding the row, so a concurrent
  * writer cannot slip in between; If-Match is checked against the version read.
  */
-export async function applyPatchRequest(repo: Repository, type: string, id: string, request: FastifyRequest, guard?: WriteGuard): Promise<WriteResult> {
+export async function applyPatchRequest(
+  repo: Repository,
+  type: string,
+  /** The resource's id, or the search criteria of a conditional patch (matched in the same transaction). */
+  target: string | [string, string][],
+  request: FastifyRequest,
+  guard?: WriteGuard
+): Promise<WriteResult> {
   const body = request.body;
   const contentType = String(request.headers['content-type'] ?? '');
   const ifMatch = request.headers['if-match'] as string | undefined;
   return repo.inTransaction(async (w) => {
+    let id = target as string;
+    if (Array.isArray(target)) {
+      const matches = await w.findMatches(type, target, 2);
+      if (matches.length === 0) throw notFound(`No ${type} matches the criteria`);
+      if (matches.length > 1) throw preconditionFailed('multiple-matches', `The criteria match more than one ${type}`);
+      id = matches[0].id;
+    }
     await w.tx.query('select 1 from resource where type = $1 and id = $2 for update', [type, id]);
     const current = await w.read(type, id);
     await request.access.checkRead(current, undefined, w.tx);
@@ -26,5 +40,5 @@ export async function applyPatchRequest(repo: Repository, type: string, id: stri
       throw badRequest('unsupported-patch', 'PATCH takes a JSON Patch document (application/json-patch+json) or a FHIRPath Patch Parameters resource');
     }
     return w.update(patched, { ifMatch, method: 'PATCH' });
-  }, { guard });
+  }, { guard, visible: request.access.visibleRows() });
 }

@@ -102,15 +102,11 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     return sendWrite(request, reply, result);
   });
 
-  /** Conditional update / delete / patch: PUT|DELETE|PATCH /Type?criteria */
+  /** Conditional update / delete / patch: PUT|DELETE|PATCH /Type?criteria, matched in the transaction that writes. */
   const criteriaOf = (request: FastifyRequest, action: string) => {
     const criteria = queryPairs(request).filter(([k]) => !k.startsWith('_format') && k !== '_pretty');
     if (criteria.length === 0) throw badRequest('missing-criteria', `Conditional ${action} needs search criteria in the URL`);
     return criteria;
-  };
-  const conditionalTarget = async (request: FastifyRequest, type: string, action: string) => {
-    const criteria = criteriaOf(request, action);
-    return repo.inTransaction(async (w) => w.findMatches(type, criteria, 2), { visible: request.access.visibleRows() });
   };
   const ifMatchOf = (request: FastifyRequest) => request.headers['if-match'] as string | undefined;
 
@@ -139,18 +135,21 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
 
   app.delete('/:type', async (request, reply) => {
     const type = typeOf(request);
-    const matches = await conditionalTarget(request, type, 'delete');
-    if (matches.length > 1) throw preconditionFailed('multiple-matches', `The criteria match more than one ${type}; conditional delete removes one at a time`);
-    if (matches.length === 1) await repo.delete(type, matches[0].id, { guard: request.access.guard });
+    const criteria = criteriaOf(request, 'delete');
+    await repo.inTransaction(
+      async (w) => {
+        const matches = await w.findMatches(type, criteria, 2);
+        if (matches.length > 1) throw preconditionFailed('multiple-matches', `The criteria match more than one ${type}; conditional delete removes one at a time`);
+        if (matches.length === 1) await w.delete(type, matches[0].id);
+      },
+      { guard: request.access.guard, visible: request.access.visibleRows() }
+    );
     return reply.code(204).send();
   });
 
   app.patch('/:type', async (request, reply) => {
     const type = typeOf(request);
-    const matches = await conditionalTarget(request, type, 'patch');
-    if (matches.length === 0) throw notFound(`No ${type} matches the criteria`);
-    if (matches.length > 1) throw preconditionFailed('multiple-matches', `The criteria match more than one ${type}`);
-    return sendWrite(request, reply, await applyPatchRequest(repo, type, matches[0].id, request, request.access.guard));
+    return sendWrite(request, reply, await applyPatchRequest(repo, type, criteriaOf(request, 'patch'), request, request.access.guard));
   });
 
   app.post('/:type/$validate', async (request, reply) => sendResource(request, reply, await validateOperation(request, typeOf(request))));
