@@ -185,6 +185,7 @@ test('metadata is a CapabilityStatement for FHIR 4.0.1', async () => {
   assert.equal(res.body.fhirVersion, '4.0.1');
   const obs = res.body.rest[0].resource.find((r: any) => r.type === 'Observation');
   assert.ok(obs.searchParam.some((p: any) => p.name === 'code'));
+  assert.ok(obs.referencePolicy.includes('enforced'), 'references to missing resources are refused (the bad-input test)');
 });
 
 test('20 concurrent If-Match updates: exactly one wins per version, history has no gaps', async () => {

@@ -34,7 +34,8 @@ export async function capabilityStatement(ctx: ServerContext): Promise<Capabilit
     conditionalRead: 'full-support',
     conditionalUpdate: true,
     conditionalDelete: 'single',
-    referencePolicy: ['literal', 'logical', 'local'],
+    // enforced: a relative reference must resolve to a stored resource (or an entry of its transaction).
+    referencePolicy: ['literal', 'logical', 'local', 'enforced'],
     searchInclude: ['*'],
     searchRevInclude: ['*'],
     searchParam: (searchParamsByType.get(type) ?? []).map((p) => ({ name: p.name, type: p.type as any, definition: p.definition })),
