@@ -4,7 +4,7 @@ import type { Config } from './config.ts';
 import { openDb, type Db } from './store/db.ts';
 import { migrate } from './store/migrate.ts';
 import { createRepository, type Repository, type RepositoryOptions } from './store/repository.ts';
-import { createValidator } from './fhir/validation.ts';
+import { createValidator, hasErrors } from './fhir/validation.ts';
 import { checkNorwegianIdentifiers } from './registry/identifiers.ts';
 import { buildServer } from './api/server.ts';
 import { registerSearchParameter } from './fhir/search-parameters.ts';
@@ -44,7 +44,7 @@ export async function createPlatform(
     validate: (r: Resource) => {
       const base = validator.validate(r);
       // The identifier and service checks read the resource as R4 shapes it: only once it is.
-      if (base.some((i) => i.severity === 'error' || i.severity === 'fatal')) return base;
+      if (hasErrors(base)) return base;
       return [...base, ...checkNorwegianIdentifiers(r, { testData: config.testData }), ...SERVICE_MODULES.flatMap((m) => m.validate?.(r) ?? [])];
     },
     clock: o.clock,

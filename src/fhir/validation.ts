@@ -21,9 +21,15 @@ export interface Validator {
   removeProfile(url: string): void;
 }
 
+/** Whether the issues hold an error (a loop, not a closure: it runs for every stored resource). */
+export function hasErrors(issues: OperationOutcomeIssue[]): boolean {
+  for (const i of issues) if (i.severity === 'error' || i.severity === 'fatal') return true;
+  return false;
+}
+
 /** Throws FhirError 422 when `issues` holds an error; the write path's single gate. */
 export function assertValid(issues: OperationOutcomeIssue[]): void {
-  if (issues.some((i) => i.severity === 'error' || i.severity === 'fatal')) {
+  if (hasErrors(issues)) {
     throw new FhirError(422, issues);
   }
 }

@@ -8,6 +8,7 @@ import { FhirError, badRequest, conflict, gone, issue, notFound, preconditionFai
 import { patientCompartmentOf } from '../fhir/compartment.ts';
 import { contentKey, parseRelativeReference, references } from '../fhir/json.ts';
 import { isResourceType, isValidId } from '../fhir/resource-types.ts';
+import { hasErrors } from '../fhir/validation.ts';
 
 /**
  * Resources per bulk statement. A transaction Bundle of a long Synthea life has tens of thousands;
@@ -185,7 +186,7 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
       throw badRequest('invalid-id', `Resource id ${JSON.stringify(resource.id)} is not a valid FHIR id (1-64 of A-Z a-z 0-9 - .)`, `${expressionPrefix}.id`);
     }
     const issues = opts.validate?.(resource) ?? [];
-    if (issues.some((i) => i.severity === 'error' || i.severity === 'fatal')) throw unprocessable(issues);
+    if (hasErrors(issues)) throw unprocessable(issues);
   }
 
   async function checkReferences(tx: Queryable, resources: Resource[], known: Set<string> = new Set()): Promise<void> {
