@@ -158,7 +158,11 @@ test('bad input gets an OperationOutcome with a stable code and path, never a 50
     ['/Patient?name=%00', { method: 'GET' }, 400, 'invalid-value'],
     ['/Patient', { method: 'POST', body: `{"resourceType":"Patient","extension":[${'{"url":"http://x","extension":['.repeat(20_000)}${']}'.repeat(20_000)}]}` }, 400, 'too-deep'],
     ['/Patient/patchable', { method: 'PATCH', body: { resourceType: 'Parameters', parameter: 'x' } }, 400, 'patch-invalid'],
-    ['/Patient/$validate', { method: 'POST', body: { resourceType: 'Parameters', parameter: 'x' } }, 400, 'missing-resource'],
+    ['/Patient/$validate', { method: 'POST', body: { resourceType: 'Parameters', parameter: 'x' } }, 400, 'invalid-parameters'],
+    // The services' operations read their Parameters through the same check.
+    ['/MedicationRequest/$prescribe', { method: 'POST', body: { resourceType: 'Parameters', parameter: 'x' } }, 400, 'invalid-parameters'],
+    ['/MedicationRequest/abc/$revoke', { method: 'POST', body: { resourceType: 'Parameters', parameter: [null] } }, 400, 'invalid-parameters'],
+    ['/DiagnosticReport/abc/$citizen-release', { method: 'POST', body: { resourceType: 'Parameters', parameter: [{ name: 'decision', valueCode: 5 }] } }, 400, 'invalid-parameters'],
     // Refused by Node's HTTP parser before the routes: an OperationOutcome all the same.
     [`/Patient?_id=${'x'.repeat(20_000)}`, { method: 'GET' }, 431, 'headers-too-large'],
   ];

@@ -11,6 +11,7 @@ import { capabilityStatement } from './capability.ts';
 import { everything } from './everything.ts';
 import { run, sql } from '../store/sql.ts';
 import { applyPatchRequest } from './patch.ts';
+import { operationParameters } from '../fhir/parameters.ts';
 
 type Params = { type: string; id: string; vid: string; ctype: string };
 
@@ -271,8 +272,7 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
   async function validateOperation(request: FastifyRequest, type: string, id?: string) {
     let body = requireBody(request);
     if (body.resourceType === 'Parameters') {
-      const list = (body as Parameters).parameter;
-      const p = Array.isArray(list) ? list.find((x) => x?.name === 'resource') : undefined;
+      const p = operationParameters(body).find((x) => x.name === 'resource');
       if (!p?.resource) throw badRequest('missing-resource', 'The Parameters need a "resource" parameter', 'Parameters.parameter');
       body = p.resource;
     }

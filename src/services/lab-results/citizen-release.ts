@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { DiagnosticReport, Observation, Parameters, Practitioner, PractitionerRole, Resource, ServiceRequest } from '@medplum/fhirtypes';
 import type { ServiceDeps } from '../module.ts';
 import { forbidden } from '../../access/errors.ts';
+import { operationParameters } from '../../fhir/parameters.ts';
 import { badRequest } from '../../fhir/outcome.ts';
 import { parseRelativeReference } from '../../fhir/json.ts';
 import { SYSTEM } from '../../registry/systems.ts';
@@ -66,9 +67,8 @@ export async function citizenReleaseRoutes(app: FastifyInstance, deps: ServiceDe
 }
 
 function parseInput(request: FastifyRequest, now: Date): Pick<Release, 'decision' | 'until' | 'reason'> {
-  const body = requireBody(request) as Parameters;
-  if (body.resourceType !== 'Parameters') throw badRequest('not-parameters', '$citizen-release takes a Parameters resource', 'resourceType');
-  const param = (name: string) => body.parameter?.find((p) => p.name === name);
+  const params = operationParameters(requireBody(request));
+  const param = (name: string) => params.find((p) => p.name === name);
   const decision = param('decision')?.valueCode as ReleaseDecision | undefined;
   if (!decision || !RELEASE_DECISIONS.includes(decision))
     throw badRequest('lab-release-invalid', `Parameter 'decision' (valueCode) must be one of ${RELEASE_DECISIONS.join(', ')}`, "Parameters.parameter.where(name = 'decision')");

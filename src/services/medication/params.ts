@@ -1,14 +1,11 @@
 import type { Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
 import type { FastifyRequest } from 'fastify';
 import { badRequest } from '../../fhir/outcome.ts';
+import { operationParameters } from '../../fhir/parameters.ts';
 
-/** The operation's input Parameters (an empty body is no parameters). */
+/** The operation's input Parameters (an empty body is no parameters), their shape checked. */
 export function inputParameters(request: FastifyRequest): ParametersParameter[] {
-  const body = request.body as Parameters | undefined | null | string;
-  if (body === undefined || body === null || body === '') return [];
-  if (typeof body !== 'object' || (body as Parameters).resourceType !== 'Parameters')
-    throw badRequest('not-parameters', 'The operation takes a Parameters resource as body', 'resourceType');
-  return (body as Parameters).parameter ?? [];
+  return operationParameters(request.body);
 }
 
 export function resourceParam<T extends Resource>(params: ParametersParameter[], name: string, type: string, required: boolean): T | undefined {
