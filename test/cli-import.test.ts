@@ -16,7 +16,11 @@ import { modernSyntheaSet } from './helpers/synthea-modern.ts';
  * resource, no new version, no new document content.
  */
 function runImport(dataDir: string, folder: string): string {
-  const out = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/import.ts', folder], {
+  return runCli('import', dataDir, folder);
+}
+
+function runCli(tool: 'import' | 'export', dataDir: string, folder: string): string {
+  const out = spawnSync(process.execPath, ['--import', 'tsx', `src/cli/${tool}.ts`, folder], {
     cwd: REPO_ROOT,
     // A body limit every patient bundle is over: a listening server's limit does not bound an import.
     env: { ...process.env, DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: 'silent', MAX_BODY_BYTES: '10000' },
@@ -27,7 +31,7 @@ function runImport(dataDir: string, folder: string): string {
   return out.stdout;
 }
 
-test('an import of newer Synthea exports stores every resource, and a second run changes nothing', { timeout: 400_000 }, async () => {
+test('an import of newer Synthea exports stores every resource, a second run changes nothing, and an export of it imports whole', { timeout: 400_000 }, async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'samhandling-import-'));
   const folder = path.join(root, 'fhir');
   const dataDir = path.join(root, 'data');
@@ -38,8 +42,8 @@ test('an import of newer Synthea exports stores every resource, and a second run
   fs.writeFileSync(path.join(folder, 'practitionerInformation1.json'), JSON.stringify(set.shared[1]));
   set.patients.forEach((b, i) => fs.writeFileSync(path.join(folder, `Patient_${i}.json`), JSON.stringify(b)));
 
-  const snapshot = async () => {
-    const db = await openPglite(dataDir);
+  const snapshot = async (dir = dataDir) => {
+    const db = await openPglite(dir);
     try {
       const types = Object.keys(set.counts);
       const counts = Object.fromEntries(
@@ -47,7 +51,8 @@ test('an import of newer Synthea exports stores every resource, and a second run
       );
       const [{ versions }] = await db.query<{ versions: number }>(`select count(*)::int as versions from resource_history`);
       const contents = await db.query<{ id: string; sha1: string }>(`select id, sha1 from document_content order by id`);
-      return { counts, versions, contents };
+      const documents = (await db.query<{ id: string; content: string }>(`select id, content from resource where type = 'DocumentReference' order by id`)).map((r) => ({ id: r.id, type: JSON.parse(r.content).type }));
+      return { counts, versions, contents, documents };
     } finally {
       await db.close();
     }
@@ -64,5 +69,20 @@ test('an import of newer Synthea exports stores every resource, and a second run
   const second = runImport(dataDir, folder);
   assert.doesNotMatch(second, /failed:/, second);
   assert.deepEqual(await snapshot(), once);
+
+  // npm run export writes documents with their content, and importing the export into an empty
+  // database restores them: the same documents, the same bytes in its document store.
+  const exported = path.join(root, 'export');
+  runCli('export', dataDir, exported);
+  const docs = fs.readFileSync(path.join(exported, 'DocumentReference.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(docs.length, set.counts.DocumentReference);
+  for (const d of docs) assert.match(Buffer.from(d.content[0].attachment.data, 'base64').toString('utf8'), /# Chief Complaint/);
+  const copy = path.join(root, 'copy');
+  const restored = runImport(copy, exported);
+  assert.doesNotMatch(restored, /failed:/, restored);
+  const there = await snapshot(copy);
+  assert.deepEqual(there.documents, once.documents);
+  assert.deepEqual(there.contents.map((c) => c.sha1).sort(), once.contents.map((c) => c.sha1).sort());
+  for (const [type, n] of Object.entries(once.counts)) assert.equal(there.counts[type], n, type);
   fs.rmSync(root, { recursive: true, force: true });
 });

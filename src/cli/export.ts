@@ -5,13 +5,14 @@ import { loadConfig } from '../config.ts';
 import { openDb } from '../store/db.ts';
 import { migrate } from '../store/migrate.ts';
 import { parseArgs } from './args.ts';
+import { SERVICE_MODULES } from '../services/index.ts';
 
 const { flags, positional } = parseArgs(process.argv.slice(2));
 if (flags.help || positional.length !== 1) {
   console.log(`Usage: npm run export -- <folder> [--type T,...]
 
 Writes the current version of every resource as NDJSON, one file per type (<folder>/<Type>.ndjson),
-readable again by npm run import.`);
+readable again by npm run import. Documents carry their stored content inline.`);
   process.exit(positional.length === 1 ? 0 : 1);
 }
 
@@ -29,6 +30,7 @@ const started = Date.now();
 let total = 0;
 for (const type of types) {
   const out = fs.createWriteStream(path.join(folder, `${type}.ndjson`));
+  const completing = SERVICE_MODULES.filter((m) => m.exports?.types.includes(type));
   let after = 0;
   let n = 0;
   // Keyset pages on the row id: constant memory however large the type.
@@ -38,7 +40,12 @@ for (const type of types) {
       [type, after]
     );
     if (rows.length === 0) break;
-    for (const r of rows) if (!out.write(r.content + '\n')) await once(out, 'drain');
+    for (const r of rows) {
+      let text = r.content;
+      // What a service keeps outside the resource (a document's content) goes into the file with it.
+      for (const m of completing) text = JSON.stringify(await m.exports!.complete(JSON.parse(text), db, config));
+      if (!out.write(text + '\n')) await once(out, 'drain');
+    }
     after = Number(rows[rows.length - 1].rid);
     n += rows.length;
   }

@@ -4,6 +4,7 @@ import { createPlatform } from '../app.ts';
 import { findImportFiles, readImportFile, type ImportUnit } from '../store/import.ts';
 import { FhirError } from '../fhir/outcome.ts';
 import { parseArgs } from './args.ts';
+import { SERVICE_MODULES } from '../services/index.ts';
 
 const HELP = `Usage: npm run import -- <files or folders> [--server <FHIR base URL>] [--concurrency N]
 
@@ -34,34 +35,38 @@ let done = 0;
 let total = 0;
 const started = Date.now();
 
-async function apply(unit: ImportUnit): Promise<void> {
-  if (unit.kind === 'bundle') {
-    if (server) {
-      const res = await fetch(server, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(unit.bundle) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}: ${outcomeText(await res.text())}`);
-      await res.arrayBuffer().catch(() => undefined);
-    } else {
-      const res = await platform!.server.inject({
-        method: 'POST',
-        url: '/fhir',
-        headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal' },
-        payload: JSON.stringify(unit.bundle),
-      });
-      if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}: ${outcomeText(res.body)}`);
-    }
-    for (const e of unit.bundle.entry ?? []) if (e.resource) byType[e.resource.resourceType] = (byType[e.resource.resourceType] ?? 0) + 1;
-  } else {
-    if (server) {
-      const bundle = { resourceType: 'Bundle', type: 'transaction', entry: unit.resources.map((r) => ({ resource: r, request: { method: 'PUT', url: `${r.resourceType}/${r.id}` } })) };
-      const res = await fetch(server, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(bundle) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}: ${outcomeText(await res.text())}`);
-      await res.arrayBuffer().catch(() => undefined);
-    } else {
-      // Referential integrity is checked per chunk; NDJSON exports are per type, so references across files are allowed.
-      await platform!.repo.putMany(unit.resources, { referentialIntegrity: false });
-    }
-    for (const r of unit.resources) byType[r.resourceType] = (byType[r.resourceType] ?? 0) + 1;
+/** A Bundle through the server's routes: the running server's (--server) or this platform's. */
+async function post(bundle: unknown): Promise<void> {
+  if (server) {
+    const res = await fetch(server, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(bundle) });
+    if (!res.ok) throw new Error(`HTTP ${res.status}: ${outcomeText(await res.text())}`);
+    await res.arrayBuffer().catch(() => undefined);
+    return;
   }
+  const res = await platform!.server.inject({
+    method: 'POST',
+    url: '/fhir',
+    headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal' },
+    payload: JSON.stringify(bundle),
+  });
+  if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}: ${outcomeText(res.body)}`);
+}
+
+/**
+ * Types a service completes on export (documents with their content inline): their NDJSON goes
+ * through the routes, which take such content apart, after every other unit, since the routes
+ * check references (their subjects are in other files).
+ */
+const completedOnExport = new Set(SERVICE_MODULES.flatMap((m) => m.exports?.types ?? []));
+const throughRoutes = (unit: ImportUnit) => unit.kind === 'resources' && unit.resources.some((r) => completedOnExport.has(r.resourceType));
+
+async function apply(unit: ImportUnit): Promise<void> {
+  const resources = unit.kind === 'bundle' ? (unit.bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : [])) : unit.resources;
+  if (unit.kind === 'bundle') await post(unit.bundle);
+  else if (server || throughRoutes(unit)) await post({ resourceType: 'Bundle', type: 'transaction', entry: unit.resources.map((r) => ({ resource: r, request: { method: 'PUT', url: `${r.resourceType}/${r.id}` } })) });
+  // Referential integrity is checked per chunk; NDJSON exports are per type, so references across files are allowed.
+  else await platform!.repo.putMany(unit.resources, { referentialIntegrity: false });
+  for (const r of resources) byType[r.resourceType] = (byType[r.resourceType] ?? 0) + 1;
 }
 
 /** The diagnostics of an OperationOutcome body, else the body's start. */
@@ -100,22 +105,31 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 
+/** One unit, its failure recorded with its reason, the bar moved on. */
+function run(unit: ImportUnit): Promise<void> {
+  return apply(unit)
+    .catch((err) => {
+      const reason = err instanceof FhirError ? err.issues.map((i) => i.diagnostics).join('; ') : (err as Error).message;
+      failures.push({ source: unit.source, reason });
+    })
+    .finally(() => {
+      done += size(unit);
+      const secs = (Date.now() - started) / 1000;
+      bar.update(done, { rate: Math.round(done / Math.max(secs, 0.001)), failures: failures.length });
+    });
+}
+
 const queue: Promise<void>[] = [];
+const last: ImportUnit[] = [];
 for (const f of files) {
   try {
     for await (const unit of readImportFile(f)) {
       if (interrupted) break;
-      const p = apply(unit)
-        .catch((err) => {
-          const reason = err instanceof FhirError ? err.issues.map((i) => i.diagnostics).join('; ') : (err as Error).message;
-          failures.push({ source: unit.source, reason });
-        })
-        .finally(() => {
-          done += size(unit);
-          const secs = (Date.now() - started) / 1000;
-          bar.update(done, { rate: Math.round(done / Math.max(secs, 0.001)), failures: failures.length });
-        });
-      queue.push(p);
+      if (throughRoutes(unit)) {
+        last.push(unit);
+        continue;
+      }
+      queue.push(run(unit));
       if (queue.length >= (platform?.db.kind === 'pglite' ? 1 : concurrency)) await queue.shift();
     }
   } catch (err) {
@@ -123,6 +137,7 @@ for (const f of files) {
   }
 }
 await Promise.all(queue);
+for (const unit of last) if (!interrupted) await run(unit);
 bar.stop();
 
 const secs = (Date.now() - started) / 1000;

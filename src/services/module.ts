@@ -72,6 +72,11 @@ export interface ServiceModule {
   afterWrite?(tx: Queryable, resource: Resource, method: Method, config: Config): Promise<void>;
   /** Once that transaction has committed (never after a rollback): for state outside the database. */
   afterCommit?(written: { resource: Resource; method: Method }[], config: Config): Promise<void>;
+  /**
+   * For `npm run export`: a service that keeps part of a resource outside it (a document's
+   * content) puts it back into the exported resource, so that `npm run import` restores it.
+   */
+  exports?: { types: string[]; complete(resource: Resource, db: Queryable, config: Config): Promise<Resource> };
   /** Resources to store once at start (catalogues, definitions); stored with putMany, idempotent. */
   referenceData?(): Resource[];
   /** Clinical history for one synthetic citizen (deterministic in `rng`), stored with the population. */

@@ -1,6 +1,8 @@
 import type { DocumentReference, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { issue } from '../../fhir/outcome.ts';
 import type { ServiceModule } from '../module.ts';
+import type { Queryable } from '../../store/db.ts';
+import { contentIdIn } from './provide.ts';
 import { DocumentContents, type StoredContent } from './content-store.ts';
 import type { Config } from '../../config.ts';
 import { documentRoutes } from './routes.ts';
@@ -30,6 +32,9 @@ export const module: ServiceModule = {
   },
   validate: validateDocument,
   synthetic: syntheticDocuments,
+  // Exported documents carry their stored content inline, as ITI-65 takes it: an import provides
+  // them again (the same bytes keep their content id in a database that has them).
+  exports: { types: ['DocumentReference'], complete: withContentInline },
 };
 
 /** One document store per configuration, shared by the routes and the write hooks. */
@@ -61,4 +66,21 @@ function validateDocument(resource: Resource): OperationOutcomeIssue[] {
       );
   });
   return issues;
+}
+
+async function withContentInline(resource: Resource, db: Queryable, config: Config): Promise<Resource> {
+  const doc = resource as DocumentReference;
+  const contents = contentsFor(config);
+  const content = await Promise.all(
+    (doc.content ?? []).map(async (c) => {
+      const id = c.attachment?.url && contentIdIn(c.attachment.url);
+      const stored = id ? await contents.find(db, id) : undefined;
+      if (!stored || stored.documentId !== doc.id) return c; // kept elsewhere, or generated (synthetic documents)
+      const chunks: Buffer[] = [];
+      for await (const chunk of contents.open(db, stored)) chunks.push(chunk as Buffer);
+      const { url: _url, ...attachment } = c.attachment!;
+      return { ...c, attachment: { ...attachment, data: Buffer.concat(chunks).toString('base64') } };
+    })
+  );
+  return { ...doc, content };
 }
