@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { openPglite } from '../src/store/db.ts';
 import { REPO_ROOT } from './helpers/paths.ts';
 import { modernSyntheaSet } from './helpers/synthea-modern.ts';
+import { freePort, startServerProcess } from './helpers/server.ts';
 
 /**
  * `npm run import` into the embedded database, of patients in the format of newer Synthea
@@ -19,8 +20,8 @@ function runImport(dataDir: string, folder: string): string {
   return runCli('import', dataDir, folder);
 }
 
-function runCli(tool: 'import' | 'export', dataDir: string, folder: string): string {
-  const out = spawnSync(process.execPath, ['--import', 'tsx', `src/cli/${tool}.ts`, folder], {
+function runCli(tool: 'import' | 'export', dataDir: string, folder: string, ...flags: string[]): string {
+  const out = spawnSync(process.execPath, ['--import', 'tsx', `src/cli/${tool}.ts`, folder, ...flags], {
     cwd: REPO_ROOT,
     // A body limit every patient bundle is over: a listening server's limit does not bound an import.
     env: { ...process.env, DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: 'silent', MAX_BODY_BYTES: '10000' },
@@ -84,5 +85,22 @@ test('an import of newer Synthea exports stores every resource, a second run cha
   assert.deepEqual(there.documents, once.documents);
   assert.deepEqual(there.contents.map((c) => c.sha1).sort(), once.contents.map((c) => c.sha1).sort());
   for (const [type, n] of Object.entries(once.counts)) assert.equal(there.counts[type], n, type);
+
+  // The same export into a running server over HTTP, whose transactions check references: files
+  // whose references are in later files are sent again once those are in.
+  const served = path.join(root, 'served');
+  const port = await freePort();
+  const server = await startServerProcess(served, port);
+  let viaServer: string;
+  try {
+    viaServer = runCli('import', path.join(root, 'unused'), exported, '--server', `http://127.0.0.1:${port}/fhir`);
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  }
+  assert.doesNotMatch(viaServer, /failed:/, viaServer);
+  const overHttp = await snapshot(served);
+  assert.deepEqual(overHttp.documents, once.documents);
+  for (const [type, n] of Object.entries(once.counts)) assert.equal(overHttp.counts[type], n, type);
   fs.rmSync(root, { recursive: true, force: true });
 });

@@ -3,29 +3,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { idempotentBundle } from '../src/store/import.ts';
 import { openPglite } from '../src/store/db.ts';
-import { REPO_ROOT, SHARED_DATA } from './helpers/paths.ts';
+import { SHARED_DATA } from './helpers/paths.ts';
 import { SERVICE_MODULES } from '../src/services/index.ts';
-import { freePort } from './helpers/server.ts';
-
-async function startServer(dataDir: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/start.ts'], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn', DATABASE_URL: '', SEED_PERSONS: '0', AUTH: 'off' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  for (let i = 0; i < 240; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/fhir/metadata`)).ok) return child;
-    } catch {
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-  child.kill('SIGKILL');
-  throw new Error('server did not start');
-}
+import { freePort, startServerProcess } from './helpers/server.ts';
 
 test('kill -9 during an import leaves no partly applied transaction, and a re-run completes it', { timeout: 600_000 }, async () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'samhandling-crash-'));
@@ -36,7 +18,7 @@ test('kill -9 during an import leaves no partly applied transaction, and a re-ru
   const idsOf = (b: any) => b.entry.map((e: any) => `${e.resource.resourceType}/${e.resource.id}`) as string[];
   const port = await freePort();
 
-  let server = await startServer(dataDir, port);
+  let server = await startServerProcess(dataDir, port);
   const post = (b: unknown) => fetch(`http://127.0.0.1:${port}/fhir`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(b) });
   // Master data first, then the patients concurrently; kill the server once two have answered.
   for (const b of bundles.slice(0, master.length)) assert.equal((await post(b)).status, 200);
@@ -72,7 +54,7 @@ test('kill -9 during an import leaves no partly applied transaction, and a re-ru
   assert.ok(whole < bundles.length || answered >= 2, 'the kill happened during the import');
 
   // Run the import again: it completes, and nothing is duplicated.
-  server = await startServer(dataDir, port);
+  server = await startServerProcess(dataDir, port);
   for (const b of bundles) assert.equal((await post(b)).status, 200);
   const counts = await (await fetch(`http://127.0.0.1:${port}/fhir/Patient?_summary=count&_total=accurate`)).json();
   server.kill('SIGKILL');

@@ -2,7 +2,7 @@ import cliProgress from 'cli-progress';
 import { loadConfig } from '../config.ts';
 import { createPlatform } from '../app.ts';
 import { findImportFiles, readImportFile, type ImportUnit } from '../store/import.ts';
-import { FhirError } from '../fhir/outcome.ts';
+import { FhirError, issue } from '../fhir/outcome.ts';
 import { parseArgs } from './args.ts';
 import { SERVICE_MODULES } from '../services/index.ts';
 
@@ -12,7 +12,8 @@ Loads transaction, batch and collection Bundles (.json) and NDJSON files (.ndjso
 Creates of urn:uuid: entries are stored under that uuid, so an interrupted import can be run
 again: what was stored is found unchanged and nothing is duplicated.
 Without --server the import writes to the configured database (DATABASE_URL or the PGlite
-data folder; stop the server first when it uses PGlite). With --server it posts to a running server.`;
+data folder; stop the server first when it uses PGlite). With --server it posts to a running server;
+NDJSON files that refer to resources in files not loaded yet are sent again once those are in.`;
 
 const { flags, positional } = parseArgs(process.argv.slice(2));
 if (flags.help || positional.length === 0) {
@@ -39,7 +40,7 @@ const started = Date.now();
 async function post(bundle: unknown): Promise<void> {
   if (server) {
     const res = await fetch(server, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(bundle) });
-    if (!res.ok) throw new Error(`HTTP ${res.status}: ${outcomeText(await res.text())}`);
+    if (!res.ok) throw refusal(res.status, await res.text());
     await res.arrayBuffer().catch(() => undefined);
     return;
   }
@@ -49,7 +50,7 @@ async function post(bundle: unknown): Promise<void> {
     headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal' },
     payload: JSON.stringify(bundle),
   });
-  if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}: ${outcomeText(res.body)}`);
+  if (res.statusCode !== 200) throw refusal(res.statusCode, res.body);
 }
 
 /**
@@ -69,16 +70,19 @@ async function apply(unit: ImportUnit): Promise<void> {
   for (const r of resources) byType[r.resourceType] = (byType[r.resourceType] ?? 0) + 1;
 }
 
-/** The diagnostics of an OperationOutcome body, else the body's start. */
-function outcomeText(body: string): string {
+/** A refused request as a FhirError with the server's issues (or the start of its body). */
+function refusal(status: number, body: string): FhirError {
   try {
-    const issues = JSON.parse(body).issue as { diagnostics?: string }[];
-    if (Array.isArray(issues)) return issues.map((i) => i.diagnostics).join('; ');
+    const issues = JSON.parse(body).issue;
+    if (Array.isArray(issues)) return new FhirError(status, issues);
   } catch {
     // not JSON
   }
-  return body.slice(0, 500);
+  return new FhirError(status, [issue('exception', 'http-error', `HTTP ${status}: ${body.slice(0, 500)}`)]);
 }
+
+/** Refused only for references to resources not stored yet (NDJSON is a file per type, in any order). */
+const waitsForOthers = (err: unknown) => err instanceof FhirError && err.issues.every((i) => i.details?.coding?.[0]?.code === 'reference-not-found');
 
 const size = (u: ImportUnit) => (u.kind === 'bundle' ? u.resources : u.resources.length);
 
@@ -105,14 +109,27 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 
-/** One unit, its failure recorded with its reason, the bar moved on. */
-function run(unit: ImportUnit): Promise<void> {
+/**
+ * NDJSON units sent through the routes (--server, documents) that referred to resources of files
+ * not loaded yet: tried again once the others are in.
+ */
+let waiting: ImportUnit[] = [];
+
+/** One unit, its failure recorded with its reason, the bar moved on. `final`: no later try. */
+function run(unit: ImportUnit, final = false): Promise<void> {
+  let later = false;
   return apply(unit)
     .catch((err) => {
+      if (!final && unit.kind === 'resources' && waitsForOthers(err)) {
+        later = true;
+        waiting.push(unit);
+        return;
+      }
       const reason = err instanceof FhirError ? err.issues.map((i) => i.diagnostics).join('; ') : (err as Error).message;
       failures.push({ source: unit.source, reason });
     })
     .finally(() => {
+      if (later) return;
       done += size(unit);
       const secs = (Date.now() - started) / 1000;
       bar.update(done, { rate: Math.round(done / Math.max(secs, 0.001)), failures: failures.length });
@@ -138,6 +155,16 @@ for (const f of files) {
 }
 await Promise.all(queue);
 for (const unit of last) if (!interrupted) await run(unit);
+// Again while each round stores some; what still waits after a round that stored nothing fails.
+while (waiting.length && !interrupted) {
+  const round = waiting;
+  waiting = [];
+  for (const unit of round) await run(unit);
+  if (waiting.length === round.length) {
+    for (const unit of waiting) await run(unit, true);
+    waiting = [];
+  }
+}
 bar.stop();
 
 const secs = (Date.now() - started) / 1000;

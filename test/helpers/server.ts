@@ -1,4 +1,6 @@
 import net from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { REPO_ROOT } from './paths.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createPlatform, type Platform } from '../../src/app.ts';
 import type { RepositoryOptions } from '../../src/store/repository.ts';
@@ -69,4 +71,25 @@ export async function startTestServer(
     },
     close: () => platform.close(),
   };
+}
+
+/**
+ * `npm start`'s server as a process of its own on the embedded database in `dataDir` (auth off, no
+ * seeding), for tests that kill it or talk to it as another program would. Resolves once it answers.
+ */
+export async function startServerProcess(dataDir: string, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/start.ts'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn', DATABASE_URL: '', SEED_PERSONS: '0', AUTH: 'off' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (let i = 0; i < 240; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/fhir/metadata`)).ok) return child;
+    } catch {
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  child.kill('SIGKILL');
+  throw new Error('server did not start');
 }
