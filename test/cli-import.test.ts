@@ -104,3 +104,39 @@ test('an import of newer Synthea exports stores every resource, a second run cha
   for (const [type, n] of Object.entries(once.counts)) assert.equal(overHttp.counts[type], n, type);
   fs.rmSync(root, { recursive: true, force: true });
 });
+
+test('an export of the synthetic population imports into a running server, references between files in a cycle included', { timeout: 400_000 }, async () => {
+  // Organization.endpoint and Endpoint.managingOrganization refer to each other: over HTTP, where
+  // every transaction checks references, those two files can only go in together.
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'samhandling-export-'));
+  const stop = async (p: import('node:child_process').ChildProcess) => {
+    p.kill('SIGTERM');
+    await new Promise((r) => p.once('exit', r));
+  };
+  const seeded = path.join(root, 'seeded');
+  await stop(await startServerProcess(seeded, await freePort(), { SEED_PERSONS: '20' }));
+  const exported = path.join(root, 'export');
+  runCli('export', seeded, exported);
+  const served = path.join(root, 'served');
+  const port = await freePort();
+  const server = await startServerProcess(served, port);
+  let out: string;
+  try {
+    out = runCli('import', path.join(root, 'unused'), exported, '--server', `http://127.0.0.1:${port}/fhir`);
+  } finally {
+    await stop(server);
+  }
+  assert.doesNotMatch(out, /failed:/, out);
+  const counts = async (dir: string) => {
+    const db = await openPglite(dir);
+    try {
+      return await db.query<{ type: string; n: number }>(`select type, count(*)::int as n from resource where deleted = false group by type order by type`);
+    } finally {
+      await db.close();
+    }
+  };
+  const there = await counts(served);
+  assert.ok(there.some((r) => r.type === 'Endpoint' && r.n > 0), 'the population has endpoints');
+  assert.deepEqual(there, await counts(seeded));
+  fs.rmSync(root, { recursive: true, force: true });
+});

@@ -2,6 +2,7 @@ import cliProgress from 'cli-progress';
 import { loadConfig } from '../config.ts';
 import { createPlatform } from '../app.ts';
 import { findImportFiles, readImportFile, type ImportUnit } from '../store/import.ts';
+import { parseRelativeReference, references } from '../fhir/json.ts';
 import { FhirError, issue } from '../fhir/outcome.ts';
 import { parseArgs } from './args.ts';
 import { SERVICE_MODULES } from '../services/index.ts';
@@ -81,6 +82,56 @@ function refusal(status: number, body: string): FhirError {
   return new FhirError(status, [issue('exception', 'http-error', `HTTP ${status}: ${body.slice(0, 500)}`)]);
 }
 
+/** Resources in files that refer to each other, sent as one transaction at most (memory bounds it). */
+const MAX_CYCLE = 20_000;
+
+/**
+ * The waiting units in reference cycles between their types (strongly connected components of
+ * "a resource of type A refers to one of type B", Tarjan's algorithm), each group to be sent
+ * together; a type whose files refer to each other counts as a cycle of one.
+ */
+function inCycles(units: ImportUnit[]): ImportUnit[][] {
+  const unitsOf = new Map<string, ImportUnit[]>();
+  const edges = new Map<string, Set<string>>();
+  for (const u of units) {
+    if (u.kind !== 'resources') continue;
+    for (const r of u.resources) {
+      if (!unitsOf.get(r.resourceType)?.includes(u)) unitsOf.set(r.resourceType, [...(unitsOf.get(r.resourceType) ?? []), u]);
+      const to = edges.get(r.resourceType) ?? new Set<string>();
+      for (const ref of references(r)) {
+        const target = parseRelativeReference(ref.value)?.type;
+        if (target) to.add(target);
+      }
+      edges.set(r.resourceType, to);
+    }
+  }
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const groups: ImportUnit[][] = [];
+  const visit = (t: string) => {
+    index.set(t, index.size);
+    low.set(t, index.get(t)!);
+    stack.push(t);
+    for (const next of edges.get(t) ?? []) {
+      if (!unitsOf.has(next)) continue;
+      if (!index.has(next)) {
+        visit(next);
+        low.set(t, Math.min(low.get(t)!, low.get(next)!));
+      } else if (stack.includes(next)) low.set(t, Math.min(low.get(t)!, index.get(next)!));
+    }
+    if (low.get(t) !== index.get(t)) return;
+    const component: string[] = [];
+    for (let top = stack.pop()!; ; top = stack.pop()!) {
+      component.push(top);
+      if (top === t) break;
+    }
+    if (component.length > 1 || edges.get(t)?.has(t)) groups.push([...new Set(component.flatMap((c) => unitsOf.get(c)!))]);
+  };
+  for (const t of unitsOf.keys()) if (!index.has(t)) visit(t);
+  return groups;
+}
+
 /** Refused only for references to resources not stored yet (NDJSON is a file per type, in any order). */
 const waitsForOthers = (err: unknown) => err instanceof FhirError && err.issues.every((i) => i.details?.coding?.[0]?.code === 'reference-not-found');
 
@@ -155,15 +206,21 @@ for (const f of files) {
 }
 await Promise.all(queue);
 for (const unit of last) if (!interrupted) await run(unit);
-// Again while each round stores some; what still waits after a round that stored nothing fails.
+// Again while each round stores some. When a round stores nothing, the files that refer to each
+// other in a cycle (Organization.endpoint and Endpoint.managingOrganization) go as one transaction
+// each; what still waits after that fails.
 while (waiting.length && !interrupted) {
   const round = waiting;
   waiting = [];
   for (const unit of round) await run(unit);
-  if (waiting.length === round.length) {
-    for (const unit of waiting) await run(unit, true);
-    waiting = [];
-  }
+  if (waiting.length < round.length) continue;
+  const groups = inCycles(waiting).filter((g) => g.reduce((n, u) => n + size(u), 0) <= MAX_CYCLE);
+  const grouped = new Set(groups.flat());
+  const rest = waiting.filter((u) => !grouped.has(u));
+  waiting = [];
+  for (const g of groups) await run({ kind: 'resources', source: g.map((u) => u.source).join(', '), resources: g.flatMap((u) => (u.kind === 'resources' ? u.resources : [])) });
+  if (!groups.length) for (const unit of rest) await run(unit, true);
+  else waiting.push(...rest);
 }
 bar.stop();
 

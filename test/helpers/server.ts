@@ -75,12 +75,12 @@ export async function startTestServer(
 
 /**
  * `npm start`'s server as a process of its own on the embedded database in `dataDir` (auth off, no
- * seeding), for tests that kill it or talk to it as another program would. Resolves once it answers.
+ * seeding unless `env` asks), for tests that kill it or talk to it as another program would. Resolves once it answers.
  */
-export async function startServerProcess(dataDir: string, port: number): Promise<ChildProcess> {
+export async function startServerProcess(dataDir: string, port: number, env: Record<string, string> = {}): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/start.ts'], {
     cwd: REPO_ROOT,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn', DATABASE_URL: '', SEED_PERSONS: '0', AUTH: 'off' },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn', DATABASE_URL: '', SEED_PERSONS: '0', AUTH: 'off', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   for (let i = 0; i < 240; i++) {
