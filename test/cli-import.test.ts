@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { openPglite } from '../src/store/db.ts';
 import { REPO_ROOT } from './helpers/paths.ts';
 import { modernSyntheaSet } from './helpers/synthea-modern.ts';
@@ -30,6 +30,22 @@ function runCli(tool: 'import' | 'export', dataDir: string, folder: string, ...f
   });
   assert.equal(out.status, 0, `${out.stdout}\n${out.stderr}`);
   return out.stdout;
+}
+
+/** `npm run import -- --server` of `folder` into a server started on an empty `dataDir`, stopped after. */
+async function importIntoServer(dataDir: string, folder: string): Promise<string> {
+  const port = await freePort();
+  const server = await startServerProcess(dataDir, port);
+  try {
+    return runCli('import', `${dataDir}-unused`, folder, '--server', `http://127.0.0.1:${port}/fhir`);
+  } finally {
+    await stop(server);
+  }
+}
+
+async function stop(server: ChildProcess): Promise<void> {
+  server.kill('SIGTERM');
+  await new Promise((r) => server.once('exit', r));
 }
 
 test('an import of newer Synthea exports stores every resource, a second run changes nothing, and an export of it imports whole', { timeout: 400_000 }, async () => {
@@ -89,15 +105,7 @@ test('an import of newer Synthea exports stores every resource, a second run cha
   // The same export into a running server over HTTP, whose transactions check references: files
   // whose references are in later files are sent again once those are in.
   const served = path.join(root, 'served');
-  const port = await freePort();
-  const server = await startServerProcess(served, port);
-  let viaServer: string;
-  try {
-    viaServer = runCli('import', path.join(root, 'unused'), exported, '--server', `http://127.0.0.1:${port}/fhir`);
-  } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
-  }
+  const viaServer = await importIntoServer(served, exported);
   assert.doesNotMatch(viaServer, /failed:/, viaServer);
   const overHttp = await snapshot(served);
   assert.deepEqual(overHttp.documents, once.documents);
@@ -109,23 +117,12 @@ test('an export of the synthetic population imports into a running server, refer
   // Organization.endpoint and Endpoint.managingOrganization refer to each other: over HTTP, where
   // every transaction checks references, those two files can only go in together.
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'samhandling-export-'));
-  const stop = async (p: import('node:child_process').ChildProcess) => {
-    p.kill('SIGTERM');
-    await new Promise((r) => p.once('exit', r));
-  };
   const seeded = path.join(root, 'seeded');
   await stop(await startServerProcess(seeded, await freePort(), { SEED_PERSONS: '20' }));
   const exported = path.join(root, 'export');
   runCli('export', seeded, exported);
   const served = path.join(root, 'served');
-  const port = await freePort();
-  const server = await startServerProcess(served, port);
-  let out: string;
-  try {
-    out = runCli('import', path.join(root, 'unused'), exported, '--server', `http://127.0.0.1:${port}/fhir`);
-  } finally {
-    await stop(server);
-  }
+  const out = await importIntoServer(served, exported);
   assert.doesNotMatch(out, /failed:/, out);
   const counts = async (dir: string) => {
     const db = await openPglite(dir);
