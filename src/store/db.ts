@@ -39,11 +39,7 @@ export function prepared(text: string): string {
 }
 async function run(q: pg.Pool | pg.PoolClient, text: string, params?: unknown[]): Promise<any[]> {
   const name = preparedNames.get(text);
-  try {
-    return (name ? await q.query({ name, text, values: params as any[] }) : await q.query(text, params as any[])).rows;
-  } catch (err) {
-    throw busyOr(err);
-  }
+  return (name ? await q.query({ name, text, values: params as any[] }) : await q.query(text, params as any[])).rows;
 }
 
 // pg returns bigint and numeric as strings; JSON-safe numbers are what callers want for counts.
@@ -69,16 +65,6 @@ export function poolWaitMs(env: NodeJS.ProcessEnv = process.env): number {
   return env.DB_POOL_WAIT_MS !== undefined && Number.isFinite(configured) && configured >= 0 ? configured : 30_000;
 }
 
-/** pg-pool's error for a connection not had in time, as the 503 a client can act on. */
-function busyOr(err: unknown): unknown {
-  if ((err as Error)?.message !== 'timeout exceeded when trying to connect') return err;
-  return new FhirError(
-    503,
-    [issue('transient', 'database-busy', `No database connection became free within ${poolWaitMs() / 1000} s; try again`)],
-    { 'retry-after': '5' }
-  );
-}
-
 /** The SQLSTATE of an error from PostgreSQL or PGlite. */
 function sqlState(err: unknown): string | undefined {
   const { code, severity } = (err ?? {}) as { code?: unknown; severity?: unknown };
@@ -91,12 +77,15 @@ export function isWriteConflict(err: unknown): boolean {
 }
 
 /**
- * A database error the client can act on, as its OperationOutcome: another request changed the
- * same data at the same moment (two creates of one id, a deadlock, a serialization failure), a 409
- * the client may retry, or a value the database cannot take, a 400. The transaction was rolled
- * back whole. Anything else is undefined (a 500).
+ * A database error the client can act on, as its OperationOutcome: no connection free in time, a
+ * 503; another request changed the same data at the same moment (two creates of one id, a
+ * deadlock, a serialization failure), a 409 the client may retry; or a value the database cannot
+ * take, a 400. The transaction was rolled back whole. Anything else is undefined (a 500).
  */
 export function databaseErrorAsFhir(err: unknown): FhirError | undefined {
+  // pg-pool's error for a connection not had within DB_POOL_WAIT_MS.
+  if ((err as Error)?.message === 'timeout exceeded when trying to connect')
+    return new FhirError(503, [issue('transient', 'database-busy', `No database connection became free within ${poolWaitMs() / 1000} s; try again`)], { 'retry-after': '5' });
   const code = sqlState(err);
   if (code === undefined) return undefined;
   if (isWriteConflict(err))
@@ -123,9 +112,7 @@ export async function openPostgres(url: string, schema?: string): Promise<Db> {
       return run(pool, sql, params);
     },
     async transaction(fn) {
-      const client = await pool.connect().catch((err) => {
-        throw busyOr(err);
-      });
+      const client = await pool.connect();
       try {
         await client.query('begin');
         const tx: Queryable = { query: (sql, params) => run(client, sql, params) };
