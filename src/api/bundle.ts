@@ -8,7 +8,7 @@ import { search } from '../store/search/index.ts';
 import { applyFhirPathPatch, applyJsonPatch } from '../fhir/patch.ts';
 import { badRequest, FhirError, informational, issue, notFound, preconditionFailed } from '../fhir/outcome.ts';
 import { requestErrorOf, type PreferReturn } from './http.ts';
-import { references } from '../fhir/json.ts';
+import { isJsonObject, references } from '../fhir/json.ts';
 import { isResourceType } from '../fhir/resource-types.ts';
 
 type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -52,16 +52,15 @@ function checkEntryList(bundle: Bundle): void {
 }
 
 const REQUEST_STRINGS = ['method', 'url', 'ifNoneExist', 'ifMatch', 'ifNoneMatch', 'ifModifiedSince'] as const;
-const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 function checkEntry(entry: unknown, index: number): void {
   const at = `Bundle.entry[${index}]`;
-  if (!isObject(entry)) throw badRequest('invalid-bundle', `${at} must be an object`, at);
+  if (!isJsonObject(entry)) throw badRequest('invalid-bundle', `${at} must be an object`, at);
   if (entry.fullUrl !== undefined && typeof entry.fullUrl !== 'string') throw badRequest('invalid-bundle', `${at}.fullUrl must be a string`, `${at}.fullUrl`);
-  if (entry.resource !== undefined && !isObject(entry.resource)) throw badRequest('invalid-bundle', `${at}.resource must be a resource (an object)`, `${at}.resource`);
+  if (entry.resource !== undefined && !isJsonObject(entry.resource)) throw badRequest('invalid-bundle', `${at}.resource must be a resource (an object)`, `${at}.resource`);
   const req = entry.request;
   if (req === undefined) return;
-  if (!isObject(req)) throw badRequest('invalid-bundle', `${at}.request must be an object`, `${at}.request`);
+  if (!isJsonObject(req)) throw badRequest('invalid-bundle', `${at}.request must be an object`, `${at}.request`);
   for (const k of REQUEST_STRINGS)
     if (req[k] !== undefined && typeof req[k] !== 'string') throw badRequest('invalid-bundle', `${at}.request.${k} must be a string`, `${at}.request.${k}`);
 }

@@ -1,5 +1,10 @@
 import type { Resource } from '@medplum/fhirtypes';
 
+/** A JSON object (not null, not an array): the shape checks of request bodies share it. */
+export function isJsonObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
 /** JSON with object keys sorted, so equal content gives equal text whatever the key order. */
 export function stableStringify(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;

@@ -1,5 +1,6 @@
 import type { Parameters, ParametersParameter } from '@medplum/fhirtypes';
 import { badRequest } from './outcome.ts';
+import { isJsonObject } from './json.ts';
 
 /** The JSON type each value[x] the operations read must have. */
 const VALUE_TYPES: Record<string, 'string' | 'number' | 'boolean' | 'object'> = {
@@ -32,15 +33,14 @@ export function operationParameters(body: unknown): ParametersParameter[] {
   if (!Array.isArray(list)) throw badRequest('invalid-parameters', 'Parameters.parameter must be a list', 'Parameters.parameter');
   list.forEach((p: unknown, i) => {
     const at = `Parameters.parameter[${i}]`;
-    if (typeof p !== 'object' || p === null || Array.isArray(p) || typeof (p as ParametersParameter).name !== 'string')
+    if (!isJsonObject(p) || typeof p.name !== 'string')
       throw badRequest('invalid-parameters', 'Each parameter is an object with a name', at);
     for (const [key, type] of Object.entries(VALUE_TYPES)) {
-      const v = (p as Record<string, unknown>)[key];
-      if (v !== undefined && (typeof v !== type || v === null || (type === 'object' && Array.isArray(v))))
+      const v = p[key];
+      if (v !== undefined && (type === 'object' ? !isJsonObject(v) : typeof v !== type))
         throw badRequest('invalid-parameters', `${key} must be a JSON ${type}`, `${at}.${key}`);
     }
-    const r = (p as ParametersParameter).resource;
-    if (r !== undefined && (typeof r !== 'object' || r === null || Array.isArray(r))) throw badRequest('invalid-parameters', 'A parameter resource must be a resource (an object)', `${at}.resource`);
+    if (p.resource !== undefined && !isJsonObject(p.resource)) throw badRequest('invalid-parameters', 'A parameter resource must be a resource (an object)', `${at}.resource`);
   });
   return list;
 }

@@ -4,6 +4,7 @@ import type { RequestAccess } from '../../api/auth.ts';
 import { checkEntries, processBundle } from '../../api/bundle.ts';
 import type { ServerContext } from '../../api/server.ts';
 import { patientCompartmentOf } from '../../fhir/compartment.ts';
+import { isJsonObject } from '../../fhir/json.ts';
 import { FhirError, issue } from '../../fhir/outcome.ts';
 import type { Repository } from '../../store/repository.ts';
 import type { ServiceDeps } from '../module.ts';
@@ -179,12 +180,11 @@ function checkAttachments(doc: unknown, at: string): void {
   if (!Array.isArray(content)) throw invalid('invalid-document', 'DocumentReference.content must be an array', `${at}.content`, 400);
   content.forEach((c: unknown, j: number) => {
     const where = `${at}.content[${j}]`;
-    const a = (c as { attachment?: unknown } | null)?.attachment;
-    if (typeof c !== 'object' || c === null || Array.isArray(c) || (a !== undefined && (typeof a !== 'object' || a === null || Array.isArray(a))))
+    const a = isJsonObject(c) ? c.attachment : undefined;
+    if (!isJsonObject(c) || (a !== undefined && !isJsonObject(a)))
       throw invalid('invalid-document', 'Each DocumentReference.content is an object with an attachment object', where, 400);
     for (const k of ['data', 'url', 'contentType'])
-      if ((a as Record<string, unknown> | undefined)?.[k] !== undefined && typeof (a as Record<string, unknown>)[k] !== 'string')
-        throw invalid('invalid-document', `attachment.${k} must be a string`, `${where}.attachment.${k}`, 400);
+      if (a?.[k] !== undefined && typeof a[k] !== 'string') throw invalid('invalid-document', `attachment.${k} must be a string`, `${where}.attachment.${k}`, 400);
   });
 }
 

@@ -1,12 +1,5 @@
 import type { Parameters, ParametersParameter, Resource } from '@medplum/fhirtypes';
-import type { FastifyRequest } from 'fastify';
 import { badRequest } from '../../fhir/outcome.ts';
-import { operationParameters } from '../../fhir/parameters.ts';
-
-/** The operation's input Parameters (an empty body is no parameters), their shape checked. */
-export function inputParameters(request: FastifyRequest): ParametersParameter[] {
-  return operationParameters(request.body);
-}
 
 export function resourceParam<T extends Resource>(params: ParametersParameter[], name: string, type: string, required: boolean): T | undefined {
   const i = params.findIndex((p) => p.name === name);

@@ -10,7 +10,8 @@ import type { Queryable } from '../../store/db.ts';
 import type { ServiceDeps } from '../module.ts';
 import { patientInContext, practitionerRef } from './context.ts';
 import { within } from './operation-scope.ts';
-import { inputParameters, stringParam } from './params.ts';
+import { stringParam } from './params.ts';
+import { operationParameters } from '../../fhir/parameters.ts';
 import { agedOut, entryVersions, isOpen, pausedOf, pauseExtension, pllId, pllList, prescriptionRefOf, reconcileEntries } from './pll.ts';
 import { isCurrent } from './prescriptions.ts';
 import { revokedPrescription } from './prescription-routes.ts';
@@ -95,7 +96,7 @@ export async function pllRoutes(app: FastifyInstance, deps: ServiceDeps): Promis
   function basedOnVersion(request: FastifyRequest): number | undefined {
     const ifMatch = request.headers['if-match'] as string | undefined;
     if (ifMatch) return parseIfMatch(ifMatch);
-    const p = inputParameters(request).find((x) => x.name === 'version');
+    const p = operationParameters(request.body).find((x) => x.name === 'version');
     const v = p?.valueInteger ?? (p?.valueString !== undefined ? Number(p.valueString) : undefined);
     if (v !== undefined && !Number.isInteger(v)) throw badRequest('invalid-version', 'Parameter version must be the PLL version number', "Parameters.parameter.where(name = 'version')");
     return v;
@@ -120,7 +121,7 @@ export async function pllRoutes(app: FastifyInstance, deps: ServiceDeps): Promis
     const ctx = request.access.context;
     const doctor = practitionerIn(ctx, SETTINGS.pllCategories, 'pll-doctors-only', 'Submitting the medication list (PLL)');
     const grant = patientInContext(ctx);
-    const params = inputParameters(request);
+    const params = operationParameters(request.body);
     const submitted = params.flatMap((p, i) => {
       if (p.name !== 'entry') return [];
       if (p.resource?.resourceType !== 'MedicationStatement') throw badRequest('invalid-parameter', 'Each "entry" carries a MedicationStatement', `Parameters.parameter[${i}].resource`);
@@ -169,7 +170,7 @@ export async function pllRoutes(app: FastifyInstance, deps: ServiceDeps): Promis
     const ctx = request.access.context;
     const doctor = practitionerIn(ctx, SETTINGS.pllCategories, 'pll-doctors-only', pause ? 'Pausing the medication list (PLL)' : 'Resuming the medication list (PLL)');
     const grant = patientInContext(ctx);
-    const reason = stringParam(inputParameters(request), 'reason');
+    const reason = stringParam(operationParameters(request.body), 'reason');
     if (pause && !reason?.trim()) throw badRequest('pll-pause-reason', 'A pause needs a reason (parameter reason), shown to everyone who reads the list', "Parameters.parameter.where(name = 'reason')");
     const ifMatch = request.headers['if-match'] as string | undefined;
     const stored = await within(ctx, 'pll', () =>

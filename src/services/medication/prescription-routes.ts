@@ -5,7 +5,8 @@ import { sendResource } from '../../api/http.ts';
 import type { ServiceDeps } from '../module.ts';
 import { drugReactionRecord } from './drug-reaction.ts';
 import { within } from './operation-scope.ts';
-import { inputParameters, outputParameters, resourceParam, stringParam } from './params.ts';
+import { outputParameters, resourceParam, stringParam } from './params.ts';
+import { operationParameters } from '../../fhir/parameters.ts';
 import { allowedDispenses, notDispensableReason, remainingDispenses, withRemaining } from './prescriptions.ts';
 import { practitionerIn } from './rules.ts';
 import { SETTINGS } from './settings.ts';
@@ -38,7 +39,7 @@ export async function prescriptionRoutes(app: FastifyInstance, deps: ServiceDeps
   }
 
   app.post('/MedicationRequest/$prescribe', async (request, reply) => {
-    const params = inputParameters(request);
+    const params = operationParameters(request.body);
     const prescription = resourceParam<MedicationRequest>(params, 'prescription', 'MedicationRequest', true)!;
     const reaction = resourceParam<AllergyIntolerance>(params, 'drugReaction', 'AllergyIntolerance', false);
     const ctx = request.access.context;
@@ -58,7 +59,7 @@ export async function prescriptionRoutes(app: FastifyInstance, deps: ServiceDeps
   });
 
   app.post('/MedicationRequest/:id/$dispense', async (request, reply) => {
-    const params = inputParameters(request);
+    const params = operationParameters(request.body);
     const ctx = request.access.context;
     const pharmacist = practitionerIn(ctx, SETTINGS.dispenserCategories, 'pharmacist-required', 'Dispensing');
     const pharmacy = pharmacist.childOrganisation ?? pharmacist.organisation;
@@ -101,7 +102,7 @@ export async function prescriptionRoutes(app: FastifyInstance, deps: ServiceDeps
   });
 
   app.post('/MedicationRequest/:id/$revoke', async (request, reply) => {
-    const reason = stringParam(inputParameters(request), 'reason');
+    const reason = stringParam(operationParameters(request.body), 'reason');
     const ctx = request.access.context;
     practitionerIn(ctx, SETTINGS.prescriberCategories, 'prescriber-required', 'Revoking a prescription');
     const revoked = await within(ctx, 'revoke', () =>
@@ -116,7 +117,7 @@ export async function prescriptionRoutes(app: FastifyInstance, deps: ServiceDeps
   });
 
   app.post('/MedicationRequest/:id/$renew', async (request, reply) => {
-    const replacement = resourceParam<MedicationRequest>(inputParameters(request), 'prescription', 'MedicationRequest', true)!;
+    const replacement = resourceParam<MedicationRequest>(operationParameters(request.body), 'prescription', 'MedicationRequest', true)!;
     const ctx = request.access.context;
     practitionerIn(ctx, SETTINGS.prescriberCategories, 'prescriber-required', 'Renewing a prescription');
     const [renewed, old] = await within(ctx, 'renew', () =>
