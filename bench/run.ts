@@ -6,7 +6,7 @@ import { machine, BENCH_DB } from './common.ts';
 /** `npm run bench`: every benchmark next to its raw baseline, measured in the same run. */
 console.log(`Samhandling benchmarks — ${new Date().toISOString()} — ${machine()} — ${BENCH_DB.replace(/\/\/[^@]*@/, '//')}`);
 const clients = Number(process.env.BENCH_CLIENTS ?? 4);
-const ingest = await benchIngest(clients);
+const ingest = await benchIngest(clients, Number(process.env.BENCH_INGEST_ROUNDS ?? 3));
 console.log(formatIngest(ingest, clients));
 const reads = await benchRead({ clients: Number(process.env.BENCH_READ_CLIENTS ?? 8), requests: Number(process.env.BENCH_READ_REQUESTS ?? 8000) });
 console.log(formatRead(reads));

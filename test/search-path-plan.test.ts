@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
 import { loadBaseDefinitions } from '../src/fhir/profiles.ts';
-import { extractIndexRows, extraction } from '../src/store/search/extract.ts';
+import { extractIndexRows, extraction, IDENTIFIER_SUFFIX, TEXT_SUFFIX } from '../src/store/search/extract.ts';
 import { compilePathPlan } from '../src/fhir/path-plan.ts';
-import { searchParamsFor } from '../src/fhir/search-parameters.ts';
+import { allResourceTypes, searchParamsFor } from '../src/fhir/search-parameters.ts';
 import { compartmentPlans, patientCompartmentOf } from '../src/fhir/compartment.ts';
 import { references } from '../src/fhir/json.ts';
 import { SHARED_DATA } from './helpers/paths.ts';
@@ -100,4 +100,48 @@ test('plain paths compile; expressions that need FHIRPath stay with it', () => {
   assert.equal(subject(obs('Patient/1')).length, 1, 'a relative Patient reference resolves to a Patient');
   assert.equal(subject(obs('Group/1')).length, 0);
   assert.equal(subject(obs('http://other.example/fhir/Patient/1')).length, 0, 'as in FHIRPath without a server, an absolute URL does not resolve');
+});
+
+test("a union parameter (Observation's combo-*) stores no rows, and its parts' rows are the ones it would store", () => {
+  const unions = allResourceTypes().flatMap((t) => [...searchParamsFor(t).values()].filter((p) => p.keys[0] !== p.key));
+  assert.deepEqual(unions.map((p) => p.key).sort(), [
+    'Observation.combo-code',
+    'Observation.combo-code-value-concept',
+    'Observation.combo-code-value-quantity',
+    'Observation.combo-data-absent-reason',
+    'Observation.combo-value-concept',
+    'Observation.combo-value-quantity',
+  ]);
+  const rowsOf = (rows: Record<string, unknown[]>, keys: string[]) =>
+    Object.values(rows)
+      .flat()
+      .filter((x) => keys.includes((x as { p: string }).p))
+      .map((x) => {
+        const { p, ...rest } = x as { p: string };
+        const colon = p.indexOf(':');
+        return JSON.stringify([colon < 0 ? '' : p.slice(colon), rest]); // the suffix (`:text`) stays, the parameter goes
+      });
+  const suffixed = (keys: string[]) => keys.flatMap((k) => [k, k + TEXT_SUFFIX, k + IDENTIFIER_SUFFIX]);
+  let compared = 0;
+  for (const r of corpus()) {
+    const mine = unions.filter((p) => p.resourceType === r.resourceType);
+    if (!mine.length) continue;
+    const stored = extractIndexRows(r) as unknown as Record<string, unknown[]>;
+    assert.deepEqual(rowsOf(stored, suffixed(mine.map((p) => p.key))), [], `${r.resourceType}/${r.id}: rows stored for a union`);
+    const parts = new Map(mine.map((p) => [p, p.keys]));
+    for (const p of mine) p.keys = [p.key];
+    let own: Record<string, unknown[]>;
+    try {
+      own = extractIndexRows(r) as unknown as Record<string, unknown[]>;
+    } finally {
+      for (const p of mine) p.keys = parts.get(p)!;
+    }
+    for (const p of mine) {
+      const expected = new Set(rowsOf(own, suffixed([p.key])));
+      const answered = new Set(rowsOf(stored, suffixed(p.keys)));
+      assert.deepEqual([...answered].sort(), [...expected].sort(), `${r.resourceType}/${r.id}: ${p.code}`);
+      compared += expected.size;
+    }
+  }
+  assert.ok(compared > 10_000, `${compared} rows compared`);
 });

@@ -40,6 +40,12 @@ export interface CompiledParam {
    * has no value for the parameter, which spares most FHIRPath evaluations when indexing.
    */
   roots?: string[];
+  /**
+   * The keys of the index rows that answer this parameter: its own key, or, when its expression
+   * is the union of other parameters' expressions (R4's `combo-*` of Observation), theirs. Such a
+   * parameter stores no rows of its own; in a Synthea load they would be a sixth of all rows.
+   */
+  keys: string[];
 }
 
 /** Parameters answered from the resource table itself rather than the index tables. */
@@ -120,7 +126,8 @@ function rootsOf(expression: string, resourceType: string): string[] | undefined
 function compile(sp: SearchParameter, resourceType: string): CompiledParam | undefined {
   const type = sp.type as SearchParamType;
   const code = sp.code!;
-  const base: CompiledParam = { code, type, resourceType, key: `${resourceType}.${code}`, targets: sp.target ?? [], url: sp.url };
+  const key = `${resourceType}.${code}`;
+  const base: CompiledParam = { code, type, resourceType, key, keys: [key], targets: sp.target ?? [], url: sp.url };
   if (RESOURCE_COLUMN_PARAMS.has(code)) return base;
   if (!sp.expression) return undefined; // _text, _content, _query: handled specially or unsupported
   const expression = expressionForType(sp.expression, resourceType);
@@ -145,8 +152,9 @@ function compile(sp: SearchParameter, resourceType: string): CompiledParam | und
   return compiled;
 }
 
-function add(sp: SearchParameter): void {
+function add(sp: SearchParameter): string[] {
   if (sp.url) byUrl.set(sp.url, sp);
+  const touched: string[] = [];
   for (const b of sp.base ?? []) {
     const types = (b as string) === 'Resource' || (b as string) === 'DomainResource' ? resourceTypes : [b];
     for (const t of types) {
@@ -155,7 +163,67 @@ function add(sp: SearchParameter): void {
       let m = byType.get(t);
       if (!m) byType.set(t, (m = new Map()));
       m.set(c.code, c);
+      touched.push(t);
     }
+  }
+  return touched;
+}
+
+/** A union's parts, compared as text: `(Observation.value as Quantity)` is `Observation.value.ofType(Quantity)`. */
+function unionParts(p: CompiledParam): Set<string> | undefined {
+  // References stay out: chains, _include and compartments read a reference parameter's own rows.
+  if (!p.expression || p.type === 'reference' || p.type === 'special') return undefined;
+  const bare = (part: string) => {
+    let s = part.replace(/\s+/g, ' ').trim();
+    while (/^\((.*)\)$/.test(s) && splitUnion(s.slice(1, -1)).length === 1 && balanced(s.slice(1, -1))) s = s.slice(1, -1).trim();
+    return s;
+  };
+  return new Set(splitUnion(p.expression).map(bare));
+}
+
+function balanced(s: string): boolean {
+  let depth = 0;
+  for (const c of s) {
+    depth += c === '(' ? 1 : c === ')' ? -1 : 0;
+    if (depth < 0) return false;
+  }
+  return depth === 0;
+}
+
+/** Composites are unions of each other only with the same components (types and expressions, in order). */
+function sameComponents(a: CompiledParam, b: CompiledParam): boolean {
+  const x = a.components ?? [];
+  const y = b.components ?? [];
+  return x.length === y.length && x.every((c, i) => c.type === y[i].type && c.expression === y[i].expression);
+}
+
+/**
+ * Sets `keys` of the parameters of one resource type: a parameter whose union parts are exactly
+ * covered by other parameters of the same type (each a strict subset) is answered from their rows.
+ * Smaller unions are settled first, so a union of unions resolves to the parameters with rows.
+ */
+function settleUnions(resourceType: string): void {
+  const params = [...(byType.get(resourceType)?.values() ?? [])];
+  const parts = new Map<CompiledParam, Set<string>>();
+  for (const p of params) {
+    p.keys = [p.key];
+    const set = unionParts(p);
+    if (set) parts.set(p, set);
+  }
+  const bySize = [...parts.keys()].sort((a, b) => parts.get(a)!.size - parts.get(b)!.size);
+  for (const p of bySize) {
+    const mine = parts.get(p)!;
+    if (mine.size < 2) continue;
+    const covered = new Set<string>();
+    const keys = new Set<string>();
+    for (const q of [...bySize].reverse()) {
+      const theirs = parts.get(q)!;
+      if (theirs.size >= mine.size || q.type !== p.type || !sameComponents(p, q)) continue;
+      if (![...theirs].every((x) => mine.has(x)) || [...theirs].every((x) => covered.has(x))) continue;
+      for (const x of theirs) covered.add(x);
+      for (const k of q.keys) keys.add(k);
+    }
+    if (covered.size === mine.size) p.keys = [...keys];
   }
 }
 
@@ -169,6 +237,7 @@ function load(): void {
   // Components refer to other parameters by canonical URL, so know them all before compiling.
   for (const sp of params) if (sp.url) byUrl.set(sp.url, sp);
   for (const sp of params) add(sp);
+  for (const t of byType.keys()) settleUnions(t);
 }
 
 /** The compiled parameters of a resource type, by code. */
@@ -187,11 +256,12 @@ export function isResourceType(type: string): boolean {
 
 /**
  * Adds or replaces a custom SearchParameter (e.g. one POSTed to the server). New writes index
- * it at once; existing resources only after a reindex of their types.
+ * it at once; existing resources only after a reindex of their types (also when it replaces a
+ * part of a union parameter, which then needs rows of its own).
  */
 export function registerSearchParameter(sp: SearchParameter): string[] {
   load();
   if (!sp.code || !sp.type || !sp.base?.length) throw new Error('A SearchParameter needs code, type and base');
-  add(sp);
+  for (const t of new Set(add(sp))) settleUnions(t);
   return sp.base.flatMap((b: string) => (b === 'Resource' || b === 'DomainResource' ? resourceTypes : [b]));
 }

@@ -53,10 +53,11 @@ function paramsFor(types: string[], code: string): CompiledParam[] | undefined {
   return found as CompiledParam[];
 }
 
-const keyCond = (x: string, params: CompiledParam[], suffix = '') =>
-  params.length === 1
-    ? sql`${raw(x)}.p = ${params[0].key + suffix}`
-    : sql`${raw(x)}.p = any(${params.map((p) => p.key + suffix)}::text[])`;
+/** The rows of these parameters: their `keys` (a union parameter's are its parts'). */
+export function keyCond(x: string, params: CompiledParam[], suffix = ''): Sql {
+  const keys = params.flatMap((p) => p.keys);
+  return keys.length === 1 ? sql`${raw(x)}.p = ${keys[0] + suffix}` : sql`${raw(x)}.p = any(${keys.map((k) => k + suffix)}::text[])`;
+}
 
 function parsePrefix(value: string, param: string): { prefix: Prefix; rest: string } {
   const m = /^([a-z]{2})(.*)$/.exec(value);

@@ -307,7 +307,7 @@ export function extractIndexRows(resource: Resource): ExtractedRows {
   let input: TypedValue[] | undefined;
   const present = presentRoots(resource);
   for (const param of searchParamsFor(resource.resourceType).values()) {
-    if (!param.atom) continue;
+    if (!param.atom || param.keys[0] !== param.key) continue; // a union is answered from its parts' rows
     if (param.roots && !hasAny(present, param.roots)) continue;
     const plan = extraction.pathPlans ? planOf(param) : null;
     const values = plan ? plan(resource) : evaluate(param.atom, (input ??= [toTypedValue(resource)]));

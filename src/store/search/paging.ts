@@ -1,7 +1,7 @@
-import { getSearchParam } from '../../fhir/search-parameters.ts';
+import { getSearchParam, type CompiledParam } from '../../fhir/search-parameters.ts';
 import { badRequest } from '../../fhir/outcome.ts';
 import { and, or, raw, sql, type Sql } from '../sql.ts';
-import { UnsupportedParam } from './conditions.ts';
+import { keyCond, UnsupportedParam } from './conditions.ts';
 
 /**
  * Keyset paging. A page ends with the sort key values of its last row plus its rid (unique,
@@ -59,7 +59,7 @@ export function sortKeys(types: string[], sortParam: string | undefined, alias: 
     const params = types.map((t) => getSearchParam(t, code));
     if (params.some((p) => !p)) throw new UnsupportedParam(`Unknown sort parameter '${code}'`);
     const type = params[0]!.type;
-    const pcond = params.length === 1 ? sql`x.p = ${params[0]!.key}` : sql`x.p = any(${params.map((p) => p!.key)}::text[])`;
+    const pcond = keyCond('x', params as CompiledParam[]);
     const sub = (table: string, col: string) => sql`(select ${agg}(${raw(col)}) from ${raw(table)} x where x.rid = ${raw(alias)}.rid and ${pcond})`;
     switch (type) {
       case 'date':
