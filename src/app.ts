@@ -60,7 +60,8 @@ export async function createPlatform(
         if (method === 'DELETE') {
           // The tombstone has no url; the version before it does.
           const [prev] = await db.query<{ content: string }>(
-            `select content from resource_history where type = 'StructureDefinition' and id = $1 and content is not null order by version desc limit 1`,
+            `select h.content from resource r join resource_history h on h.rid = r.rid
+              where r.type = 'StructureDefinition' and r.id = $1 and h.content is not null order by h.version desc limit 1`,
             [r.id]
           );
           const url = prev && (JSON.parse(prev.content) as StructureDefinition).url;

@@ -201,6 +201,10 @@ test('$validate reports issues without storing; a stored profile is enforced on 
   assert.equal(without.status, 422, without.text);
   const withGender = await s.fhir('/Patient', { method: 'POST', body: pat('v-3', { meta, gender: 'female' }) });
   assert.equal(withGender.status, 201, withGender.text);
+  // Deleted, the profile is no longer held: a resource claiming it is stored again.
+  assert.equal((await s.fhir('/StructureDefinition/patient-with-gender', { method: 'DELETE' })).status, 204);
+  const afterDelete = await s.fhir('/Patient', { method: 'POST', body: pat('v-4', { meta }) });
+  assert.equal(afterDelete.status, 201, afterDelete.text);
 });
 
 test('a SearchParameter posted to the server takes effect for new writes', async () => {

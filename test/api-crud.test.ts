@@ -1,6 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from './helpers/server.ts';
+import { historyQuery, versionQuery } from '../src/store/repository.ts';
+import { run, sql, type Sql } from '../src/store/sql.ts';
 
 let s: TestServer;
 before(async () => {
@@ -260,4 +262,34 @@ test('a SearchParameter in a transaction that rolls back takes no effect; stored
   const found = await s.fhir('/Patient?rollbacktest=female', { headers: strict });
   assert.equal(found.status, 200, found.text);
   assert.ok(found.body.entry.some((e: any) => e.resource.id === created.body.id));
+});
+
+test("vread and a resource's history look its versions up by key, not through its type's whole history", async () => {
+  const created = (await s.fhir('/Patient', { method: 'POST', body: patient() })).body;
+  await s.fhir(`/Patient/${created.id}`, { method: 'PUT', body: { ...created, gender: 'other' } });
+  // Other patients' history, enough that reading all of it is a plan the planner could consider.
+  const { db } = s.platform;
+  await db.query(`insert into resource_history (rid, version, type, id, last_updated, method, content)
+                  select -g, 1, 'Patient', 'other-' || g, now(), 'POST', '{}' from generate_series(1, 5000) g`);
+  await db.query('analyze resource_history');
+  await db.query('analyze resource');
+  const scans = async (q: Sql) => {
+    const [row] = await run<{ 'QUERY PLAN': any }>(db, sql`explain (format json) ${q}`);
+    const plan = typeof row['QUERY PLAN'] === 'string' ? JSON.parse(row['QUERY PLAN']) : row['QUERY PLAN'];
+    const found: string[] = [];
+    const walk = (n: any) => {
+      if (n['Relation Name'] === 'resource_history') found.push(`${n['Node Type']} ${n['Index Name'] ?? ''}`.trim());
+      for (const c of n.Plans ?? []) walk(c);
+    };
+    walk(plan[0].Plan);
+    return found;
+  };
+  assert.deepEqual(await scans(versionQuery('Patient', created.id, 1)), ['Index Scan resource_history_pkey']);
+  for (const at of [undefined, new Date().toISOString()]) {
+    const found = await scans(historyQuery({ type: 'Patient', id: created.id, at, count: 51 }));
+    assert.ok(found.length && found.every((f) => / resource_history_pkey$/.test(f)), `${at ? '_at: ' : ''}${found.join(', ')}`);
+  }
+  // And the answers are the same as ever.
+  assert.equal((await s.fhir(`/Patient/${created.id}/_history/1`)).body.gender, 'female');
+  assert.deepEqual((await s.fhir(`/Patient/${created.id}/_history`)).body.entry.map((e: any) => e.resource.gender), ['other', 'female']);
 });

@@ -115,7 +115,7 @@ export interface Repository {
   readStored(type: string, id: string): Promise<{ resource: Resource; text: string; compartment: string | null }>;
   vread(type: string, id: string, version: string): Promise<Resource>;
   /** `filter` restricts the versions to those the caller may see (over a resource_history alias). */
-  history(q: { type?: string; id?: string; since?: string; at?: string; count: number; offset?: number; filter?: (alias: string) => Sql }): Promise<HistoryEntry[]>;
+  history(q: HistoryQuery): Promise<HistoryEntry[]>;
   putMany(resources: Resource[], opts?: { referentialIntegrity?: boolean }): Promise<{ created: number; updated: number; unchanged: number }>;
   /**
    * Runs fn with one transaction; the writer's operations inside share it (transaction bundles).
@@ -157,6 +157,46 @@ export function criteriaKey(type: string, params: [string, string][]): string {
     .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
     .sort()
     .join('&')}`;
+}
+
+/**
+ * One version of a resource. resource_history has no (type, id) index: the resource row, which
+ * keeps its rid through every version and deletion, gives the rid, and (rid, version) is the key.
+ */
+export function versionQuery(type: string, id: string, version: number): Sql {
+  return sql`select h.deleted, h.content from resource r join resource_history h on h.rid = r.rid and h.version = ${version}
+              where r.type = ${type} and r.id = ${id}`;
+}
+
+export interface HistoryQuery {
+  type?: string;
+  id?: string;
+  since?: string;
+  at?: string;
+  count: number;
+  offset?: number;
+  /** Restricts the versions to those the caller may see (over the resource_history alias h). */
+  filter?: (alias: string) => Sql;
+}
+
+/** A page of history, newest first: of one resource (by its rid, as versionQuery), a type or the system. */
+export function historyQuery(q: HistoryQuery): Sql {
+  const ts = raw(`to_char(h.last_updated at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as ts`);
+  const where: Sql[] = [];
+  if (q.id) where.push(sql`h.rid = (select r.rid from resource r where r.type = ${q.type} and r.id = ${q.id})`);
+  else if (q.type) where.push(sql`h.type = ${q.type}`);
+  if (q.filter) where.push(q.filter('h'));
+  if (q.at) {
+    // _at: per resource, the version current at that instant (not a deletion).
+    return sql`select * from (
+                 select distinct on (h.rid) h.type, h.id, h.version, h.deleted, h.method, h.content, h.seq, h.last_updated, ${ts}
+                   from resource_history h where ${and([...where, sql`h.last_updated <= ${q.at}`])}
+                  order by h.rid, h.version desc) v
+               where not v.deleted order by v.last_updated desc, v.seq desc limit ${q.count} offset ${q.offset ?? 0}`;
+  }
+  if (q.since) where.push(sql`h.last_updated >= ${q.since}`);
+  return sql`select h.type, h.id, h.version, h.deleted, h.method, h.content, ${ts} from resource_history h
+              where ${and(where)} order by h.last_updated desc, h.seq desc limit ${q.count} offset ${q.offset ?? 0}`;
 }
 
 export function parseIfMatch(value: string): number {
@@ -478,39 +518,13 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
     async vread(type, id, version) {
       // Versions are positive 32-bit integers; anything else (a NUL in the id included) is not stored.
       if (!/^[0-9]{1,9}$/.test(version) || !isValidId(id)) throw notFound(`${type}/${id} has no version ${version}`);
-      const [row] = await db.query<{ deleted: boolean; content: string | null }>(
-        `select deleted, content from resource_history where type = $1 and id = $2 and version = $3`,
-        [type, id, Number(version)]
-      );
+      const [row] = await run<{ deleted: boolean; content: string | null }>(db, versionQuery(type, id, Number(version)));
       if (!row) throw notFound(`${type}/${id} has no version ${version}`);
       if (row.deleted || !row.content) throw gone(`${type}/${id} version ${version} is a deletion`);
       return JSON.parse(row.content);
     },
     async history(q) {
-      const ts = raw(`to_char(h.last_updated at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as ts`);
-      const where: Sql[] = [];
-      if (q.type) where.push(sql`h.type = ${q.type}`);
-      if (q.id) where.push(sql`h.id = ${q.id}`);
-      if (q.filter) where.push(q.filter('h'));
-      let rows: any[];
-      if (q.at) {
-        // _at: per resource, the version current at that instant (not a deletion).
-        rows = await run(
-          db,
-          sql`select * from (
-                select distinct on (h.rid) h.type, h.id, h.version, h.deleted, h.method, h.content, h.seq, h.last_updated, ${ts}
-                  from resource_history h where ${and([...where, sql`h.last_updated <= ${q.at}`])}
-                 order by h.rid, h.version desc) v
-              where not v.deleted order by v.last_updated desc, v.seq desc limit ${q.count} offset ${q.offset ?? 0}`
-        );
-      } else {
-        if (q.since) where.push(sql`h.last_updated >= ${q.since}`);
-        rows = await run(
-          db,
-          sql`select h.type, h.id, h.version, h.deleted, h.method, h.content, ${ts} from resource_history h
-               where ${and(where)} order by h.last_updated desc, h.seq desc limit ${q.count} offset ${q.offset ?? 0}`
-        );
-      }
+      const rows = await run<any>(db, historyQuery(q));
       return rows.map((r) => ({
         type: r.type,
         id: r.id,

@@ -206,9 +206,12 @@ async function entriesOf(db: Queryable, list: List, visible: Sql = sql`true`): P
   if (!refs.length) return [];
   const rows = await run<{ id: string; content: string }>(
     db,
-    sql`select h.id, h.content from resource_history h
-         where h.type = 'MedicationStatement' and not h.deleted and ${visible}
-           and (h.id, h.version) in (select * from unnest(${refs.map((r) => r.id)}::text[], ${refs.map((r) => r.version)}::int[]))`
+    // Through the resource rows' rids: resource_history is keyed by (rid, version), not by id.
+    sql`select h.id, h.content
+          from unnest(${refs.map((r) => r.id)}::text[], ${refs.map((r) => r.version)}::int[]) v(id, version)
+          join resource r on r.type = 'MedicationStatement' and r.id = v.id
+          join resource_history h on h.rid = r.rid and h.version = v.version
+         where not h.deleted and ${visible}`
   );
   const byId = new Map(rows.map((r) => [r.id, JSON.parse(r.content) as MedicationStatement]));
   return refs.map((r) => byId.get(r.id)).filter((s): s is MedicationStatement => !!s);
