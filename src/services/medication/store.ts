@@ -5,6 +5,7 @@ import { notFound, gone } from '../../fhir/outcome.ts';
 import { ORGNR_SYSTEM } from '../../access/principal.ts';
 import type { Queryable } from '../../store/db.ts';
 import type { Writer } from '../../store/repository.ts';
+import { findMatches } from '../../store/search/index.ts';
 import { SYSTEM } from '../../registry/systems.ts';
 import { patientCompartmentOf } from '../../fhir/compartment.ts';
 
@@ -37,11 +38,17 @@ export async function writeChecked<T extends Resource>(w: Writer, access: Reques
 
 /** True when the organisation number is a pharmacy in the address registry. */
 export async function isPharmacy(db: Queryable, orgnr: string | undefined): Promise<boolean> {
-  if (!orgnr) return false;
-  const rows = await db.query(
-    `select 1 from resource where type = 'Organization' and not deleted
-        and content::jsonb -> 'identifier' @> $1::jsonb and content::jsonb -> 'type' @> $2::jsonb limit 1`,
-    [JSON.stringify([{ system: ORGNR_SYSTEM, value: orgnr }]), JSON.stringify([{ coding: [{ system: SYSTEM.organizationKind, code: 'pharmacy' }] }])]
+  // Nine digits, as every organisation number: nothing else can be a search value's syntax (`,`, `|`).
+  if (!orgnr || !/^\d{9}$/.test(orgnr)) return false;
+  // A search, so the token index answers it (parsing every Organization's JSON grew with the registry).
+  const rows = await findMatches(
+    db,
+    'Organization',
+    [
+      ['identifier', `${ORGNR_SYSTEM}|${orgnr}`],
+      ['type', `${SYSTEM.organizationKind}|pharmacy`],
+    ],
+    1
   );
   return rows.length > 0;
 }
