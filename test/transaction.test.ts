@@ -238,3 +238,38 @@ test('a batch reports each entry on its own', async () => {
   assert.deepEqual(res.body.entry.map((e: any) => e.response.status.slice(0, 3)), ['201', '422', '404']);
   assert.equal(res.body.entry[1].response.outcome.resourceType, 'OperationOutcome');
 });
+
+test('PATCH entries: a JSON Patch in a Binary and a FHIRPath Patch in Parameters, in a transaction and in a batch', async () => {
+  const created = (await s.fhir('/Patient', { method: 'POST', body: { resourceType: 'Patient', gender: 'male', name: [{ family: 'Lie' }] } })).body;
+  const jsonPatch = (ops: unknown[]) => ({ resourceType: 'Binary', contentType: 'application/json-patch+json', data: Buffer.from(JSON.stringify(ops)).toString('base64') });
+  const fhirPathPatch = (path: string, value: string) => ({
+    resourceType: 'Parameters',
+    parameter: [{ name: 'operation', part: [{ name: 'type', valueCode: 'replace' }, { name: 'path', valueString: path }, { name: 'value', valueCode: value }] }],
+  });
+  const url = `Patient/${created.id}`;
+  const tx = await s.fhir('/', {
+    method: 'POST',
+    body: { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'PATCH', url }, resource: jsonPatch([{ op: 'replace', path: '/gender', value: 'female' }]) }] },
+  });
+  assert.equal(tx.status, 200, tx.text);
+  assert.equal(tx.body.entry[0].response.status, '200 OK');
+  assert.equal((await s.fhir(`/${url}`)).body.gender, 'female');
+
+  const batch = await s.fhir('/', {
+    method: 'POST',
+    body: {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { request: { method: 'PATCH', url }, resource: fhirPathPatch('Patient.gender', 'other') },
+        { request: { method: 'PATCH', url }, resource: jsonPatch([{ op: 'test', path: '/gender', value: 'male' }]) },
+      ],
+    },
+  });
+  assert.equal(batch.status, 200, batch.text);
+  assert.equal(batch.body.entry[0].response.status, '200 OK');
+  assert.match(batch.body.entry[1].response.status, /^4/, 'a failing JSON Patch test fails its own entry');
+  const read = (await s.fhir(`/${url}`)).body;
+  assert.equal(read.gender, 'other');
+  assert.equal(read.meta.versionId, '3');
+});

@@ -30,12 +30,15 @@ function invalid(code: string, message: string, expression: string, status = 422
  * bundle carrying document content (a Binary entry, inline attachment data), which only a
  * transaction may provide.
  */
+/** A Binary entry that is document content: a PATCH entry's Binary is the patch (FHIR's JSON Patch in a Bundle). */
+const isContent = (e: BundleEntry | undefined) => e?.resource?.resourceType === 'Binary' && e.request?.method !== 'PATCH';
+
 export function carriesDocuments(body: unknown): body is Bundle {
   const b = body as Bundle | undefined;
   if (b?.resourceType !== 'Bundle' || !Array.isArray(b.entry)) return false;
   const docs = b.entry.filter((e) => e?.resource?.resourceType === 'DocumentReference' && ['POST', 'PUT'].includes(e.request?.method ?? ''));
   const content =
-    b.entry.some((e) => e?.resource?.resourceType === 'Binary') ||
+    b.entry.some(isContent) ||
     docs.some((e) => {
       const content = (e.resource as DocumentReference).content;
       return Array.isArray(content) && content.some((c) => c?.attachment?.data !== undefined);
@@ -58,7 +61,7 @@ export async function provideDocumentBundle(deps: ServiceDeps, contents: Documen
   // The Binary entries, by the fullUrl the DocumentReferences use for them.
   const binaries = new Map<string, { index: number; resource: Binary; contentId?: string }>();
   entries.forEach((e, i) => {
-    if (e.resource?.resourceType !== 'Binary') return;
+    if (!isContent(e)) return;
     if (e.request?.method !== 'POST')
       throw invalid('binary-entry-method', 'Binary entries are created with POST; the server names the content', `Bundle.entry[${i}].request.method`);
     if (!e.fullUrl) throw invalid('binary-entry-fullurl', 'A Binary entry needs a fullUrl for the DocumentReference to point at', `Bundle.entry[${i}].fullUrl`);
@@ -70,7 +73,7 @@ export async function provideDocumentBundle(deps: ServiceDeps, contents: Documen
   const keep = new Map<string, Set<string>>();
   const rewritten: (BundleEntry | undefined)[] = [];
   for (const [i, e] of entries.entries()) {
-    if (e.resource?.resourceType === 'Binary') {
+    if (isContent(e)) {
       rewritten.push(undefined);
       continue;
     }
