@@ -155,6 +155,22 @@ test('bad input gets an OperationOutcome with a stable code and path, never a 50
     ['/', { method: 'POST', body: { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'POST', url: 'Patient', ifNoneExist: 5 }, resource: patient() }] } }, 400, 'invalid-bundle'],
     ['/', { method: 'POST', body: { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'POST', url: 'DocumentReference' }, resource: { resourceType: 'DocumentReference', status: 'current', content: 'x' } }] } }, 400, 'invalid-document'],
     ['/Patient', { method: 'POST', body: patient({ meta: { tag: [null] } }) }, 422, ''],
+    // Each of these was stored (or silently skipped) before.
+    ['/', { method: 'POST', body: { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'post', url: 'Patient' }, resource: patient() }] } }, 400, 'invalid-method'],
+    ['/', { method: 'POST', body: { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'toString', url: 'Patient' }, resource: patient() }] } }, 400, 'invalid-method'],
+    [
+      '/',
+      {
+        method: 'POST',
+        body: {
+          resourceType: 'Bundle',
+          type: 'transaction',
+          entry: [0, 1].map(() => ({ fullUrl: 'urn:uuid:5b4c1d0e-0000-4000-8000-000000000001', request: { method: 'POST', url: 'Patient' }, resource: patient() })),
+        },
+      },
+      400,
+      'duplicate-fullurl',
+    ],
     ['/Patient/x/_history/99999999999999999999', { method: 'GET' }, 404, 'not-found'],
     ['/Patient/%00', { method: 'GET' }, 404, 'not-found'],
     ['/Patient?name=%00', { method: 'GET' }, 400, 'invalid-value'],

@@ -273,3 +273,17 @@ test('PATCH entries: a JSON Patch in a Binary and a FHIRPath Patch in Parameters
   assert.equal(read.gender, 'other');
   assert.equal(read.meta.versionId, '3');
 });
+
+test("an entry's request URL may be absolute on this server's base; another server's is refused", async () => {
+  const put = (url: string) =>
+    s.fhir('/', {
+      method: 'POST',
+      body: { resourceType: 'Bundle', type: 'transaction', entry: [{ request: { method: 'PUT', url }, resource: { resourceType: 'Patient', id: 'absolute-url' } }] },
+    });
+  const ours = await put(`${s.base}/Patient/absolute-url`);
+  assert.equal(ours.status, 200, ours.text);
+  assert.equal(ours.body.entry[0].response.status, '201 Created');
+  const theirs = await put('https://elsewhere.example/fhir/Patient/absolute-url');
+  assert.equal(theirs.status, 400, theirs.text);
+  assert.equal(theirs.body.issue[0].expression[0], 'Bundle.entry[0].request.url');
+});

@@ -65,12 +65,15 @@ function checkEntry(entry: unknown, index: number): void {
     if (req[k] !== undefined && typeof req[k] !== 'string') throw badRequest('invalid-bundle', `${at}.request.${k} must be a string`, `${at}.request.${k}`);
 }
 
-function parseEntry(entry: BundleEntry, index: number): Parsed {
+/** `base`: the server's FHIR base; a request URL may name it (an absolute URL) or be relative to it. */
+function parseEntry(entry: BundleEntry, index: number, base: string): Parsed {
   checkEntry(entry, index);
   const req = entry.request;
   if (!req?.method || !req.url) throw badRequest('missing-request', `Bundle.entry[${index}] needs request.method and request.url`, `Bundle.entry[${index}].request`);
+  if (!Object.hasOwn(ORDER, req.method))
+    throw badRequest('invalid-method', `Bundle.entry[${index}]: request.method is one of ${Object.keys(ORDER).join(', ')}, not ${JSON.stringify(req.method)}`, `Bundle.entry[${index}].request.method`);
   const method = req.method as Method;
-  const url = req.url.replace(/^\//, '');
+  const url = (req.url.startsWith(`${base}/`) ? req.url.slice(base.length) : req.url).replace(/^\//, '');
   const [path, query] = url.split('?', 2) as [string, string | undefined];
   const parts = path.split('/');
   const type = parts[0];
@@ -137,7 +140,16 @@ export async function processBundle(ctx: ServerContext, bundle: Bundle, access?:
  */
 
 async function processTransaction(ctx: ServerContext, bundle: Bundle, access?: RequestAccess): Promise<Bundle> {
-  const entries = (bundle.entry ?? []).map((e, i) => parseEntry(e, i));
+  const entries = (bundle.entry ?? []).map((e, i) => parseEntry(e, i, fhirBase(ctx)));
+  // References name entries by fullUrl, so two entries with one would make them ambiguous (bdl-7).
+  const named = new Map<string, number>();
+  for (const p of entries) {
+    const u = p.entry.fullUrl;
+    if (u === undefined) continue;
+    if (named.has(u))
+      throw badRequest('duplicate-fullurl', `Bundle.entry[${p.index}] has the fullUrl of Bundle.entry[${named.get(u)}]; each entry's fullUrl is its own`, `Bundle.entry[${p.index}].fullUrl`);
+    named.set(u, p.index);
+  }
   const responses: BundleEntry[] = new Array(entries.length);
   await ctx.repo.inTransaction(
     async (w) => {
@@ -266,7 +278,7 @@ async function processBatch(ctx: ServerContext, bundle: Bundle, access?: Request
   const out: BundleEntry[] = [];
   for (const [index, entry] of (bundle.entry ?? []).entries()) {
     try {
-      const p = parseEntry(entry, index);
+      const p = parseEntry(entry, index, fhirBase(ctx));
       out.push(
         await ctx.repo.inTransaction(async (w) => {
           let id = p.id;
@@ -299,7 +311,8 @@ async function processBatch(ctx: ServerContext, bundle: Bundle, access?: Request
   return { resourceType: 'Bundle', type: 'batch-response', entry: out };
 }
 
-const fullUrl = (ctx: ServerContext, r: Resource) => `${ctx.config.baseUrl}/fhir/${r.resourceType}/${r.id}`;
+const fhirBase = (ctx: ServerContext) => `${ctx.config.baseUrl}/fhir`;
+const fullUrl = (ctx: ServerContext, r: Resource) => `${fhirBase(ctx)}/${r.resourceType}/${r.id}`;
 
 async function resolveReference(w: Writer, ref: string, idMap: Map<string, string>): Promise<string> {
   if (ref.startsWith('urn:uuid:') || ref.startsWith('urn:oid:')) {
