@@ -287,3 +287,34 @@ test("an entry's request URL may be absolute on this server's base; another serv
   assert.equal(theirs.status, 400, theirs.text);
   assert.equal(theirs.body.issue[0].expression[0], 'Bundle.entry[0].request.url');
 });
+
+test('a batch entry reads the version its URL names; URLs an entry cannot name and a malformed JSON Patch fail their own entries', async () => {
+  const p = (await s.fhir('/Patient', { method: 'POST', body: { resourceType: 'Patient', gender: 'male' } })).body;
+  await s.fhir(`/Patient/${p.id}`, { method: 'PUT', body: { ...p, gender: 'female' } });
+  const res = await s.fhir('/', {
+    method: 'POST',
+    body: {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { request: { method: 'GET', url: `Patient/${p.id}/_history/1` } },
+        { request: { method: 'GET', url: `Patient/${p.id}` } },
+        { request: { method: 'GET', url: `Patient/${p.id}/_history` } },
+        { request: { method: 'GET', url: `Patient/${p.id}/$everything` } },
+        { request: { method: 'DELETE', url: 'Patient' } },
+        { request: { method: 'POST', url: 'Patient/123' }, resource: { resourceType: 'Patient' } },
+        { request: { method: 'PATCH', url: `Patient/${p.id}` }, resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: Buffer.from('[{not json').toString('base64') } },
+      ],
+    },
+  });
+  assert.equal(res.status, 200, res.text);
+  const [v1, current, ...refused] = res.body.entry;
+  assert.equal(v1.resource.gender, 'male', 'the version named, not the current one');
+  assert.equal(v1.resource.meta.versionId, '1');
+  assert.equal(current.resource.gender, 'female');
+  assert.deepEqual(
+    refused.map((e: any) => [e.response.status.slice(0, 3), e.response.outcome.issue[0].details.coding[0].code]),
+    [...Array(4).fill(['400', 'invalid-entry-url']), ['400', 'patch-invalid']]
+  );
+  assert.equal((await s.fhir(`/Patient/${p.id}`)).body.meta.versionId, '2', 'nothing was changed');
+});

@@ -80,6 +80,15 @@ function parseEntry(entry: BundleEntry, index: number, base: string): Parsed {
   if (!isResourceType(type)) throw badRequest('unknown-resource-type', `Bundle.entry[${index}]: unknown resource type in ${req.url}`, `Bundle.entry[${index}].request.url`);
   const p: Parsed = { index, entry, method, type, id: parts[1], version: parts[2] === '_history' ? parts[3] : undefined };
   if (query !== undefined) p.query = parseQuery(query);
+  // What an entry may name: a type (create, search, conditional writes), an instance, or a version
+  // to read. History, compartments and operations are REST interactions of their own.
+  const shape = parts.length === 1 ? 'type' : parts.length === 2 && parts[1] ? 'instance' : parts.length === 4 && parts[2] === '_history' && parts[3] ? 'version' : undefined;
+  const allowed =
+    method === 'POST' ? shape === 'type' : method === 'GET' || method === 'HEAD' ? shape !== undefined : shape === 'instance' || (shape === 'type' && query !== undefined);
+  if (!allowed) {
+    const what = method === 'POST' ? 'a type (Patient)' : method === 'GET' || method === 'HEAD' ? 'a search, a read or a vread' : 'an instance (Patient/123) or search criteria (Patient?identifier=...)';
+    throw badRequest('invalid-entry-url', `Bundle.entry[${index}]: a ${method} entry names ${what}, not ${req.url}`, `Bundle.entry[${index}].request.url`);
+  }
   if (['POST', 'PUT'].includes(method)) {
     if (!entry.resource) throw badRequest('missing-resource', `Bundle.entry[${index}]: ${method} needs a resource`, `Bundle.entry[${index}].resource`);
     if (entry.resource.resourceType !== type) {
@@ -355,8 +364,14 @@ async function runEntry(ctx: ServerContext, w: Writer, p: Parsed, id: string | u
       const body = p.entry.resource;
       let patched: Resource;
       if (body?.resourceType === 'Parameters') patched = applyFhirPathPatch(current, body as Parameters);
-      else if (body?.resourceType === 'Binary' && (body as Binary).data) {
-        patched = applyJsonPatch(current, JSON.parse(Buffer.from((body as Binary).data!, 'base64').toString('utf8')));
+      else if (body?.resourceType === 'Binary' && typeof (body as Binary).data === 'string') {
+        let operations: unknown;
+        try {
+          operations = JSON.parse(Buffer.from((body as Binary).data!, 'base64').toString('utf8'));
+        } catch (err) {
+          throw badRequest('patch-invalid', `The Binary's data is not a JSON Patch document: ${(err as Error).message}`, 'resource.data');
+        }
+        patched = applyJsonPatch(current, operations);
       } else throw badRequest('unsupported-patch', 'A PATCH entry carries a Parameters (FHIRPath Patch) or a Binary holding a JSON Patch', 'resource');
       const result = await w.update(patched, { ifMatch, method: 'PATCH' });
       return { fullUrl: fullUrl(ctx, result.resource), resource: result.resource, response: responseFor(result) };
@@ -370,7 +385,7 @@ async function runEntry(ctx: ServerContext, w: Writer, p: Parsed, id: string | u
     case 'GET':
     case 'HEAD': {
       if (p.id && !p.query) {
-        const r = await w.read(p.type, p.id);
+        const r = p.version ? await w.vread(p.type, p.id, p.version) : await w.read(p.type, p.id);
         await access?.checkRead(r, undefined, w.tx);
         return { fullUrl: fullUrl(ctx, r), resource: r, response: { status: '200 OK', etag: `W/"${r.meta?.versionId}"`, lastModified: r.meta?.lastUpdated } };
       }

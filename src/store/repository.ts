@@ -142,6 +142,7 @@ export interface Writer {
   update(resource: Resource, opts?: { ifMatch?: string; method?: Method }): Promise<WriteResult>;
   delete(type: string, id: string, opts?: { ifMatch?: string }): Promise<WriteResult | undefined>;
   read(type: string, id: string): Promise<Resource>;
+  vread(type: string, id: string, version: string): Promise<Resource>;
   findMatches: (type: string, params: [string, string][], limit?: number) => Promise<{ rid: number; id: string }[]>;
   /**
    * Holds these conditional-write criteria until the transaction ends: a second conditional create
@@ -166,6 +167,15 @@ export function criteriaKey(type: string, params: [string, string][]): string {
 export function versionQuery(type: string, id: string, version: number): Sql {
   return sql`select h.deleted, h.content from resource r join resource_history h on h.rid = r.rid and h.version = ${version}
               where r.type = ${type} and r.id = ${id}`;
+}
+
+async function vreadFrom(db: Queryable, type: string, id: string, version: string): Promise<Resource> {
+  // Versions are positive 32-bit integers; anything else (a NUL in the id included) is not stored.
+  if (!/^[0-9]{1,9}$/.test(version) || !isValidId(id)) throw notFound(`${type}/${id} has no version ${version}`);
+  const [row] = await run<{ deleted: boolean; content: string | null }>(db, versionQuery(type, id, Number(version)));
+  if (!row) throw notFound(`${type}/${id} has no version ${version}`);
+  if (row.deleted || !row.content) throw gone(`${type}/${id} version ${version} is a deletion`);
+  return JSON.parse(row.content);
 }
 
 export interface HistoryQuery {
@@ -448,6 +458,7 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
         return { resource: tombstone, status: 200 };
       },
       read: (type, id) => readFrom(tx, type, id),
+      vread: (type, id, version) => vreadFrom(tx, type, id, version),
       findMatches: (type, params, limit) => opts.findMatches!(tx, type, params, limit, visible),
       async lockCriteria(type, params) {
         await tx.query(`select pg_advisory_xact_lock(hashtextextended($1, 0))`, [criteriaKey(type, params)]);
@@ -515,14 +526,7 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
     delete: (type, id, o = {}) => transaction((tx) => writer(tx, opts.referentialIntegrity, o.guard).delete(type, id, o), true),
     read: (type, id) => readFrom(db, type, id),
     readStored: (type, id) => readStored(db, type, id),
-    async vread(type, id, version) {
-      // Versions are positive 32-bit integers; anything else (a NUL in the id included) is not stored.
-      if (!/^[0-9]{1,9}$/.test(version) || !isValidId(id)) throw notFound(`${type}/${id} has no version ${version}`);
-      const [row] = await run<{ deleted: boolean; content: string | null }>(db, versionQuery(type, id, Number(version)));
-      if (!row) throw notFound(`${type}/${id} has no version ${version}`);
-      if (row.deleted || !row.content) throw gone(`${type}/${id} version ${version} is a deletion`);
-      return JSON.parse(row.content);
-    },
+    vread: (type, id, version) => vreadFrom(db, type, id, version),
     async history(q) {
       const rows = await run<any>(db, historyQuery(q));
       return rows.map((r) => ({
