@@ -13,6 +13,9 @@ before(async () => {
 });
 after(async () => s?.close());
 
+/** POSTs a Bundle of this type and these entries to the FHIR base. */
+const postBundle = (type: 'batch' | 'transaction', entry: unknown[]) => s.fhir('/', { method: 'POST', body: { resourceType: 'Bundle', type, entry } });
+
 const storedCounts = async () =>
   Object.fromEntries(
     (await s.platform.db.query<{ type: string; n: number }>(`select type, count(*)::int as n from resource where deleted = false group by type`)).map((r) => [r.type, r.n])
@@ -221,18 +224,11 @@ test('Prefer: return=minimal leaves the written resources out of a transaction r
 });
 
 test('a batch reports each entry on its own', async () => {
-  const res = await s.fhir('/', {
-    method: 'POST',
-    body: {
-      resourceType: 'Bundle',
-      type: 'batch',
-      entry: [
-        { resource: { resourceType: 'Patient', gender: 'female' }, request: { method: 'POST', url: 'Patient' } },
-        { resource: { resourceType: 'Patient', gender: 'nonsense' }, request: { method: 'POST', url: 'Patient' } },
-        { request: { method: 'GET', url: 'Patient/does-not-exist' } },
-      ],
-    },
-  });
+  const res = await postBundle('batch', [
+    { resource: { resourceType: 'Patient', gender: 'female' }, request: { method: 'POST', url: 'Patient' } },
+    { resource: { resourceType: 'Patient', gender: 'nonsense' }, request: { method: 'POST', url: 'Patient' } },
+    { request: { method: 'GET', url: 'Patient/does-not-exist' } },
+  ]);
   assert.equal(res.status, 200);
   assert.equal(res.body.type, 'batch-response');
   assert.deepEqual(res.body.entry.map((e: any) => e.response.status.slice(0, 3)), ['201', '422', '404']);
@@ -255,17 +251,10 @@ test('PATCH entries: a JSON Patch in a Binary and a FHIRPath Patch in Parameters
   assert.equal(tx.body.entry[0].response.status, '200 OK');
   assert.equal((await s.fhir(`/${url}`)).body.gender, 'female');
 
-  const batch = await s.fhir('/', {
-    method: 'POST',
-    body: {
-      resourceType: 'Bundle',
-      type: 'batch',
-      entry: [
-        { request: { method: 'PATCH', url }, resource: fhirPathPatch('Patient.gender', 'other') },
-        { request: { method: 'PATCH', url }, resource: jsonPatch([{ op: 'test', path: '/gender', value: 'male' }]) },
-      ],
-    },
-  });
+  const batch = await postBundle('batch', [
+    { request: { method: 'PATCH', url }, resource: fhirPathPatch('Patient.gender', 'other') },
+    { request: { method: 'PATCH', url }, resource: jsonPatch([{ op: 'test', path: '/gender', value: 'male' }]) },
+  ]);
   assert.equal(batch.status, 200, batch.text);
   assert.equal(batch.body.entry[0].response.status, '200 OK');
   assert.match(batch.body.entry[1].response.status, /^4/, 'a failing JSON Patch test fails its own entry');
@@ -291,22 +280,15 @@ test("an entry's request URL may be absolute on this server's base; another serv
 test('a batch entry reads the version its URL names; URLs an entry cannot name and a malformed JSON Patch fail their own entries', async () => {
   const p = (await s.fhir('/Patient', { method: 'POST', body: { resourceType: 'Patient', gender: 'male' } })).body;
   await s.fhir(`/Patient/${p.id}`, { method: 'PUT', body: { ...p, gender: 'female' } });
-  const res = await s.fhir('/', {
-    method: 'POST',
-    body: {
-      resourceType: 'Bundle',
-      type: 'batch',
-      entry: [
-        { request: { method: 'GET', url: `Patient/${p.id}/_history/1` } },
-        { request: { method: 'GET', url: `Patient/${p.id}` } },
-        { request: { method: 'GET', url: `Patient/${p.id}/_history` } },
-        { request: { method: 'GET', url: `Patient/${p.id}/$everything` } },
-        { request: { method: 'DELETE', url: 'Patient' } },
-        { request: { method: 'POST', url: 'Patient/123' }, resource: { resourceType: 'Patient' } },
-        { request: { method: 'PATCH', url: `Patient/${p.id}` }, resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: Buffer.from('[{not json').toString('base64') } },
-      ],
-    },
-  });
+  const res = await postBundle('batch', [
+    { request: { method: 'GET', url: `Patient/${p.id}/_history/1` } },
+    { request: { method: 'GET', url: `Patient/${p.id}` } },
+    { request: { method: 'GET', url: `Patient/${p.id}/_history` } },
+    { request: { method: 'GET', url: `Patient/${p.id}/$everything` } },
+    { request: { method: 'DELETE', url: 'Patient' } },
+    { request: { method: 'POST', url: 'Patient/123' }, resource: { resourceType: 'Patient' } },
+    { request: { method: 'PATCH', url: `Patient/${p.id}` }, resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: Buffer.from('[{not json').toString('base64') } },
+  ]);
   assert.equal(res.status, 200, res.text);
   const [v1, current, ...refused] = res.body.entry;
   assert.equal(v1.resource.gender, 'male', 'the version named, not the current one');
