@@ -25,14 +25,14 @@ function invalid(code: string, message: string, expression: string, status = 422
   return new FhirError(status, [issue('invalid', code, message, expression)]);
 }
 
+/** A Binary entry that is document content: a PATCH entry's Binary is the patch (FHIR's JSON Patch in a Bundle). */
+const isContent = (e: BundleEntry | undefined) => e?.resource?.resourceType === 'Binary' && e.request?.method !== 'PATCH';
+
 /**
  * True when a bundle is ours to take apart (ITI-65): a transaction with DocumentReferences, or any
  * bundle carrying document content (a Binary entry, inline attachment data), which only a
  * transaction may provide.
  */
-/** A Binary entry that is document content: a PATCH entry's Binary is the patch (FHIR's JSON Patch in a Bundle). */
-const isContent = (e: BundleEntry | undefined) => e?.resource?.resourceType === 'Binary' && e.request?.method !== 'PATCH';
-
 export function carriesDocuments(body: unknown): body is Bundle {
   const b = body as Bundle | undefined;
   if (b?.resourceType !== 'Bundle' || !Array.isArray(b.entry)) return false;
