@@ -76,7 +76,7 @@ test('an import of newer Synthea exports stores every resource, a second run cha
   };
 
   const first = runImport(dataDir, folder);
-  assert.match(first, /Imported \d+ resources from 5 files/);
+  assert.match(first, /Imported \d+ of \d+ resources from 5 files/);
   assert.doesNotMatch(first, /failed:/, first);
   const once = await snapshot();
   // Medication is also a catalogue of the medication service, stored at start.
@@ -135,5 +135,53 @@ test('an export of the synthetic population imports into a running server, refer
   const there = await counts(served);
   assert.ok(there.some((r) => r.type === 'Endpoint' && r.n > 0), 'the population has endpoints');
   assert.deepEqual(there, await counts(seeded));
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+test('an import reports each bad NDJSON line and resource by file and line, stores the rest, and does not loop on a cycle it cannot complete', { timeout: 200_000 }, async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'samhandling-bad-lines-'));
+  const folder = path.join(root, 'ndjson');
+  fs.mkdirSync(folder);
+  const lines = (...rs: unknown[]) => rs.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n';
+  fs.writeFileSync(
+    path.join(folder, 'Patient.ndjson'),
+    lines({ resourceType: 'Patient', id: 'p1' }, 'not json', { resourceType: 'Patient', id: 'p2', gender: 'bogus' }, [1], { resourceType: 'Patient', id: 'p3' })
+  );
+  // Two documents that refer to each other (sent together, as a cycle), one also to a patient that is nowhere.
+  const doc = (id: string, other: string, subject: string) => ({
+    resourceType: 'DocumentReference',
+    id,
+    status: 'current',
+    subject: { reference: subject },
+    relatesTo: [{ code: 'appends', target: { reference: `DocumentReference/${other}` } }],
+    content: [{ attachment: { contentType: 'text/plain', data: Buffer.from(`note ${id}`).toString('base64') } }],
+  });
+  fs.writeFileSync(path.join(folder, 'DocumentReference.ndjson'), lines(doc('doc-a', 'doc-b', 'Patient/p1'), doc('doc-b', 'doc-a', 'Patient/nowhere')));
+  const dataDir = path.join(root, 'data');
+  const out = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/import.ts', folder], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: 'silent' },
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
+  assert.equal(out.status, 1, `${out.stdout}\n${out.stderr}`);
+  const failed = (where: string) => new RegExp(`${where.replace(/[.]/g, '\\.')}: (.*)`).exec(out.stdout)?.[1] ?? '';
+  assert.match(failed('Patient.ndjson:2'), /not valid JSON/);
+  assert.match(failed('Patient.ndjson:3'), /bogus/);
+  assert.match(failed('Patient.ndjson:4'), /not a FHIR resource/);
+  assert.match(failed('DocumentReference.ndjson:2'), /Patient\/nowhere/);
+  assert.match(failed('DocumentReference.ndjson:1'), /DocumentReference\/doc-b/);
+  assert.match(out.stdout, /5 failed:/);
+  assert.match(out.stdout, /Imported 2 of 7 resources from 2 files/);
+  const db = await openPglite(dataDir);
+  try {
+    const ids = await db.query<{ id: string }>(`select id from resource where type = 'Patient' and id like 'p_' order by id`);
+    assert.deepEqual(ids.map((r) => r.id), ['p1', 'p3']);
+  } finally {
+    await db.close();
+  }
+  const missing = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/import.ts', path.join(root, 'nothing-here')], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /No such file or folder: .*nothing-here/);
   fs.rmSync(root, { recursive: true, force: true });
 });

@@ -14,7 +14,9 @@ Creates of urn:uuid: entries are stored under that uuid, so an interrupted impor
 again: what was stored is found unchanged and nothing is duplicated.
 Without --server the import writes to the configured database (DATABASE_URL or the PGlite
 data folder; stop the server first when it uses PGlite). With --server it posts to a running server;
-NDJSON files that refer to resources in files not loaded yet are sent again once those are in.`;
+NDJSON files that refer to resources in files not loaded yet are sent again once those are in.
+A line or resource that is refused is reported with its file and line; the others are stored.
+Exit status: 0 when everything was stored, 1 when something failed, 2 for a path that does not exist.`;
 
 const { flags, positional } = parseArgs(process.argv.slice(2));
 if (flags.help || positional.length === 0) {
@@ -22,7 +24,13 @@ if (flags.help || positional.length === 0) {
   process.exit(positional.length === 0 && !flags.help ? 1 : 0);
 }
 
-const files = findImportFiles(positional);
+let files: string[];
+try {
+  files = findImportFiles(positional);
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(2);
+}
 const concurrency = Number(flags.concurrency ?? 4);
 const server = typeof flags.server === 'string' ? flags.server.replace(/\/$/, '') : undefined;
 // The import is the platform's operator: no token, the same routes as over HTTP (so a bundle
@@ -63,6 +71,7 @@ const completedOnExport = new Set(SERVICE_MODULES.flatMap((m) => m.exports?.type
 const throughRoutes = (unit: ImportUnit) => unit.kind === 'resources' && unit.resources.some((r) => completedOnExport.has(r.resourceType));
 
 async function apply(unit: ImportUnit): Promise<void> {
+  if (unit.kind === 'unreadable') throw new Error(unit.reason);
   const resources = unit.kind === 'bundle' ? (unit.bundle.entry ?? []).flatMap((e) => (e.resource ? [e.resource] : [])) : unit.resources;
   if (unit.kind === 'bundle') await post(unit.bundle);
   else if (server || throughRoutes(unit)) await post({ resourceType: 'Bundle', type: 'transaction', entry: unit.resources.map((r) => ({ resource: r, request: { method: 'PUT', url: `${r.resourceType}/${r.id}` } })) });
@@ -84,6 +93,10 @@ function refusal(status: number, body: string): FhirError {
 
 /** Resources in files that refer to each other, sent as one transaction at most (memory bounds it). */
 const MAX_CYCLE = 20_000;
+
+/** Cycle groups sent so far, by their resources. */
+const tried = new Set<string>();
+const groupKey = (resources: { resourceType: string; id?: string }[]) => resources.map((r) => `${r.resourceType}/${r.id}`).sort().join(' ');
 
 /**
  * The waiting units in reference cycles between their types (strongly connected components of
@@ -135,7 +148,11 @@ function inCycles(units: ImportUnit[]): ImportUnit[][] {
 /** Refused only for references to resources not stored yet (NDJSON is a file per type, in any order). */
 const waitsForOthers = (err: unknown) => err instanceof FhirError && err.issues.every((i) => i.details?.coding?.[0]?.code === 'reference-not-found');
 
-const size = (u: ImportUnit) => (u.kind === 'bundle' ? u.resources : u.resources.length);
+const size = (u: ImportUnit) => (u.kind === 'bundle' ? u.resources : u.kind === 'resources' ? u.resources.length : 1);
+
+/** A refused unit of several resources as units of one: a bad resource does not refuse the others with it. */
+const singles = (unit: ImportUnit & { kind: 'resources' }): ImportUnit[] =>
+  unit.resources.map((r, i) => ({ kind: 'resources', source: unit.sources?.[i] ?? `${unit.source} (${r.resourceType}/${r.id})`, resources: [r] }));
 
 // Count first so the bar can show an ETA; files are read again lazily while importing.
 for (const f of files) {
@@ -170,10 +187,15 @@ let waiting: ImportUnit[] = [];
 function run(unit: ImportUnit, final = false): Promise<void> {
   let later = false;
   return apply(unit)
-    .catch((err) => {
+    .catch(async (err) => {
       if (!final && unit.kind === 'resources' && waitsForOthers(err)) {
         later = true;
         waiting.push(unit);
+        return;
+      }
+      if (unit.kind === 'resources' && unit.resources.length > 1) {
+        later = true; // each single moves the bar itself
+        for (const single of singles(unit)) await run(single, final);
         return;
       }
       const reason = err instanceof FhirError ? err.issues.map((i) => i.diagnostics).join('; ') : (err as Error).message;
@@ -214,18 +236,27 @@ while (waiting.length && !interrupted) {
   waiting = [];
   for (const unit of round) await run(unit);
   if (waiting.length < round.length) continue;
-  const groups = inCycles(waiting).filter((g) => g.reduce((n, u) => n + size(u), 0) <= MAX_CYCLE);
+  // A group is sent once: the same resources waiting again cannot do better, and go to the final try.
+  const groups = inCycles(waiting).filter(
+    (g) => g.reduce((n, u) => n + size(u), 0) <= MAX_CYCLE && !tried.has(groupKey(g.flatMap((u) => (u.kind === 'resources' ? u.resources : []))))
+  );
   const grouped = new Set(groups.flat());
   const rest = waiting.filter((u) => !grouped.has(u));
   waiting = [];
-  for (const g of groups) await run({ kind: 'resources', source: g.map((u) => u.source).join(', '), resources: g.flatMap((u) => (u.kind === 'resources' ? u.resources : [])) });
+  for (const g of groups) {
+    const resources = g.flatMap((u) => (u.kind === 'resources' ? u.resources : []));
+    tried.add(groupKey(resources));
+    const sources = g.flatMap((u) => (u.kind === 'resources' ? u.resources.map((r, i) => u.sources?.[i] ?? `${u.source} (${r.resourceType}/${r.id})`) : []));
+    await run({ kind: 'resources', source: g.map((u) => u.source).join(', '), resources, sources });
+  }
   if (!groups.length) for (const unit of rest) await run(unit, true);
   else waiting.push(...rest);
 }
 bar.stop();
 
 const secs = (Date.now() - started) / 1000;
-console.log(`\nImported ${done} resources from ${files.length} files in ${secs.toFixed(1)} s (${Math.round(done / Math.max(secs, 0.001))}/s)`);
+const stored = Object.values(byType).reduce((n, k) => n + k, 0);
+console.log(`\nImported ${stored} of ${done} resources from ${files.length} files in ${secs.toFixed(1)} s (${Math.round(done / Math.max(secs, 0.001))}/s)`);
 for (const [type, n] of Object.entries(byType).sort((a, b) => b[1] - a[1])) console.log(`  ${type.padEnd(28)} ${n}`);
 if (failures.length) {
   console.log(`\n${failures.length} failed:`);

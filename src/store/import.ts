@@ -5,16 +5,21 @@ import { createHash } from 'node:crypto';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { references } from '../fhir/json.ts';
 
-/** One unit of an import: a Bundle to process whole, or resources with ids to upsert. */
+/**
+ * One unit of an import: a Bundle to process whole, resources with ids to upsert (`sources`: where
+ * each one is, `file:line` for NDJSON), or a line that could not be read.
+ */
 export type ImportUnit =
   | { kind: 'bundle'; source: string; bundle: Bundle; resources: number }
-  | { kind: 'resources'; source: string; resources: Resource[] };
+  | { kind: 'resources'; source: string; resources: Resource[]; sources?: string[] }
+  | { kind: 'unreadable'; source: string; reason: string };
 
 /** Every .json and .ndjson file under the given files and folders, in a stable order. */
 export function findImportFiles(inputs: string[]): string[] {
   const out: string[] = [];
   const walk = (p: string) => {
-    const st = fs.statSync(p);
+    const st = fs.statSync(p, { throwIfNoEntry: false });
+    if (!st) throw new Error(`No such file or folder: ${p}`);
     if (st.isDirectory()) for (const f of fs.readdirSync(p).sort()) walk(path.join(p, f));
     else if (/\.(nd)?json$/i.test(p)) out.push(p);
   };
@@ -53,6 +58,7 @@ export async function* readImportFile(file: string): AsyncGenerator<ImportUnit> 
   if (file.toLowerCase().endsWith('.ndjson')) {
     const rl = readline.createInterface({ input: fs.createReadStream(file), crlfDelay: Infinity });
     let chunk: Resource[] = [];
+    let sources: string[] = [];
     let line = 0;
     for await (const text of rl) {
       line++;
@@ -61,15 +67,23 @@ export async function* readImportFile(file: string): AsyncGenerator<ImportUnit> 
       try {
         r = JSON.parse(text);
       } catch (err) {
-        throw new Error(`${file}:${line}: not valid JSON (${(err as Error).message})`);
+        // One bad line is one failure; the file's other lines are still imported.
+        yield { kind: 'unreadable', source: `${file}:${line}`, reason: `not valid JSON (${(err as Error).message})` };
+        continue;
+      }
+      if (!r || typeof r !== 'object' || Array.isArray(r) || typeof r.resourceType !== 'string') {
+        yield { kind: 'unreadable', source: `${file}:${line}`, reason: 'not a FHIR resource (a JSON object with a resourceType)' };
+        continue;
       }
       chunk.push(r.id ? r : ({ ...r, id: stableId(undefined, r) } as Resource));
+      sources.push(`${file}:${line}`);
       if (chunk.length >= CHUNK) {
-        yield { kind: 'resources', source: `${file}:${line}`, resources: chunk };
+        yield { kind: 'resources', source: `${file}:${line}`, resources: chunk, sources };
         chunk = [];
+        sources = [];
       }
     }
-    if (chunk.length) yield { kind: 'resources', source: `${file}:${line}`, resources: chunk };
+    if (chunk.length) yield { kind: 'resources', source: `${file}:${line}`, resources: chunk, sources };
     return;
   }
   const json = JSON.parse(await fs.promises.readFile(file, 'utf8'));
