@@ -29,6 +29,8 @@ export interface Config {
   documentStore: 'postgres' | 'file';
   /** Journal documents: the folder of the file store (DOCUMENT_DIR, default <dataDir>/documents). */
   documentDir: string;
+  /** Requests per minute per client (RATE_LIMIT_PER_MINUTE, default 6000; 0: no limit). */
+  rateLimitPerMinute: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -55,5 +57,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     documentMaxBytes: Number(env.DOCUMENT_MAX_BYTES ?? 50 * 1024 * 1024),
     documentStore: env.DOCUMENT_STORE === 'file' ? 'file' : 'postgres',
     documentDir: path.resolve(env.DOCUMENT_DIR ?? path.join(dataDir, 'documents')),
+    rateLimitPerMinute: Number(env.RATE_LIMIT_PER_MINUTE ?? 6000),
   };
 }

@@ -185,3 +185,23 @@ test('an import reports each bad NDJSON line and resource by file and line, stor
   assert.match(missing.stderr, /No such file or folder: .*nothing-here/);
   fs.rmSync(root, { recursive: true, force: true });
 });
+
+test("an import into the configured database is not held to the server's rate limit", { timeout: 200_000 }, async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'samhandling-many-'));
+  const folder = path.join(root, 'bundles');
+  fs.mkdirSync(folder);
+  for (let i = 0; i < 40; i++) {
+    const bundle = { resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { resourceType: 'Patient', id: `many-${i}` }, request: { method: 'PUT', url: `Patient/many-${i}` } }] };
+    fs.writeFileSync(path.join(folder, `b${String(i).padStart(2, '0')}.json`), JSON.stringify(bundle));
+  }
+  const dataDir = path.join(root, 'data');
+  const out = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/import.ts', folder], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '10' },
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
+  assert.equal(out.status, 0, `${out.stdout}\n${out.stderr}`);
+  assert.match(out.stdout, /Imported 40 of 40 resources/);
+  fs.rmSync(root, { recursive: true, force: true });
+});

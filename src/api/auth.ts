@@ -58,7 +58,7 @@ export interface AuthOptions {
   clock?: () => Date;
   /** Record audit events (default: on when auth is on). */
   audit?: boolean;
-  /** Requests per minute per client; 0 switches rate limiting off. Default RATE_LIMIT_PER_MINUTE or 6000. */
+  /** Requests per minute per client; 0 switches rate limiting off (Config.rateLimitPerMinute). Default 6000. */
   rateLimitPerMinute?: number;
   /** Allowed CORS origins (default CORS_ORIGINS, comma separated; none: no CORS). */
   corsOrigins?: string[];
@@ -495,7 +495,7 @@ async function registerHttpProtections(app: FastifyInstance, opts: AuthOptions):
       exposedHeaders: ['ETag', 'Location', 'Content-Location', 'DPoP-Nonce', 'WWW-Authenticate', 'NHN-SecurityLabel-Nors-Count'],
     });
   }
-  const perMinute = opts.rateLimitPerMinute ?? Number(process.env.RATE_LIMIT_PER_MINUTE ?? 6000);
+  const perMinute = opts.rateLimitPerMinute ?? 6000;
   if (perMinute > 0) {
     const rateLimit = (await import('@fastify/rate-limit')).default;
     await app.register(rateLimit, {

@@ -88,6 +88,7 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
     auth: ctx.auth,
     devAuthority: ctx.devAuthority,
     clock: ctx.clock,
+    rateLimitPerMinute: ctx.config.rateLimitPerMinute,
     devAuth: ctx.config.devAuth ? { dataDir: embedded ? ctx.config.dataDir : undefined } : false,
   });
   await app.register(privacyRoutes, { db, registry, clock: ctx.clock });

@@ -37,7 +37,8 @@ const server = typeof flags.server === 'string' ? flags.server.replace(/\/$/, ''
 // carrying documents goes to the document store as an ITI-65 bundle does). MAX_BODY_BYTES guards a
 // listening server; a file on the operator's disk is taken whatever its size.
 const config = loadConfig();
-const platform = server ? undefined : await createPlatform({ ...config, logLevel: 'silent', maxBodyBytes: Math.max(config.maxBodyBytes, 2 ** 30) }, { auth: 'off' });
+// Nor is it rate limited: a folder of small bundles is thousands of requests a minute.
+const platform = server ? undefined : await createPlatform({ ...config, logLevel: 'silent', maxBodyBytes: Math.max(config.maxBodyBytes, 2 ** 30), rateLimitPerMinute: 0 }, { auth: 'off' });
 
 const byType: Record<string, number> = {};
 const failures: { source: string; reason: string }[] = [];
