@@ -6,7 +6,7 @@ import type { RequestAccess } from './auth.ts';
 import { criteriaKey, parseQuery, parseIfMatch } from '../store/repository.ts';
 import { search } from '../store/search/index.ts';
 import { applyFhirPathPatch, applyJsonPatch } from '../fhir/patch.ts';
-import { badRequest, FhirError, informational, issue, notFound, preconditionFailed } from '../fhir/outcome.ts';
+import { badRequest, FhirError, informational, issue, notFound } from '../fhir/outcome.ts';
 import { requestErrorOf, type PreferReturn } from './http.ts';
 import { isJsonObject, references } from '../fhir/json.ts';
 import { isResourceType } from '../fhir/resource-types.ts';
@@ -181,18 +181,16 @@ async function processTransaction(ctx: ServerContext, bundle: Bundle, access?: R
         try {
           if (p.method === 'POST') {
             const ifNoneExist = p.entry.request?.ifNoneExist;
-            const matches = ifNoneExist ? await w.findMatches(p.type, parseQuery(ifNoneExist), 2) : [];
-            if (matches.length > 1) throw preconditionFailed('multiple-matches', `ifNoneExist ${ifNoneExist} matches more than one ${p.type}`);
-            const id = matches.length === 1 ? matches[0].id : randomUUID();
-            if (matches.length === 1) skip.add(p.index);
+            const match = ifNoneExist ? await w.matchOne(p.type, parseQuery(ifNoneExist), `ifNoneExist ${ifNoneExist}`) : undefined;
+            const id = match?.id ?? randomUUID();
+            if (match) skip.add(p.index);
             targets.set(p.index, id);
             if (p.entry.fullUrl) idMap.set(p.entry.fullUrl, `${p.type}/${id}`);
           } else if (p.method === 'PUT' || p.method === 'PATCH' || p.method === 'DELETE') {
             let id = p.id;
             if (!id && p.query) {
-              const matches = await w.findMatches(p.type, p.query, 2);
-              if (matches.length > 1) throw preconditionFailed('multiple-matches', `${p.entry.request!.url} matches more than one ${p.type}`);
-              if (matches.length === 1) id = matches[0].id;
+              const match = await w.matchOne(p.type, p.query, p.entry.request!.url!);
+              if (match) id = match.id;
               else if (p.method === 'PUT') id = p.entry.resource?.id ?? randomUUID();
               else if (p.method === 'PATCH') throw notFound(`${p.entry.request!.url} matches no ${p.type}`);
             }
@@ -292,16 +290,15 @@ async function processBatch(ctx: ServerContext, bundle: Bundle, access?: Request
         await ctx.repo.inTransaction(async (w) => {
           let id = p.id;
           if (p.method === 'POST' && entry.request?.ifNoneExist) {
-            await w.lockCriteria(p.type, parseQuery(entry.request.ifNoneExist));
-            const matches = await w.findMatches(p.type, parseQuery(entry.request.ifNoneExist), 2);
-            if (matches.length > 1) throw preconditionFailed('multiple-matches', `ifNoneExist matches more than one ${p.type}`);
-            if (matches.length === 1) return runEntry(ctx, w, p, matches[0].id, true, access);
+            const criteria = parseQuery(entry.request.ifNoneExist);
+            await w.lockCriteria(p.type, criteria);
+            const match = await w.matchOne(p.type, criteria, `ifNoneExist ${entry.request.ifNoneExist}`);
+            if (match) return runEntry(ctx, w, p, match.id, true, access);
           }
           if (!id && p.query && p.method !== 'GET' && p.method !== 'HEAD') {
             await w.lockCriteria(p.type, p.query);
-            const matches = await w.findMatches(p.type, p.query, 2);
-            if (matches.length > 1) throw preconditionFailed('multiple-matches', `${entry.request!.url} matches more than one ${p.type}`);
-            id = matches[0]?.id ?? (p.method === 'PUT' ? entry.resource?.id ?? randomUUID() : undefined);
+            const match = await w.matchOne(p.type, p.query, entry.request!.url!);
+            id = match?.id ?? (p.method === 'PUT' ? entry.resource?.id ?? randomUUID() : undefined);
             if (!id && p.method === 'PATCH') throw notFound(`${entry.request!.url} matches no ${p.type}`);
           }
           if (entry.resource && ['POST', 'PUT'].includes(p.method)) {
@@ -331,13 +328,9 @@ async function resolveReference(w: Writer, ref: string, idMap: Map<string, strin
   }
   const m = /^([A-Z][A-Za-z]+)\?(.+)$/.exec(ref);
   if (m) {
-    const matches = await w.findMatches(m[1], parseQuery(m[2]), 2);
-    if (matches.length !== 1) {
-      throw new FhirError(matches.length ? 412 : 400, [
-        issue(matches.length ? 'multiple-matches' : 'not-found', matches.length ? 'multiple-matches' : 'reference-not-found', `Conditional reference ${ref} matches ${matches.length ? 'more than one' : 'no'} resource`),
-      ]);
-    }
-    return `${m[1]}/${matches[0].id}`;
+    const match = await w.matchOne(m[1], parseQuery(m[2]), `Conditional reference ${ref}`);
+    if (!match) throw new FhirError(400, [issue('not-found', 'reference-not-found', `Conditional reference ${ref} matches no resource`)]);
+    return `${m[1]}/${match.id}`;
   }
   return ref;
 }

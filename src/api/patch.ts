@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Parameters, Resource } from '@medplum/fhirtypes';
 import type { Repository, WriteGuard, WriteResult } from '../store/repository.ts';
-import { badRequest, notFound, preconditionFailed } from '../fhir/outcome.ts';
+import { badRequest, notFound } from '../fhir/outcome.ts';
 import { applyFhirPathPatch, applyJsonPatch } from '../fhir/patch.ts';
 
 /**
@@ -23,10 +23,9 @@ export async function applyPatchRequest(
   return repo.inTransaction(async (w) => {
     let id = target as string;
     if (Array.isArray(target)) {
-      const matches = await w.findMatches(type, target, 2);
-      if (matches.length === 0) throw notFound(`No ${type} matches the criteria`);
-      if (matches.length > 1) throw preconditionFailed('multiple-matches', `The criteria match more than one ${type}`);
-      id = matches[0].id;
+      const match = await w.matchOne(type, target, 'The criteria');
+      if (!match) throw notFound(`No ${type} matches the criteria`);
+      id = match.id;
     }
     await w.tx.query('select 1 from resource where type = $1 and id = $2 for update', [type, id]);
     const current = await w.read(type, id);

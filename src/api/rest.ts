@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Bundle, BundleEntry, Parameters, Resource } from '@medplum/fhirtypes';
 import type { ServerContext } from './server.ts';
-import { badRequest, FhirError, informational, issue, notFound, preconditionFailed } from '../fhir/outcome.ts';
+import { badRequest, FhirError, informational, issue, notFound } from '../fhir/outcome.ts';
 import { isResourceType } from '../fhir/resource-types.ts';
 import type { HistoryEntry, WriteResult } from '../store/repository.ts';
 import { FHIR_JSON, checkFormat, etagOf, isPretty, preferReturn, preferStrict, queryPairs, requireBody, sendResource, versionHeaders } from './http.ts';
@@ -121,11 +121,10 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     const result = await repo.inTransaction(
       async (w) => {
         await w.lockCriteria(type, criteria);
-        const matches = await w.findMatches(type, criteria, 2);
-        if (matches.length > 1) throw preconditionFailed('multiple-matches', `The criteria match more than one ${type}; be more specific`);
-        if (matches.length === 1) {
-          if (body.id && body.id !== matches[0].id) throw badRequest('id-mismatch', `The body's id ${body.id} is not the id of the matching ${type} (${matches[0].id})`, `${type}.id`);
-          return w.update({ ...body, id: matches[0].id }, { ifMatch: ifMatchOf(request) });
+        const match = await w.matchOne(type, criteria, 'The criteria');
+        if (match) {
+          if (body.id && body.id !== match.id) throw badRequest('id-mismatch', `The body's id ${body.id} is not the id of the matching ${type} (${match.id})`, `${type}.id`);
+          return w.update({ ...body, id: match.id }, { ifMatch: ifMatchOf(request) });
         }
         return body.id ? w.update(body) : w.create(body);
       },
@@ -139,9 +138,9 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     const criteria = criteriaOf(request, 'delete');
     await repo.inTransaction(
       async (w) => {
-        const matches = await w.findMatches(type, criteria, 2);
-        if (matches.length > 1) throw preconditionFailed('multiple-matches', `The criteria match more than one ${type}; conditional delete removes one at a time`);
-        if (matches.length === 1) await w.delete(type, matches[0].id);
+        // Conditional delete removes one resource at a time (capability: conditionalDelete 'single').
+        const match = await w.matchOne(type, criteria, 'The criteria');
+        if (match) await w.delete(type, match.id);
       },
       { guard: request.access.guard, visible: request.access.visibleRows() }
     );

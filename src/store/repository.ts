@@ -145,6 +145,11 @@ export interface Writer {
   vread(type: string, id: string, version: string): Promise<Resource>;
   findMatches: (type: string, params: [string, string][], limit?: number) => Promise<{ rid: number; id: string }[]>;
   /**
+   * The one resource conditional criteria match, or undefined when none does; more than one is a
+   * 412, as the spec has it for every conditional interaction. `what` names the criteria in the message.
+   */
+  matchOne(type: string, params: [string, string][], what: string): Promise<{ rid: number; id: string } | undefined>;
+  /**
    * Holds these conditional-write criteria until the transaction ends: a second conditional create
    * or update with the same criteria waits, then finds what the first one stored, instead of
    * storing a duplicate. Take several in a fixed order (sorted) to avoid deadlocks.
@@ -460,6 +465,11 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
       read: (type, id) => readFrom(tx, type, id),
       vread: (type, id, version) => vreadFrom(tx, type, id, version),
       findMatches: (type, params, limit) => opts.findMatches!(tx, type, params, limit, visible),
+      async matchOne(type, params, what) {
+        const matches = await opts.findMatches!(tx, type, params, 2, visible);
+        if (matches.length > 1) throw preconditionFailed('multiple-matches', `${what} matches more than one ${type}`);
+        return matches[0];
+      },
       async lockCriteria(type, params) {
         await tx.query(`select pg_advisory_xact_lock(hashtextextended($1, 0))`, [criteriaKey(type, params)]);
       },
@@ -512,12 +522,10 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
       return transaction(async (tx) => {
         const w = writer(tx, opts.referentialIntegrity, o.guard, o.visible);
         if (o.ifNoneExist !== undefined) {
-          await w.lockCriteria(resource.resourceType, parseQuery(o.ifNoneExist));
-          const matches = await w.findMatches(resource.resourceType, parseQuery(o.ifNoneExist), 2);
-          if (matches.length > 1) {
-            throw preconditionFailed('multiple-matches', `If-None-Exist ${o.ifNoneExist} matches more than one ${resource.resourceType}`);
-          }
-          if (matches.length === 1) return { resource: await w.read(resource.resourceType, matches[0].id), status: 200, unchanged: true };
+          const criteria = parseQuery(o.ifNoneExist);
+          await w.lockCriteria(resource.resourceType, criteria);
+          const match = await w.matchOne(resource.resourceType, criteria, `If-None-Exist ${o.ifNoneExist}`);
+          if (match) return { resource: await w.read(resource.resourceType, match.id), status: 200, unchanged: true };
         }
         return w.create(resource);
       });
