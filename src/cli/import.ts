@@ -97,7 +97,9 @@ const MAX_CYCLE = 20_000;
 
 /** Cycle groups sent so far, by their resources. */
 const tried = new Set<string>();
-const groupKey = (resources: { resourceType: string; id?: string }[]) => resources.map((r) => `${r.resourceType}/${r.id}`).sort().join(' ');
+/** The resources of a group of units, and the key a group is known by in `tried`. */
+const resourcesOf = (g: ImportUnit[]) => g.flatMap((u) => (u.kind === 'resources' ? u.resources : []));
+const groupKey = (g: ImportUnit[]) => resourcesOf(g).map((r) => `${r.resourceType}/${r.id}`).sort().join(' ');
 
 /**
  * The waiting units in reference cycles between their types (strongly connected components of
@@ -151,9 +153,11 @@ const waitsForOthers = (err: unknown) => err instanceof FhirError && err.issues.
 
 const size = (u: ImportUnit) => (u.kind === 'bundle' ? u.resources : u.kind === 'resources' ? u.resources.length : 1);
 
+/** Where resource i of a unit came from: its NDJSON line, else the unit's file and the resource. */
+const sourceOf = (unit: ImportUnit & { kind: 'resources' }, i: number) => unit.sources?.[i] ?? `${unit.source} (${unit.resources[i].resourceType}/${unit.resources[i].id})`;
+
 /** A refused unit of several resources as units of one: a bad resource does not refuse the others with it. */
-const singles = (unit: ImportUnit & { kind: 'resources' }): ImportUnit[] =>
-  unit.resources.map((r, i) => ({ kind: 'resources', source: unit.sources?.[i] ?? `${unit.source} (${r.resourceType}/${r.id})`, resources: [r] }));
+const singles = (unit: ImportUnit & { kind: 'resources' }): ImportUnit[] => unit.resources.map((r, i) => ({ kind: 'resources', source: sourceOf(unit, i), resources: [r] }));
 
 // Count first so the bar can show an ETA; files are read again lazily while importing.
 for (const f of files) {
@@ -238,17 +242,14 @@ while (waiting.length && !interrupted) {
   for (const unit of round) await run(unit);
   if (waiting.length < round.length) continue;
   // A group is sent once: the same resources waiting again cannot do better, and go to the final try.
-  const groups = inCycles(waiting).filter(
-    (g) => g.reduce((n, u) => n + size(u), 0) <= MAX_CYCLE && !tried.has(groupKey(g.flatMap((u) => (u.kind === 'resources' ? u.resources : []))))
-  );
+  const groups = inCycles(waiting).filter((g) => g.reduce((n, u) => n + size(u), 0) <= MAX_CYCLE && !tried.has(groupKey(g)));
   const grouped = new Set(groups.flat());
   const rest = waiting.filter((u) => !grouped.has(u));
   waiting = [];
   for (const g of groups) {
-    const resources = g.flatMap((u) => (u.kind === 'resources' ? u.resources : []));
-    tried.add(groupKey(resources));
-    const sources = g.flatMap((u) => (u.kind === 'resources' ? u.resources.map((r, i) => u.sources?.[i] ?? `${u.source} (${r.resourceType}/${r.id})`) : []));
-    await run({ kind: 'resources', source: g.map((u) => u.source).join(', '), resources, sources });
+    tried.add(groupKey(g));
+    const sources = g.flatMap((u) => (u.kind === 'resources' ? u.resources.map((_, i) => sourceOf(u, i)) : []));
+    await run({ kind: 'resources', source: g.map((u) => u.source).join(', '), resources: resourcesOf(g), sources });
   }
   if (!groups.length) for (const unit of rest) await run(unit, true);
   else waiting.push(...rest);

@@ -1,6 +1,6 @@
 import { tryGetDataType, type TypedValue } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
-import { splitUnion } from './search-parameters.ts';
+import { balanced, splitUnion } from './search-parameters.ts';
 
 /**
  * FHIRPath without an interpreter for the expressions most search parameters are (index
@@ -33,15 +33,6 @@ function unwrap(part: string): string {
   while (p.startsWith('(') && p.endsWith(')') && balanced(p.slice(1, -1))) p = p.slice(1, -1).trim();
   const lead = /^\(([^()|]*(?:\([A-Za-z]+\))?[^()|]*)\)\./.exec(p);
   return lead ? unwrap(lead[1] + p.slice(lead[0].length - 1)) : p;
-}
-
-function balanced(s: string): boolean {
-  let depth = 0;
-  for (const c of s) {
-    if (c === '(') depth++;
-    else if (c === ')' && --depth < 0) return false;
-  }
-  return depth === 0;
 }
 
 const capitalise = (s: string) => s[0].toUpperCase() + s.slice(1);

@@ -96,6 +96,16 @@ export function splitUnion(expression: string): string[] {
   return parts.filter(Boolean);
 }
 
+/** Whether the parentheses of `s` pair up (none closes before it opens). */
+export function balanced(s: string): boolean {
+  let depth = 0;
+  for (const c of s) {
+    if (c === '(') depth++;
+    else if (c === ')' && --depth < 0) return false;
+  }
+  return depth === 0;
+}
+
 /**
  * The part of a multi-base expression that applies to one type. Evaluating only that part
  * keeps indexing cheap (the `clinical-code` expression names 15 types), and rewriting the
@@ -179,15 +189,6 @@ function unionParts(p: CompiledParam): Set<string> | undefined {
     return s;
   };
   return new Set(splitUnion(p.expression).map(bare));
-}
-
-function balanced(s: string): boolean {
-  let depth = 0;
-  for (const c of s) {
-    depth += c === '(' ? 1 : c === ')' ? -1 : 0;
-    if (depth < 0) return false;
-  }
-  return depth === 0;
 }
 
 /** Composites are unions of each other only with the same components (types and expressions, in order). */
