@@ -21,15 +21,20 @@ function runImport(dataDir: string, folder: string): string {
 }
 
 function runCli(tool: 'import' | 'export', dataDir: string, folder: string, ...flags: string[]): string {
-  const out = spawnSync(process.execPath, ['--import', 'tsx', `src/cli/${tool}.ts`, folder, ...flags], {
+  const out = spawnCli(tool, dataDir, [folder, ...flags]);
+  assert.equal(out.status, 0, `${out.stdout}\n${out.stderr}`);
+  return out.stdout;
+}
+
+/** The CLI tool on the embedded database in `dataDir`, whatever its exit status. */
+function spawnCli(tool: 'import' | 'export', dataDir: string, args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, ['--import', 'tsx', `src/cli/${tool}.ts`, ...args], {
     cwd: REPO_ROOT,
     // A body limit every patient bundle is over: a listening server's limit does not bound an import.
-    env: { ...process.env, DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: 'silent', MAX_BODY_BYTES: '10000' },
+    env: { ...process.env, DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: 'silent', MAX_BODY_BYTES: '10000', ...env },
     encoding: 'utf8',
     timeout: 180_000,
   });
-  assert.equal(out.status, 0, `${out.stdout}\n${out.stderr}`);
-  return out.stdout;
 }
 
 /** `npm run import -- --server` of `folder` into a server started on an empty `dataDir`, stopped after. */
@@ -163,12 +168,7 @@ test("an import reports each bad NDJSON line and resource by file and line, stor
     fs.writeFileSync(path.join(folder, `b${String(i).padStart(2, '0')}.json`), JSON.stringify(bundle));
   }
   const dataDir = path.join(root, 'data');
-  const out = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/import.ts', folder], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: 'silent', RATE_LIMIT_PER_MINUTE: '10' },
-    encoding: 'utf8',
-    timeout: 180_000,
-  });
+  const out = spawnCli('import', dataDir, [folder], { RATE_LIMIT_PER_MINUTE: '10' });
   assert.equal(out.status, 1, `${out.stdout}\n${out.stderr}`);
   const failed = (where: string) => new RegExp(`${where.replace(/[.]/g, '\\.')}: (.*)`).exec(out.stdout)?.[1] ?? '';
   assert.match(failed('Patient.ndjson:2'), /not valid JSON/);
@@ -187,7 +187,7 @@ test("an import reports each bad NDJSON line and resource by file and line, stor
   } finally {
     await db.close();
   }
-  const missing = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/import.ts', path.join(root, 'nothing-here')], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
+  const missing = spawnCli('import', dataDir, [path.join(root, 'nothing-here')]);
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /No such file or folder: .*nothing-here/);
   fs.rmSync(root, { recursive: true, force: true });
