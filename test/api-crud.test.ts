@@ -49,6 +49,36 @@ test('update makes a new version; vread returns every version; history lists the
   assert.deepEqual(hist.body.entry.map((e: any) => e.request.method), ['PUT', 'POST']);
 });
 
+test('_count is one rule for searches, history and $everything: 0 gives the total alone, anything but a non-negative integer a 400', async () => {
+  const id = 'count-rule';
+  await s.fhir(`/Patient/${id}`, { method: 'PUT', body: patient({ id }) });
+  for (const gender of ['male', 'other']) await s.fhir(`/Patient/${id}`, { method: 'PUT', body: patient({ id, gender }) });
+  await s.fhir('/Observation', { method: 'POST', body: { resourceType: 'Observation', status: 'final', code: { text: 'puls' }, subject: { reference: `Patient/${id}` } } });
+  const totals: [string, number][] = [
+    [`/Patient/${id}/_history?_count=0`, 3],
+    [`/Patient?_id=${id}&_count=0`, 1],
+    [`/Patient/${id}/$everything?_count=0`, 2],
+  ];
+  for (const [path, total] of totals) {
+    const res = await s.fhir(path);
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.body.total, total, `${path}: ${res.text}`);
+    assert.equal(res.body.entry?.length ?? 0, 0, `${path} has no entries`);
+    assert.deepEqual(res.body.link.map((l: any) => l.relation), ['self'], `${path} has no paging links`);
+  }
+  // The type's and the system's history count the same way.
+  assert.ok((await s.fhir('/Patient/_history?_count=0')).body.total >= 3);
+  assert.ok((await s.fhir('/_history?_count=0')).body.total >= 4);
+  for (const path of [`/Patient/${id}/_history`, '/Patient/_history', '/_history', '/Patient', `/Patient/${id}/$everything`]) {
+    for (const count of ['-3', 'abc', '1.5', '']) {
+      const res = await s.fhir(`${path}?_count=${count}`);
+      assert.equal(res.status, 400, `${path}?_count=${count}: ${res.text}`);
+      assert.equal(res.body.issue[0].details.coding[0].code, 'invalid-count');
+    }
+  }
+  assert.equal((await s.fhir(`/Patient/${id}/_history?_count=2`)).body.entry.length, 2);
+});
+
 test('create-on-update with a client id, then delete leaves a versioned tombstone', async () => {
   const put = await s.fhir('/Patient/pat-client-1', { method: 'PUT', body: patient({ id: 'pat-client-1' }) });
   assert.equal(put.status, 201);

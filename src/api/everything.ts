@@ -3,6 +3,7 @@ import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import type { ServerContext } from './server.ts';
 import { parseRelativeReference, references } from '../fhir/json.ts';
 import { badRequest } from '../fhir/outcome.ts';
+import { parseCount } from '../fhir/paging.ts';
 import { run, sql } from '../store/sql.ts';
 
 /**
@@ -14,12 +15,18 @@ export async function everything(ctx: ServerContext, patientId: string, request:
   const { repo, config } = ctx;
   const base = `${config.baseUrl}/fhir`;
   const q = request.query as Record<string, string>;
-  const count = Math.min(Math.max(Number(q._count ?? 100) || 100, 1), 1000);
+  const count = parseCount(q._count, 100);
   const after = q._cursor === undefined ? 0 : Number(q._cursor);
   if (!Number.isInteger(after) || after < 0) throw badRequest('invalid-cursor', '_cursor is not a valid paging cursor', '_cursor');
 
   if (after === 0) await request.access.checkRead(await repo.read('Patient', patientId), patientId);
   const visible = request.access.filterFor(undefined);
+  const self = `${base}/Patient/${patientId}/$everything`;
+  if (count === 0) {
+    // _count=0: the total alone, as in a search (the patient's compartment; what it references comes with each page).
+    const [{ n }] = await run<{ n: number }>(repo.db, sql`select count(*)::int as n from resource r where r.compartment = ${patientId} and r.deleted = false and ${visible('r')}`);
+    return { resourceType: 'Bundle', type: 'searchset', total: Number(n), link: [{ relation: 'self', url: `${self}?_count=0` }] };
+  }
   const rows = await run<{ rid: number; content: string }>(
     repo.db,
     sql`select r.rid, r.content from resource r
@@ -51,7 +58,6 @@ export async function everything(ctx: ServerContext, patientId: string, request:
     resource,
     search: { mode },
   });
-  const self = `${base}/Patient/${patientId}/$everything`;
   const link: Bundle['link'] = [{ relation: 'self', url: `${self}?_count=${count}${after ? `&_cursor=${after}` : ''}` }];
   if (rows.length > count) link.push({ relation: 'next', url: `${self}?_count=${count}&_cursor=${page[page.length - 1].rid}` });
   return {

@@ -3,6 +3,7 @@ import type { Bundle, BundleEntry, Parameters, Resource } from '@medplum/fhirtyp
 import type { ServerContext } from './server.ts';
 import { badRequest, FhirError, informational, issue, notFound } from '../fhir/outcome.ts';
 import { isResourceType } from '../fhir/resource-types.ts';
+import { parseCount } from '../fhir/paging.ts';
 import type { HistoryEntry, WriteResult } from '../store/repository.ts';
 import { FHIR_JSON, checkFormat, etagOf, isPretty, preferReturn, preferStrict, queryPairs, requireBody, sendResource, versionHeaders } from './http.ts';
 import { processBundle, withPreferredWrites } from './bundle.ts';
@@ -242,16 +243,19 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
 
   async function historyBundle(request: FastifyRequest, scope: { type?: string; id?: string }): Promise<Bundle> {
     const q = request.query as Record<string, string>;
-    const count = Math.min(Math.max(Number(q._count ?? 50) || 50, 1), 1000);
+    const count = parseCount(q._count, 50);
     const offset = Math.max(Number(q._offset ?? 0) || 0, 0);
     for (const k of ['_since', '_at'] as const) {
       if (q[k] !== undefined && Number.isNaN(Date.parse(q[k]))) throw badRequest('invalid-date', `${k} must be an instant, got ${JSON.stringify(q[k])}`, k);
     }
-    const rows: HistoryEntry[] = await repo.history({ ...scope, since: q._since, at: q._at, count: count + 1, offset, filter: request.access.filterFor(scope.type) });
-    const page = rows.slice(0, count);
+    const query = { ...scope, since: q._since, at: q._at, filter: request.access.filterFor(scope.type) };
     const path = `${base()}${scope.type ? `/${scope.type}` : ''}${scope.id ? `/${scope.id}` : ''}/_history`;
     const keep = queryPairs(request).filter(([k]) => k !== '_offset');
     const link = (o: number) => `${path}?${new URLSearchParams([...keep, ['_offset', String(o)]]).toString()}`;
+    // _count=0: the total alone, as in a search.
+    if (count === 0) return { resourceType: 'Bundle', type: 'history', total: await repo.historyTotal(query), link: [{ relation: 'self', url: link(offset) }] };
+    const rows: HistoryEntry[] = await repo.history({ ...query, count: count + 1, offset });
+    const page = rows.slice(0, count);
     const links: Bundle['link'] = [{ relation: 'self', url: link(offset) }];
     if (rows.length > count) links.push({ relation: 'next', url: link(offset + count) });
     if (offset > 0) links.push({ relation: 'previous', url: link(Math.max(0, offset - count)) });

@@ -116,6 +116,8 @@ export interface Repository {
   vread(type: string, id: string, version: string): Promise<Resource>;
   /** `filter` restricts the versions to those the caller may see (over a resource_history alias). */
   history(q: HistoryQuery): Promise<HistoryEntry[]>;
+  /** How many entries the history holds in all (`count` and `offset` aside). */
+  historyTotal(q: Omit<HistoryQuery, 'count' | 'offset'>): Promise<number>;
   putMany(resources: Resource[], opts?: { referentialIntegrity?: boolean }): Promise<{ created: number; updated: number; unchanged: number }>;
   /**
    * Runs fn with one transaction; the writer's operations inside share it (transaction bundles).
@@ -188,7 +190,8 @@ export interface HistoryQuery {
   id?: string;
   since?: string;
   at?: string;
-  count: number;
+  /** null: every entry. */
+  count: number | null;
   offset?: number;
   /** Restricts the versions to those the caller may see (over the resource_history alias h). */
   filter?: (alias: string) => Sql;
@@ -545,6 +548,10 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
         method: r.method,
         resource: r.deleted || !r.content ? undefined : JSON.parse(r.content),
       }));
+    },
+    async historyTotal(q) {
+      const [{ n }] = await run<{ n: number }>(db, sql`select count(*)::int as n from (${historyQuery({ ...q, count: null, offset: 0 })}) h`);
+      return Number(n);
     },
     async putMany(resources, o = {}) {
       const counts = { created: 0, updated: 0, unchanged: 0 };

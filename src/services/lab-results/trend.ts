@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Observation, ParametersParameter } from '@medplum/fhirtypes';
 import type { ServiceDeps } from '../module.ts';
 import { badRequest } from '../../fhir/outcome.ts';
-import { search, MAX_COUNT } from '../../store/search/index.ts';
+import { search } from '../../store/search/index.ts';
+import { MAX_COUNT } from '../../fhir/paging.ts';
 import { patientNamedIn } from '../../access/policy.ts';
 import { sendResource } from '../../api/http.ts';
 

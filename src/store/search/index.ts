@@ -1,6 +1,7 @@
 import type { Bundle, BundleEntry, BundleLink, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { allResourceTypes, isResourceType } from '../../fhir/search-parameters.ts';
 import { badRequest, FhirError, issue } from '../../fhir/outcome.ts';
+import { parseCount } from '../../fhir/paging.ts';
 import type { Queryable } from '../db.ts';
 import { and, join, raw, run, sql, type Sql } from '../sql.ts';
 import { chainTargetsQuery, compileParam, indexProbes, ridOnly, ridVariant, UnsupportedParam, type CompileContext } from './conditions.ts';
@@ -28,7 +29,6 @@ export const STORED_JSON = Symbol('stored JSON text');
 type StoredEntry = BundleEntry & { [STORED_JSON]?: string };
 
 export const DEFAULT_COUNT = 20;
-export const MAX_COUNT = 1000;
 
 /** Parameters that shape the result rather than filter it. */
 const RESULT_PARAMS = new Set(['_count', '_sort', '_include', '_revinclude', '_summary', '_elements', '_total', '_cursor', '_type', '_format', '_pretty']);
@@ -76,9 +76,7 @@ function plan(input: SearchInput, ctx: CompileContext, alias: string): Plan {
   for (const [name, values] of byName) {
     const base = name.split(':')[0];
     if (base === '_count') {
-      const n = Number(single(name, values));
-      if (!Number.isInteger(n) || n < 0) throw badRequest('invalid-count', `_count must be a non-negative integer`, '_count');
-      p.count = Math.min(n, MAX_COUNT);
+      p.count = parseCount(single(name, values), DEFAULT_COUNT);
     } else if (base === '_sort') p.sort = single(name, values);
     else if (base === '_include' || base === '_revinclude') {
       for (const v of values) {
@@ -319,7 +317,8 @@ export async function search(db: Queryable, input: SearchInput): Promise<Bundle>
   if (p.cursor && p.cursor.v.length !== keys.length) throw badRequest('invalid-cursor', 'The paging cursor does not belong to this search', '_cursor');
 
   const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset' };
-  const wantTotal = p.summary === 'count' ? (p.total === 'estimate' ? 'estimate' : 'accurate') : p.total;
+  // _count=0 is _summary=count (FHIR search, _count): the total, no entries.
+  const wantTotal = p.summary === 'count' || p.count === 0 ? (p.total === 'estimate' ? 'estimate' : 'accurate') : p.total;
   const walk = walkPlan(input, p, keys);
   // Only an index-led query uses a driver (matchQuery): where the resource table leads, asking
   // the planner would be a wasted round trip.
