@@ -202,6 +202,9 @@ test('bad input gets an OperationOutcome with a stable code and path, never a 50
       'duplicate-fullurl',
     ],
     ['/Patient/x/_history/99999999999999999999', { method: 'GET' }, 404, 'not-found'],
+    // Read as the id "$foo" and as a compartment search of the type "$foo" before.
+    ['/Patient/$foo', { method: 'GET' }, 404, 'unknown-operation'],
+    ['/Patient/x/$foo', { method: 'GET' }, 404, 'unknown-operation'],
     ['/Patient/%00', { method: 'GET' }, 404, 'not-found'],
     ['/Patient?name=%00', { method: 'GET' }, 400, 'invalid-value'],
     ['/Patient', { method: 'POST', body: `{"resourceType":"Patient","extension":[${'{"url":"http://x","extension":['.repeat(20_000)}${']}'.repeat(20_000)}]}` }, 400, 'too-deep'],

@@ -159,6 +159,7 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
   app.get('/:type/:id', async (request, reply) => {
     const type = typeOf(request);
     const { id } = request.params as Params;
+    if (id.startsWith('$')) throw unknownOperation(request, id);
     const { resource: r, text, compartment } = await repo.readStored(type, id);
     await request.access.checkRead(r, compartment);
     versionHeaders(reply, r);
@@ -235,6 +236,7 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     const { id, ctype } = request.params as Params;
     // The router prefers this static /Patient prefix over /:type/:id/_history.
     if (ctype === '_history') return instanceHistory(Object.assign(request, { params: { type: 'Patient', id } }), reply);
+    if (ctype.startsWith('$')) throw unknownOperation(request, ctype);
     if (!isResourceType(ctype)) throw new FhirError(404, [issue('not-supported', 'unknown-resource-type', `Unknown resource type ${ctype}`)]);
     return sendBundle(request, reply, await search(request, ctype, [], { type: 'Patient', id }));
   });
@@ -287,6 +289,11 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
       issue: issues.length ? issues : [issue('informational', 'valid', `The ${type} is valid`, undefined, 'information')],
     };
   }
+}
+
+/** A `$name` the server has no GET for: an id cannot start with `$`, so it is not a read. */
+function unknownOperation(request: FastifyRequest, name: string): FhirError {
+  return new FhirError(404, [issue('not-supported', 'unknown-operation', `No operation ${name} for ${request.method} ${request.url.split('?')[0]}`)]);
 }
 
 /** `_summary` and `_elements` on a read. */
