@@ -240,7 +240,15 @@ test('metadata is a CapabilityStatement for FHIR 4.0.1', async () => {
   assert.equal(res.body.fhirVersion, '4.0.1');
   const obs = res.body.rest[0].resource.find((r: any) => r.type === 'Observation');
   assert.ok(obs.searchParam.some((p: any) => p.name === 'code'));
-  assert.ok(obs.referencePolicy.includes('enforced'), 'references to missing resources are refused (the bad-input test)');
+  // What it claims of references holds: a reference to a missing resource is refused (the
+  // bad-input test), but one to another server is kept, and a referenced resource can be deleted.
+  assert.deepEqual(obs.referencePolicy, ['literal', 'logical']);
+  const target = (await s.fhir('/Patient', { method: 'POST', body: patient() })).body;
+  for (const reference of [`Patient/${target.id}`, 'https://fhir.example.org/Patient/1']) {
+    const res = await s.fhir('/Observation', { method: 'POST', body: { resourceType: 'Observation', status: 'final', code: { text: 'puls' }, subject: { reference } } });
+    assert.equal(res.status, 201, res.text);
+  }
+  assert.equal((await s.fhir(`/Patient/${target.id}`, { method: 'DELETE' })).status, 204);
 });
 
 test('20 concurrent If-Match updates: exactly one wins per version, history has no gaps', async () => {

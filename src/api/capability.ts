@@ -34,8 +34,12 @@ export async function capabilityStatement(ctx: ServerContext): Promise<Capabilit
     conditionalRead: 'full-support',
     conditionalUpdate: true,
     conditionalDelete: 'single',
-    // enforced: a relative reference must resolve to a stored resource (or an entry of its transaction).
-    referencePolicy: ['literal', 'logical', 'local', 'enforced'],
+    // A relative reference must resolve when written (to a stored resource or an entry of its
+    // transaction), but that is not `enforced`, which promises references always resolve: a delete
+    // does not check what refers to it (the reference then reads as 410 Gone, as FHIR has it; the
+    // documents service deletes documents its submission sets list). Nor `local`: a reference to
+    // another server is kept as given.
+    referencePolicy: ['literal', 'logical'],
     searchInclude: ['*'],
     searchRevInclude: ['*'],
     searchParam: (searchParamsByType.get(type) ?? []).map((p) => ({ name: p.name, type: p.type as any, definition: p.definition })),
