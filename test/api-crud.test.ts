@@ -251,6 +251,27 @@ test('metadata is a CapabilityStatement for FHIR 4.0.1', async () => {
   assert.equal((await s.fhir(`/Patient/${target.id}`, { method: 'DELETE' })).status, 204);
 });
 
+test("metadata lists every operation the server has, the services' included, and each one listed answers", async () => {
+  const rest = (await s.fhir('/metadata')).body.rest[0];
+  const listed: { scope: string; name: string; documentation: string }[] = [
+    ...rest.operation.map((o: any) => ({ scope: 'system', ...o })),
+    ...rest.resource.flatMap((r: any) => (r.operation ?? []).map((o: any) => ({ scope: r.type, ...o }))),
+  ];
+  const names = listed.map((o) => `${o.scope}:${o.name}`);
+  for (const expected of ['system:validate', 'Patient:everything', 'MedicationRequest:prescribe', 'MedicationRequest:dispense', 'DiagnosticReport:citizen-release', 'Observation:trend', 'system:medication-list', 'system:access-log']) {
+    assert.ok(names.includes(expected), `${expected} in ${names.join(', ')}`);
+  }
+  for (const o of listed) {
+    assert.ok(o.documentation, `${o.name} says how it is called`);
+    for (const call of o.documentation.split('; ')) {
+      const [method, path] = call.split(' ');
+      const res = await s.fhir(path.replace('[base]', '').replace('[type]', 'Patient').replace('[id]', 'x'), { method, ...(method === 'GET' ? {} : { body: { resourceType: 'Parameters' } }) });
+      assert.notEqual(res.body?.issue?.[0]?.details?.coding?.[0]?.code, 'no-such-endpoint', `${call}: ${res.text}`);
+      assert.notEqual(res.body?.issue?.[0]?.details?.coding?.[0]?.code, 'unknown-operation', `${call}: ${res.text}`);
+    }
+  }
+});
+
 test('20 concurrent If-Match updates: exactly one wins per version, history has no gaps', async () => {
   const created = (await s.fhir('/Patient', { method: 'POST', body: patient() })).body;
   let current = created;

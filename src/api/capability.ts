@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
-import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
+import type { RouteOptions } from 'fastify';
+import type { CapabilityStatement, CapabilityStatementRestResource, CapabilityStatementRestResourceOperation } from '@medplum/fhirtypes';
 import type { ServerContext } from './server.ts';
 import { RESOURCE_TYPES } from '../fhir/resource-types.ts';
 
@@ -19,11 +20,58 @@ const searchParamsByType: Map<string, { name: string; type: string; definition: 
   return map;
 })();
 
-let cached: CapabilityStatement | undefined;
+/** An operation route: `$name` at the system level, on a type (`Type/$name`) or on an instance. */
+export interface OperationRoute {
+  name: string;
+  /** undefined: the system level; '*': every type (`[type]/$validate`). */
+  type?: string;
+  instance: boolean;
+  method: string;
+  path: string;
+}
+
+const OPERATION_ROUTE = /^\/fhir(?:\/(:type|[A-Z][A-Za-z]+)(\/:id)?)?\/\$([a-z][a-z0-9-]*)$/;
+
+/** The base specification's definitions of the operations it defines; the others are this server's own. */
+const DEFINED_BY_FHIR: Record<string, string> = {
+  validate: 'http://hl7.org/fhir/OperationDefinition/Resource-validate',
+  everything: 'http://hl7.org/fhir/OperationDefinition/Patient-everything',
+};
+
+/**
+ * Collects every operation route the server registers (the core's and every service's), so the
+ * CapabilityStatement lists what is there rather than a list kept by hand. Install before the routes.
+ */
+export function collectOperations(app: { addHook(name: 'onRoute', hook: (route: RouteOptions) => void): unknown }): OperationRoute[] {
+  const found: OperationRoute[] = [];
+  app.addHook('onRoute', (route) => {
+    const m = OPERATION_ROUTE.exec(route.url);
+    if (!m) return;
+    for (const method of [route.method].flat()) {
+      if (method === 'HEAD') continue;
+      found.push({ name: m[3], type: m[1] === ':type' ? '*' : m[1], instance: !!m[2], method, path: route.url });
+    }
+  });
+  return found;
+}
+
+function operationEntries(routes: OperationRoute[]): CapabilityStatementRestResourceOperation[] {
+  const byName = new Map<string, OperationRoute[]>();
+  for (const r of routes) byName.set(r.name, [...(byName.get(r.name) ?? []), r]);
+  return [...byName].map(([name, rs]) => ({
+    name,
+    definition: DEFINED_BY_FHIR[name] ?? `https://samhandling.dev/fhir/OperationDefinition/${name}`,
+    documentation: rs.map((r) => `${r.method} ${r.path.replace(/^\/fhir/, '[base]').replace(':type', '[type]').replace(':id', '[id]')}`).join('; '),
+  }));
+}
+
+const cached = new WeakMap<OperationRoute[], CapabilityStatement>();
 
 /** The CapabilityStatement: what this server actually implements, and nothing more. */
-export async function capabilityStatement(ctx: ServerContext): Promise<CapabilityStatement> {
-  if (cached) return cached;
+export async function capabilityStatement(ctx: ServerContext, operations: OperationRoute[]): Promise<CapabilityStatement> {
+  const known = cached.get(operations);
+  if (known) return known;
+  const operationsOf = (type: string | undefined) => operationEntries(operations.filter((o) => o.type === type));
   const resources = [...RESOURCE_TYPES].sort().map((type): CapabilityStatementRestResource => ({
     type: type as CapabilityStatementRestResource['type'],
     interaction: ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'].map((code) => ({ code: code as any })),
@@ -43,9 +91,9 @@ export async function capabilityStatement(ctx: ServerContext): Promise<Capabilit
     searchInclude: ['*'],
     searchRevInclude: ['*'],
     searchParam: (searchParamsByType.get(type) ?? []).map((p) => ({ name: p.name, type: p.type as any, definition: p.definition })),
-    ...(type === 'Patient' ? { operation: [{ name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' }] } : {}),
+    ...(operationsOf(type).length ? { operation: operationsOf(type) } : {}),
   }));
-  cached = {
+  const statement: CapabilityStatement = {
     resourceType: 'CapabilityStatement',
     status: 'active',
     date: new Date().toISOString(),
@@ -68,9 +116,11 @@ export async function capabilityStatement(ctx: ServerContext): Promise<Capabilit
           { name: '_security', type: 'token' },
           { name: '_source', type: 'uri' },
         ],
-        operation: [{ name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' }],
+        // The system's own operations, and those defined on every type ($validate).
+        operation: [...operationsOf(undefined), ...operationsOf('*')],
       },
     ],
   };
-  return cached;
+  cached.set(operations, statement);
+  return statement;
 }

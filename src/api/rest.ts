@@ -8,7 +8,7 @@ import type { HistoryEntry, WriteResult } from '../store/repository.ts';
 import { FHIR_JSON, checkFormat, etagOf, isPretty, preferReturn, preferStrict, queryPairs, requireBody, sendResource, versionHeaders } from './http.ts';
 import { processBundle, withPreferredWrites } from './bundle.ts';
 import { entryResources, search as runSearch, searchBundleJson } from '../store/search/index.ts';
-import { capabilityStatement } from './capability.ts';
+import { capabilityStatement, type OperationRoute } from './capability.ts';
 import { everything } from './everything.ts';
 import { run, sql } from '../store/sql.ts';
 import { applyPatchRequest } from './patch.ts';
@@ -16,7 +16,7 @@ import { operationParameters } from '../fhir/parameters.ts';
 
 type Params = { type: string; id: string; vid: string; ctype: string };
 
-export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContext, operations: OperationRoute[]): Promise<void> {
   const { repo, config } = ctx;
   // Read per request: the public base URL may be settled only once the server listens.
   const base = () => `${config.baseUrl}/fhir`;
@@ -70,7 +70,7 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
   const formBody = (request: FastifyRequest): [string, string][] => (Array.isArray(request.body) ? (request.body as [string, string][]) : []);
 
   // --- whole system
-  app.get('/metadata', async (request, reply) => sendResource(request, reply, await capabilityStatement(ctx)));
+  app.get('/metadata', async (request, reply) => sendResource(request, reply, await capabilityStatement(ctx, operations)));
   app.get('/', async (request, reply) => sendBundle(request, reply, await search(request, undefined)));
   app.post('/_search', async (request, reply) => sendBundle(request, reply, await search(request, undefined, formBody(request))));
   app.post('/', async (request, reply) => {

@@ -4,6 +4,7 @@ import type { Repository } from '../store/repository.ts';
 import { FhirError, issue } from '../fhir/outcome.ts';
 import { FHIR_JSON, requestErrorOf } from './http.ts';
 import { registerRestRoutes } from './rest.ts';
+import { collectOperations } from './capability.ts';
 import { authPlugin } from './auth.ts';
 import { privacyRoutes } from './privacy-routes.ts';
 import { portalRoutes } from './portal-routes.ts';
@@ -77,6 +78,8 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
       .send(JSON.stringify(new FhirError(404, [issue('not-found', 'no-such-endpoint', `No endpoint ${request.method} ${request.url.split('?')[0]}`)]).outcome));
   });
 
+  // Every operation route, as registered below, for the CapabilityStatement.
+  const operations = collectOperations(app);
   // Authentication, the access policy and the audit trail wrap every /fhir route.
   const db = ctx.repo.db;
   const registry = createRegistryLookup(db);
@@ -104,7 +107,7 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
   await app.register(
     async (fhir) => {
       for (const m of SERVICE_MODULES) await m.routes?.(fhir, serviceDeps);
-      await registerRestRoutes(fhir, ctx);
+      await registerRestRoutes(fhir, ctx, operations);
     },
     { prefix: '/fhir' }
   );
