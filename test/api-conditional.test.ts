@@ -201,6 +201,17 @@ test('$validate reports issues without storing; a stored profile is enforced on 
   assert.equal(without.status, 422, without.text);
   const withGender = await s.fhir('/Patient', { method: 'POST', body: pat('v-3', { meta, gender: 'female' }) });
   assert.equal(withGender.status, 201, withGender.text);
+  // $validate's profile parameter checks a resource against a profile it does not claim.
+  const asParameter = (extra: object[]) => ({ resourceType: 'Parameters', parameter: [{ name: 'resource', resource: pat('v-5') }, ...extra] });
+  const byProfile = await s.fhir('/Patient/$validate', { method: 'POST', body: asParameter([{ name: 'profile', valueUri: profile.url }]) });
+  assert.ok(byProfile.body.issue.some((i: any) => i.severity === 'error' && /gender/.test(i.expression?.[0] ?? '')), byProfile.text);
+  const byQuery = await s.fhir(`/Patient/$validate?profile=${encodeURIComponent(profile.url)}`, { method: 'POST', body: pat('v-5', { gender: 'male' }) });
+  assert.equal(byQuery.body.issue[0].severity, 'information', byQuery.text);
+  const unknown = await s.fhir('/Patient/$validate', { method: 'POST', body: asParameter([{ name: 'profile', valueUri: 'https://example.org/StructureDefinition/nowhere' }]) });
+  assert.deepEqual(unknown.body.issue.map((i: any) => [i.severity, i.details.coding[0].code, i.expression?.[0]]), [['error', 'profile-unknown', 'profile']]);
+  const deleteMode = await s.fhir('/Patient/v-3/$validate', { method: 'POST', body: { resourceType: 'Parameters', parameter: [{ name: 'mode', valueCode: 'delete' }] } });
+  assert.equal(deleteMode.status, 400);
+  assert.equal(deleteMode.body.issue[0].details.coding[0].code, 'mode-not-supported');
   // Deleted, the profile is no longer held: a resource claiming it is stored again.
   assert.equal((await s.fhir('/StructureDefinition/patient-with-gender', { method: 'DELETE' })).status, 204);
   const afterDelete = await s.fhir('/Patient', { method: 'POST', body: pat('v-4', { meta }) });
