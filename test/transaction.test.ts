@@ -287,6 +287,8 @@ test('a batch entry reads the version its URL names; URLs an entry cannot name a
     { request: { method: 'GET', url: `Patient/${p.id}/$everything` } },
     { request: { method: 'DELETE', url: 'Patient' } },
     { request: { method: 'POST', url: 'Patient/123' }, resource: { resourceType: 'Patient' } },
+    // A create's conditions go in ifNoneExist; in the URL they were ignored and the create made.
+    { request: { method: 'POST', url: 'Patient?gender=male' }, resource: { resourceType: 'Patient' } },
     { request: { method: 'PATCH', url: `Patient/${p.id}` }, resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: Buffer.from('[{not json').toString('base64') } },
   ]);
   assert.equal(res.status, 200, res.text);
@@ -296,7 +298,22 @@ test('a batch entry reads the version its URL names; URLs an entry cannot name a
   assert.equal(current.resource.gender, 'female');
   assert.deepEqual(
     refused.map((e: any) => [e.response.status.slice(0, 3), e.response.outcome.issue[0].details.coding[0].code]),
-    [...Array(4).fill(['400', 'invalid-entry-url']), ['400', 'patch-invalid']]
+    [...Array(5).fill(['400', 'invalid-entry-url']), ['400', 'patch-invalid']]
   );
   assert.equal((await s.fhir(`/Patient/${p.id}`)).body.meta.versionId, '2', 'nothing was changed');
+});
+
+test('two conditional creates with the same criteria in one transaction store one resource, which references to either entry name', async () => {
+  const org = { resourceType: 'Organization', name: 'Legevakten i Bø', identifier: [{ system: 'urn:oid:2.16.578.1.12.4.1.4.101', value: '974600951' }] };
+  const criteria = 'identifier=urn:oid:2.16.578.1.12.4.1.4.101|974600951';
+  const entry = (n: number) => ({ fullUrl: `urn:uuid:6f1c2a3b-0000-4000-8000-00000000000${n}`, request: { method: 'POST', url: 'Organization', ifNoneExist: criteria }, resource: org });
+  const patient = (n: number) => ({ request: { method: 'POST', url: 'Patient' }, resource: { resourceType: 'Patient', managingOrganization: { reference: `urn:uuid:6f1c2a3b-0000-4000-8000-00000000000${n}` } } });
+  const res = await postBundle('transaction', [entry(1), entry(2), patient(1), patient(2)]);
+  assert.equal(res.status, 200, res.text);
+  const [first, second, p1, p2] = res.body.entry;
+  assert.deepEqual([first.response.status, second.response.status], ['201 Created', '200 OK']);
+  assert.equal(second.response.location, first.response.location);
+  const id = first.resource.id;
+  assert.deepEqual([p1.resource.managingOrganization.reference, p2.resource.managingOrganization.reference], [`Organization/${id}`, `Organization/${id}`]);
+  assert.equal((await s.fhir(`/Organization?${criteria}&_summary=count`)).body.total, 1);
 });

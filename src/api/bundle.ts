@@ -84,9 +84,9 @@ function parseEntry(entry: BundleEntry, index: number, base: string): Parsed {
   // to read. History, compartments and operations are REST interactions of their own.
   const shape = parts.length === 1 ? 'type' : parts.length === 2 && parts[1] ? 'instance' : parts.length === 4 && parts[2] === '_history' && parts[3] ? 'version' : undefined;
   const allowed =
-    method === 'POST' ? shape === 'type' : method === 'GET' || method === 'HEAD' ? shape !== undefined : shape === 'instance' || (shape === 'type' && query !== undefined);
+    method === 'POST' ? shape === 'type' && query === undefined : method === 'GET' || method === 'HEAD' ? shape !== undefined : shape === 'instance' || (shape === 'type' && query !== undefined);
   if (!allowed) {
-    const what = method === 'POST' ? 'a type (Patient)' : method === 'GET' || method === 'HEAD' ? 'a search, a read or a vread' : 'an instance (Patient/123) or search criteria (Patient?identifier=...)';
+    const what = method === 'POST' ? 'a type (Patient), its conditions in ifNoneExist' : method === 'GET' || method === 'HEAD' ? 'a search, a read or a vread' : 'an instance (Patient/123) or search criteria (Patient?identifier=...)';
     throw badRequest('invalid-entry-url', `Bundle.entry[${index}]: a ${method} entry names ${what}, not ${req.url}`, `Bundle.entry[${index}].request.url`);
   }
   if (['POST', 'PUT'].includes(method)) {
@@ -177,13 +177,20 @@ async function processTransaction(ctx: ServerContext, bundle: Bundle, access?: R
       }
       for (const key of [...held.keys()].sort()) await w.lockCriteria(...held.get(key)!);
 
+      // Conditional creates by criteria, and the id the first of them creates: a later entry with
+      // the same criteria would match that resource once it is stored, so it is that resource.
+      const createdFor = new Map<string, string>();
       for (const p of entries) {
         try {
           if (p.method === 'POST') {
             const ifNoneExist = p.entry.request?.ifNoneExist;
-            const match = ifNoneExist ? await w.matchOne(p.type, parseQuery(ifNoneExist), `ifNoneExist ${ifNoneExist}`) : undefined;
+            const criteria = ifNoneExist ? parseQuery(ifNoneExist) : undefined;
+            const key = criteria && criteriaKey(p.type, criteria);
+            const earlier = key ? createdFor.get(key) : undefined;
+            const match = earlier ? { id: earlier } : criteria ? await w.matchOne(p.type, criteria, `ifNoneExist ${ifNoneExist}`) : undefined;
             const id = match?.id ?? randomUUID();
             if (match) skip.add(p.index);
+            else if (key) createdFor.set(key, id);
             targets.set(p.index, id);
             if (p.entry.fullUrl) idMap.set(p.entry.fullUrl, `${p.type}/${id}`);
           } else if (p.method === 'PUT' || p.method === 'PATCH' || p.method === 'DELETE') {
@@ -323,7 +330,7 @@ const fullUrl = (ctx: ServerContext, r: Resource) => `${fhirBase(ctx)}/${r.resou
 async function resolveReference(w: Writer, ref: string, idMap: Map<string, string>): Promise<string> {
   if (ref.startsWith('urn:uuid:') || ref.startsWith('urn:oid:')) {
     const target = idMap.get(ref);
-    if (!target) throw new FhirError(400, [issue('not-found', 'reference-not-found', `Reference ${ref} matches no entry of the transaction`)]);
+    if (!target) throw new FhirError(400, [issue('not-found', 'reference-not-found', `Reference ${ref} matches no entry of the transaction (a batch's entries cannot refer to each other)`)]);
     return target;
   }
   const m = /^([A-Z][A-Za-z]+)\?(.+)$/.exec(ref);
