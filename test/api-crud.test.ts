@@ -136,6 +136,23 @@ test('_pretty indents; _format=xml is refused clearly', async () => {
   assert.equal(xml.body.resourceType, 'OperationOutcome');
 });
 
+test('a fhirVersion other than R4 in Accept is a 406 and in Content-Type a 415; R4 and the pre-R4 JSON type are served', async () => {
+  const created = (await s.fhir('/Patient', { method: 'POST', body: patient() })).body;
+  const read = (accept: string) => s.fhir(`/Patient/${created.id}`, { headers: { accept } });
+  for (const accept of ['application/fhir+json; fhirVersion=4.0', 'application/fhir+json;fhirVersion=4.0.1', 'application/fhir+json; fhirVersion=3.0, application/json']) {
+    assert.equal((await read(accept)).status, 200, accept);
+  }
+  const stu3 = await read('application/fhir+json; fhirVersion=3.0');
+  assert.equal(stu3.status, 406);
+  assert.equal(stu3.body.issue[0].details.coding[0].code, 'unsupported-fhir-version');
+  const post = (contentType: string) => s.fhir('/Patient', { method: 'POST', body: patient(), headers: { 'content-type': contentType } });
+  const refused = await post('application/fhir+json; fhirVersion=5.0');
+  assert.equal(refused.status, 415, refused.text);
+  assert.equal(refused.body.issue[0].details.coding[0].code, 'unsupported-fhir-version');
+  // The JSON type of DSTU2 and STU3, which R4 invites servers to keep accepting.
+  assert.equal((await post('application/json+fhir')).status, 201);
+});
+
 test('a search page sent as stored is the same Bundle as the pretty-printed one: matches, includes, reshaped entries and the outcome', async () => {
   const org = (await s.fhir('/Organization', { method: 'POST', body: { resourceType: 'Organization', name: 'Legekontoret på Ås' } })).body;
   const p = (await s.fhir('/Patient', { method: 'POST', body: patient({ managingOrganization: { reference: `Organization/${org.id}` }, name: [{ family: 'Æsøy-Splice', given: ['Ørjan'] }], maritalStatus: { text: 'Gift' } }) })).body;

@@ -25,24 +25,34 @@ export function queryPairs(request: FastifyRequest): [string, string][] {
 }
 
 // Module-level functions and loops, not closures made per request: tsx names each closure it creates (__name).
+/** A media type whose fhirVersion parameter names another FHIR version than this server's R4 (4.0). */
+function otherFhirVersion(type: string): boolean {
+  const m = /;\s*fhirVersion\s*=\s*"?([^;",\s]+)/i.exec(type);
+  return m !== null && !/^4\.0(\.\d+)?$/.test(m[1]);
+}
 function acceptable(type: string): boolean {
-  return /^(json|application\/(fhir\+)?json|\*\/\*|application\/\*|text\/html)/i.test(type.trim());
+  return !otherFhirVersion(type) && /^(json|application\/(fhir\+)?json|\*\/\*|application\/\*|text\/html)/i.test(type.trim());
 }
 function acceptsJson(accept: string): boolean {
-  for (const t of accept.split(',')) if (acceptable(t) || /fhir\+json|json/.test(t)) return true;
+  for (const t of accept.split(',')) if (acceptable(t) || (/json/.test(t) && !otherFhirVersion(t))) return true;
   return false;
 }
+const versionRefused = (what: string, status: 406 | 415) =>
+  new FhirError(status, [issue('not-supported', 'unsupported-fhir-version', `${what}: this server speaks FHIR R4 (fhirVersion=4.0)`)]);
 
 /** `_format`: JSON is what this server speaks; XML and turtle are refused clearly. */
 export function checkFormat(request: FastifyRequest): void {
   // A Binary read answers in the content's own type whatever the Accept (FHIR Binary; IHE ITI-68).
   if (request.method === 'GET' && /\/Binary\/[^/?]+(?:\?|$)/.test(request.url)) return;
+  const contentType = request.headers['content-type'];
+  if (contentType && otherFhirVersion(contentType)) throw versionRefused(`Content-Type ${contentType}`, 415);
   const format = (request.query as Record<string, string> | undefined)?._format;
   const accept = request.headers.accept;
   const wanted = format ?? accept;
   if (!wanted) return;
   if (format && !acceptable(format)) throw new FhirError(406, [issue('not-supported', 'unsupported-format', `_format ${format} is not supported; this server speaks application/fhir+json`)]);
   if (!format && accept && !acceptsJson(accept)) {
+    if (/json/.test(accept)) throw versionRefused(`Accept ${accept}`, 406);
     throw new FhirError(406, [issue('not-supported', 'unsupported-format', `Accept ${accept} is not supported; this server speaks application/fhir+json`)]);
   }
 }

@@ -25,7 +25,7 @@ export interface ServerContext {
 }
 
 /** Content types a FHIR body may arrive in; all are JSON. */
-const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/json-patch+json'];
+const JSON_TYPES = ['application/fhir+json', 'application/json', 'application/json-patch+json', 'application/json+fhir'];
 
 export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> {
   const app = Fastify({
