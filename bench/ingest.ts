@@ -42,49 +42,61 @@ export async function benchIngest(clients = 4, rounds = 3): Promise<{ rounds: In
   });
   const measured: IngestRound[] = [];
   for (let round = 0; round < rounds; round++) {
+    // Each round's schemas are dropped however it ends: a refused bundle leaves none behind.
     // Raw baseline.
     const raw = await freshSchema('bench_raw');
     const rawPool = new pg.Pool({ connectionString: BENCH_DB, max: clients, options: `-c search_path=${raw.schema}` });
-    await rawPool.query(`create table resources (id text primary key, type text not null, content jsonb not null)`);
-    // Each resource's JSON made before timing, as our clients' request bodies are.
-    const rawRows = patients.map((b) => b.entry.map((e: any) => [e.resource.resourceType, JSON.stringify(e.resource)] as const));
-    let t = performance.now();
-    const rawCpu = await cpuUsed(() => pool(rawRows, clients, async (rows) => {
-      const c = await rawPool.connect();
-      try {
-        await c.query('begin');
-        for (const [type, json] of rows) await c.query('insert into resources (id, type, content) values ($1, $2, $3)', [crypto.randomUUID(), type, json]);
-        await c.query('commit');
-      } finally {
-        c.release();
-      }
-    }));
-    const rawRate = resources / ((performance.now() - t) / 1000);
-    await rawPool.end();
-    await raw.drop();
+    let rawRate: number;
+    let rawCpu: Awaited<ReturnType<typeof cpuUsed>>;
+    try {
+      await rawPool.query(`create table resources (id text primary key, type text not null, content jsonb not null)`);
+      // Each resource's JSON made before timing, as our clients' request bodies are.
+      const rawRows = patients.map((b) => b.entry.map((e: any) => [e.resource.resourceType, JSON.stringify(e.resource)] as const));
+      const t = performance.now();
+      rawCpu = await cpuUsed(() => pool(rawRows, clients, async (rows) => {
+        const c = await rawPool.connect();
+        try {
+          await c.query('begin');
+          for (const [type, json] of rows) await c.query('insert into resources (id, type, content) values ($1, $2, $3)', [crypto.randomUUID(), type, json]);
+          await c.query('commit');
+        } finally {
+          c.release();
+        }
+      }));
+      rawRate = resources / ((performance.now() - t) / 1000);
+    } finally {
+      await rawPool.end();
+      await raw.drop();
+    }
 
     // Samhandling over HTTP.
     const ours = await freshSchema('bench_ours');
     const db = await openPostgres(BENCH_DB, ours.schema);
-    // Auth off: this measures storage, validation and indexing; bench/read.ts measures the access path.
-    const platform = await createPlatform({ ...loadConfig(), logLevel: 'silent', databaseUrl: BENCH_DB }, { db, auth: 'off' });
-    const address = await platform.server.listen({ port: 0, host: '127.0.0.1' });
-    // A loader asks for return=minimal: the statuses and locations, not its resources echoed back.
-    const headers = { 'content-type': 'application/fhir+json', prefer: 'return=minimal' };
-    const send = async (b: unknown) => {
-      const res = await post(`${address}/fhir`, JSON.stringify(b), headers);
-      if (res.status !== 200) throw new Error(`bundle refused: ${res.status} ${res.text.slice(0, 300)}`);
-    };
-    for (const b of master) await send(b);
-    // The master-data bundles (untimed, as in the baseline) also warm up validation and indexing.
-    const loaders = await httpClients({ url: `${address}/fhir`, headers, bodies: patients.map((b) => JSON.stringify(b)), clients });
-    t = performance.now();
-    const oursCpu = await cpuUsed(() => (round === 0 ? profiled('ingest', loaders.run) : loaders.run()));
-    const oursRate = resources / ((performance.now() - t) / 1000);
-    await loaders.close();
-    await platform.close();
-    await ours.drop();
-    measured.push({ raw: figures(rawRate, rawCpu), ours: figures(oursRate, oursCpu) });
+    let platform: Awaited<ReturnType<typeof createPlatform>> | undefined;
+    let loaders: Awaited<ReturnType<typeof httpClients>> | undefined;
+    try {
+      // Auth off: this measures storage, validation and indexing; bench/read.ts measures the access path.
+      platform = await createPlatform({ ...loadConfig(), logLevel: 'silent', databaseUrl: BENCH_DB }, { db, auth: 'off' });
+      const address = await platform.server.listen({ port: 0, host: '127.0.0.1' });
+      // A loader asks for return=minimal: the statuses and locations, not its resources echoed back.
+      const headers = { 'content-type': 'application/fhir+json', prefer: 'return=minimal' };
+      // The master-data bundles (untimed, as in the baseline) also warm up validation and indexing.
+      for (const b of master) {
+        const res = await post(`${address}/fhir`, JSON.stringify(b), headers);
+        if (res.status !== 200) throw new Error(`bundle refused: ${res.status} ${res.text.slice(0, 300)}`);
+      }
+      const clientThread = await httpClients({ url: `${address}/fhir`, headers, bodies: patients.map((b) => JSON.stringify(b)), clients });
+      loaders = clientThread;
+      const t = performance.now();
+      const oursCpu = await cpuUsed(() => (round === 0 ? profiled('ingest', clientThread.run) : clientThread.run()));
+      const oursRate = resources / ((performance.now() - t) / 1000);
+      measured.push({ raw: figures(rawRate, rawCpu), ours: figures(oursRate, oursCpu) });
+    } finally {
+      await loaders?.close();
+      if (platform) await platform.close();
+      else await db.close();
+      await ours.drop();
+    }
   }
   return { rounds: measured, resources };
 }
