@@ -22,12 +22,11 @@ export interface OperationRoute {
   name: string;
   /** undefined: the system level; '*': every type (`[type]/$validate`). */
   type?: string;
-  instance: boolean;
   method: string;
   path: string;
 }
 
-const OPERATION_ROUTE = /^\/fhir(?:\/(:type|[A-Z][A-Za-z]+)(\/:id)?)?\/\$([a-z][a-z0-9-]*)$/;
+const OPERATION_ROUTE = /^\/fhir(?:\/(:type|[A-Z][A-Za-z]+)(?:\/:id)?)?\/\$([a-z][a-z0-9-]*)$/;
 
 /** The base specification's definitions of the operations it defines; the others are this server's own. */
 const DEFINED_BY_FHIR: Record<string, string> = {
@@ -46,7 +45,7 @@ export function collectOperations(app: { addHook(name: 'onRoute', hook: (route: 
     if (!m) return;
     for (const method of [route.method].flat()) {
       if (method === 'HEAD') continue;
-      found.push({ name: m[3], type: m[1] === ':type' ? '*' : m[1], instance: !!m[2], method, path: route.url });
+      found.push({ name: m[2], type: m[1] === ':type' ? '*' : m[1], method, path: route.url });
     }
   });
   return found;
@@ -69,6 +68,7 @@ export async function capabilityStatement(ctx: ServerContext, operations: Operat
   const known = cached.get(operations);
   if (known) return known;
   const operationsOf = (type: string | undefined) => operationEntries(operations.filter((o) => o.type === type));
+  const listed = (operation: CapabilityStatementRestResourceOperation[]) => (operation.length ? { operation } : {});
   const resources = [...RESOURCE_TYPES].sort().map((type): CapabilityStatementRestResource => ({
     type: type as CapabilityStatementRestResource['type'],
     interaction: ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'].map((code) => ({ code: code as any })),
@@ -88,7 +88,7 @@ export async function capabilityStatement(ctx: ServerContext, operations: Operat
     searchInclude: ['*'],
     searchRevInclude: ['*'],
     searchParam: (searchParamsByType.get(type) ?? []).map((p) => ({ name: p.name, type: p.type as any, definition: p.definition })),
-    ...(operationsOf(type).length ? { operation: operationsOf(type) } : {}),
+    ...listed(operationsOf(type)),
   }));
   const statement: CapabilityStatement = {
     resourceType: 'CapabilityStatement',

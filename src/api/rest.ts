@@ -284,19 +284,16 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
   async function validateOperation(request: FastifyRequest, type: string, id?: string) {
     let body = requireBody(request);
     const q = request.query as Record<string, string>;
-    let mode: string | undefined = q.mode;
-    let profile: string | undefined = q.profile;
-    if (body.resourceType === 'Parameters') {
-      const params = operationParameters(body);
+    const params = body.resourceType === 'Parameters' ? operationParameters(body) : undefined;
+    const mode = params?.find((x) => x.name === 'mode')?.valueCode ?? q.mode;
+    const profile = params?.find((x) => x.name === 'profile')?.valueUri ?? q.profile;
+    if (mode === 'delete') throw unsupportedMode();
+    if (mode !== undefined && !['create', 'update', 'profile'].includes(mode)) throw badRequest('invalid-mode', `mode must be create, update, delete or profile, got ${JSON.stringify(mode)}`, 'mode');
+    if (params) {
       const p = params.find((x) => x.name === 'resource');
-      mode = params.find((x) => x.name === 'mode')?.valueCode ?? mode;
-      profile = params.find((x) => x.name === 'profile')?.valueUri ?? profile;
-      if (mode === 'delete') throw unsupportedMode();
       if (!p?.resource) throw badRequest('missing-resource', 'The Parameters need a "resource" parameter', 'Parameters.parameter');
       body = p.resource;
     }
-    if (mode === 'delete') throw unsupportedMode();
-    if (mode !== undefined && !['create', 'update', 'profile'].includes(mode)) throw badRequest('invalid-mode', `mode must be create, update, delete or profile, got ${JSON.stringify(mode)}`, 'mode');
     if (body.resourceType !== type) throw badRequest('type-mismatch', `The resource is a ${body.resourceType}, but $validate was called on ${type}`, 'resourceType');
     if (id && body.id !== id) throw badRequest('id-mismatch', `The resource's id ${body.id} does not match ${id}`, `${type}.id`);
     if (mode === 'update' && !body.id) throw badRequest('missing-id', 'mode=update needs the resource id', `${type}.id`);
