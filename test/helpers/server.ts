@@ -45,8 +45,15 @@ export async function startTestServer(
   const port = await freePort();
   // The public URL must be known before start: DPoP proofs and audiences are checked against it.
   const config = loadConfig({ LOG_LEVEL: 'silent', PORT: String(port), BASE_URL: `http://127.0.0.1:${port}`, DEV_AUTH: 'false', ...o.env });
-  const devAuthority = await o.devAuthority?.(config.baseUrl);
-  const platform = await createPlatform(config, { db, repository: o.repository, auth: o.auth ?? 'off', devAuthority, clock: o.clock });
+  let platform: Platform;
+  try {
+    const devAuthority = await o.devAuthority?.(config.baseUrl);
+    platform = await createPlatform(config, { db, repository: o.repository, auth: o.auth ?? 'off', devAuthority, clock: o.clock });
+  } catch (err) {
+    // A platform that refuses its configuration leaves no test database behind (a PostgreSQL schema).
+    await db.close();
+    throw err;
+  }
   await platform.server.listen({ port, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${port}/fhir`;
   return {
