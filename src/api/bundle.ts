@@ -310,7 +310,7 @@ async function processBatch(ctx: ServerContext, bundle: Bundle, access?: Request
           }
           if (entry.resource && ['POST', 'PUT'].includes(p.method)) {
             const copy = structuredClone(entry.resource) as Resource;
-            for (const ref of references(copy)) ref.set(await resolveReference(w, ref.value, new Map()));
+            for (const ref of references(copy)) ref.set(await resolveReference(w, ref.value));
             p.entry = { ...entry, resource: copy };
           }
           return runEntry(ctx, w, p, p.method === 'POST' ? randomUUID() : id, false, access);
@@ -327,10 +327,14 @@ async function processBatch(ctx: ServerContext, bundle: Bundle, access?: Request
 const fhirBase = (ctx: ServerContext) => `${ctx.config.baseUrl}/fhir`;
 const fullUrl = (ctx: ServerContext, r: Resource) => `${fhirBase(ctx)}/${r.resourceType}/${r.id}`;
 
-async function resolveReference(w: Writer, ref: string, idMap: Map<string, string>): Promise<string> {
+/** `idMap`: a transaction's entries by fullUrl; a batch has none, its entries cannot refer to each other. */
+async function resolveReference(w: Writer, ref: string, idMap?: Map<string, string>): Promise<string> {
   if (ref.startsWith('urn:uuid:') || ref.startsWith('urn:oid:')) {
-    const target = idMap.get(ref);
-    if (!target) throw new FhirError(400, [issue('not-found', 'reference-not-found', `Reference ${ref} matches no entry of the transaction (a batch's entries cannot refer to each other)`)]);
+    const target = idMap?.get(ref);
+    if (!target) {
+      const where = idMap ? 'no entry of the transaction' : "nothing: a batch's entries cannot refer to each other";
+      throw new FhirError(400, [issue('not-found', 'reference-not-found', `Reference ${ref} matches ${where}`)]);
+    }
     return target;
   }
   const m = /^([A-Z][A-Za-z]+)\?(.+)$/.exec(ref);

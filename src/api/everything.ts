@@ -21,17 +21,16 @@ export async function everything(ctx: ServerContext, patientId: string, request:
 
   if (after === 0) await request.access.checkRead(await repo.read('Patient', patientId), patientId);
   const visible = request.access.filterFor(undefined);
+  const inCompartment = sql`r.compartment = ${patientId} and r.deleted = false and ${visible('r')}`;
   const self = `${base}/Patient/${patientId}/$everything`;
   if (count === 0) {
     // _count=0: the total alone, as in a search (the patient's compartment; what it references comes with each page).
-    const [{ n }] = await run<{ n: number }>(repo.db, sql`select count(*)::int as n from resource r where r.compartment = ${patientId} and r.deleted = false and ${visible('r')}`);
+    const [{ n }] = await run<{ n: number }>(repo.db, sql`select count(*)::int as n from resource r where ${inCompartment}`);
     return { resourceType: 'Bundle', type: 'searchset', total: Number(n), link: [{ relation: 'self', url: `${self}?_count=0` }] };
   }
   const rows = await run<{ rid: number; content: string }>(
     repo.db,
-    sql`select r.rid, r.content from resource r
-         where r.compartment = ${patientId} and r.deleted = false and r.rid > ${after} and ${visible('r')}
-         order by r.rid limit ${count + 1}`
+    sql`select r.rid, r.content from resource r where ${inCompartment} and r.rid > ${after} order by r.rid limit ${count + 1}`
   );
   const page = rows.slice(0, count).map((r) => ({ rid: Number(r.rid), resource: JSON.parse(r.content) as Resource }));
   const inPage = new Set(page.map((p) => `${p.resource.resourceType}/${p.resource.id}`));

@@ -190,31 +190,45 @@ export interface HistoryQuery {
   id?: string;
   since?: string;
   at?: string;
-  /** null: every entry. */
-  count: number | null;
+  count: number;
   offset?: number;
   /** Restricts the versions to those the caller may see (over the resource_history alias h). */
   filter?: (alias: string) => Sql;
 }
 
-/** A page of history, newest first: of one resource (by its rid, as versionQuery), a type or the system. */
-export function historyQuery(q: HistoryQuery): Sql {
-  const ts = raw(`to_char(h.last_updated at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as ts`);
+/** The versions a history query ranges over, before paging: its scope, the caller's filter, _since. */
+function historyWhere(q: Omit<HistoryQuery, 'count' | 'offset'>): Sql[] {
   const where: Sql[] = [];
   if (q.id) where.push(sql`h.rid = (select r.rid from resource r where r.type = ${q.type} and r.id = ${q.id})`);
   else if (q.type) where.push(sql`h.type = ${q.type}`);
   if (q.filter) where.push(q.filter('h'));
+  if (q.since && !q.at) where.push(sql`h.last_updated >= ${q.since}`);
+  return where;
+}
+
+/** _at: per resource, the version current at that instant (not a deletion). */
+const currentAt = (q: Omit<HistoryQuery, 'count' | 'offset'>, columns: Sql) =>
+  sql`select * from (
+        select distinct on (h.rid) ${columns}
+          from resource_history h where ${and([...historyWhere(q), sql`h.last_updated <= ${q.at}`])}
+         order by h.rid, h.version desc) v
+      where not v.deleted`;
+
+/** A page of history, newest first: of one resource (by its rid, as versionQuery), a type or the system. */
+export function historyQuery(q: HistoryQuery): Sql {
+  const ts = raw(`to_char(h.last_updated at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as ts`);
   if (q.at) {
-    // _at: per resource, the version current at that instant (not a deletion).
-    return sql`select * from (
-                 select distinct on (h.rid) h.type, h.id, h.version, h.deleted, h.method, h.content, h.seq, h.last_updated, ${ts}
-                   from resource_history h where ${and([...where, sql`h.last_updated <= ${q.at}`])}
-                  order by h.rid, h.version desc) v
-               where not v.deleted order by v.last_updated desc, v.seq desc limit ${q.count} offset ${q.offset ?? 0}`;
+    return sql`${currentAt(q, sql`h.type, h.id, h.version, h.deleted, h.method, h.content, h.seq, h.last_updated, ${ts}`)}
+               order by v.last_updated desc, v.seq desc limit ${q.count} offset ${q.offset ?? 0}`;
   }
-  if (q.since) where.push(sql`h.last_updated >= ${q.since}`);
   return sql`select h.type, h.id, h.version, h.deleted, h.method, h.content, ${ts} from resource_history h
-              where ${and(where)} order by h.last_updated desc, h.seq desc limit ${q.count} offset ${q.offset ?? 0}`;
+              where ${and(historyWhere(q))} order by h.last_updated desc, h.seq desc limit ${q.count} offset ${q.offset ?? 0}`;
+}
+
+/** How many entries historyQuery would page through: the same versions, neither read nor sorted. */
+function historyCountQuery(q: Omit<HistoryQuery, 'count' | 'offset'>): Sql {
+  if (q.at) return sql`select count(*)::int as n from (${currentAt(q, raw('h.rid, h.deleted'))}) c`;
+  return sql`select count(*)::int as n from resource_history h where ${and(historyWhere(q))}`;
 }
 
 export function parseIfMatch(value: string): number {
@@ -550,7 +564,7 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
       }));
     },
     async historyTotal(q) {
-      const [{ n }] = await run<{ n: number }>(db, sql`select count(*)::int as n from (${historyQuery({ ...q, count: null, offset: 0 })}) h`);
+      const [{ n }] = await run<{ n: number }>(db, historyCountQuery(q));
       return Number(n);
     },
     async putMany(resources, o = {}) {
