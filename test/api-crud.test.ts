@@ -49,6 +49,56 @@ test('update makes a new version; vread returns every version; history lists the
   assert.deepEqual(hist.body.entry.map((e: any) => e.request.method), ['PUT', 'POST']);
 });
 
+test('decimals keep the precision they were sent with, through every way a resource comes back', async () => {
+  // R4: the precision of a decimal is significant, so 1.50 is not 1.5 (http://hl7.org/fhir/R4/json.html#primitive).
+  const numbers = (text: string) => [...text.matchAll(/"(?:value|low|high)":(-?[0-9.eE+-]+)/g)].map((m) => m[1]);
+  const body = (v: string) =>
+    `{"resourceType":"Observation","id":"dec-1","status":"final","code":{"text":"weight"},` +
+    `"valueQuantity":{"value":${v},"unit":"kg"},"referenceRange":[{"low":{"value":1.0},"high":{"value":2.5e1}}]}`;
+  const put = await s.fhir('/Observation/dec-1', { method: 'PUT', body: body('70.50') });
+  assert.equal(put.status, 201);
+  const sent = ['70.50', '1.0', '2.5e1'];
+  assert.deepEqual(numbers(put.text), sent, 'the create response');
+  assert.deepEqual(numbers((await s.fhir('/Observation/dec-1')).text), sent, 'read');
+  assert.deepEqual(numbers((await s.fhir('/Observation/dec-1?_pretty=true')).text.replace(/\s/g, '')), sent, 'read, pretty');
+  assert.deepEqual(numbers((await s.fhir('/Observation/dec-1/_history/1')).text), sent, 'vread');
+  assert.deepEqual(numbers((await s.fhir('/Observation?_id=dec-1')).text), sent, 'search');
+  assert.deepEqual(numbers((await s.fhir('/Observation?_id=dec-1&_elements=value')).text), ['70.50'], 'search, reshaped');
+  assert.deepEqual(numbers((await s.fhir('/Observation/dec-1/_history')).text), sent, 'history');
+
+  // A PATCH changes what it names and keeps the rest as written.
+  const patched = await s.fhir('/Observation/dec-1', {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json-patch+json' },
+    body: [{ op: 'replace', path: '/status', value: 'amended' }],
+  });
+  assert.equal(patched.status, 200);
+  assert.deepEqual(numbers(patched.text), sent, 'patched');
+  const changed = await s.fhir('/Observation/dec-1', {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json-patch+json' },
+    body: [{ op: 'replace', path: '/valueQuantity/value', value: 71 }],
+  });
+  assert.deepEqual(numbers(changed.text), ['71', '1.0', '2.5e1'], 'a patched value is written as given');
+
+  // 70.5 is not 70.50: sending it is a change, a new version; sending 70.50 again is not.
+  const again = await s.fhir('/Observation/dec-1', { method: 'PUT', body: body('71.00') });
+  assert.equal(again.body.meta.versionId, '4');
+  assert.equal((await s.fhir('/Observation/dec-1', { method: 'PUT', body: body('71.00') })).body.meta.versionId, '4', 'same literal, no new version');
+  assert.equal((await s.fhir('/Observation/dec-1', { method: 'PUT', body: body('71.0') })).body.meta.versionId, '5', 'other precision, a new version');
+
+  const tx = await s.fhir('/', {
+    method: 'POST',
+    body: `{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:5e2c3f5e-61b8-4f52-9c0f-43b0c3a1d001",` +
+      `"resource":${body('0.250').replace('"id":"dec-1",', '')},"request":{"method":"POST","url":"Observation"}}]}`,
+    headers: { prefer: 'return=representation' },
+  });
+  assert.equal(tx.status, 200, tx.text);
+  assert.deepEqual(numbers(tx.text), ['0.250', '1.0', '2.5e1'], 'transaction response');
+  const id = tx.body.entry[0].resource.id;
+  assert.deepEqual(numbers((await s.fhir(`/Observation/${id}`)).text), ['0.250', '1.0', '2.5e1'], 'stored by a transaction');
+});
+
 test('_count is one rule for searches, history and $everything: 0 gives the total alone, anything but a non-negative integer a 400', async () => {
   const id = 'count-rule';
   await s.fhir(`/Patient/${id}`, { method: 'PUT', body: patient({ id }) });

@@ -28,7 +28,13 @@ const DIR = path.join(SHARED_DATA, 'r4-examples');
 const examples = fs
   .readdirSync(DIR)
   .sort()
-  .map((file) => ({ file, resource: JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8')) as Resource }));
+  .map((file) => {
+    const text = fs.readFileSync(path.join(DIR, file), 'utf8');
+    return { file, text, resource: JSON.parse(text) as Resource };
+  });
+
+/** The number literals of a JSON text as written, in order, apart from those in meta (which has none in R4). */
+const numberLiterals = (text: string) => [...text.matchAll(/"[^"\\]*(?:\\.[^"\\]*)*"|(-?[0-9][0-9.eE+-]*)/g)].flatMap((m) => (m[1] ? [m[1]] : []));
 
 const errorCodes = (issues: { severity?: string; details?: { coding?: { code?: string }[] } }[]) => [
   ...new Set(issues.filter((i) => i.severity === 'error').map((i) => i.details?.coding?.[0]?.code as string)),
@@ -57,16 +63,18 @@ const withoutMeta = (r: Record<string, unknown>) => {
   return rest;
 };
 
-test('every R4 example is stored with PUT and read back equal apart from meta; the listed ones are refused with 422', async () => {
+test('every R4 example is stored with PUT and read back equal apart from meta, its decimals as written; the listed ones are refused with 422', async () => {
   const refused: Record<string, string[]> = {};
   const differing: string[] = [];
-  for (const { file, resource } of examples) {
+  const numbersDiffering: string[] = [];
+  let keptPrecision = 0;
+  for (const { file, text, resource } of examples) {
     if (!resource.resourceType || !resource.id) {
       refused[file] = ['resource-type-missing'];
       continue;
     }
     const url = `/${resource.resourceType}/${resource.id}`;
-    const put = await server.fhir(url, { method: 'PUT', body: resource });
+    const put = await server.fhir(url, { method: 'PUT', body: text });
     if (put.status === 422) {
       refused[file] = errorCodes(put.body.issue);
       continue;
@@ -79,7 +87,13 @@ test('every R4 example is stored with PUT and read back equal apart from meta; t
     } catch {
       differing.push(file);
     }
+    // Equal as parsed JSON says nothing of 1.50 against 1.5 (R4: a decimal's precision is significant).
+    const sent = numberLiterals(text);
+    if (JSON.stringify(numberLiterals(read.text)) !== JSON.stringify(sent)) numbersDiffering.push(file);
+    if (sent.some((n) => String(Number(n)) !== n)) keptPrecision++;
   }
   assert.deepEqual(differing, [], 'read back differs');
+  assert.deepEqual(numbersDiffering, [], 'numbers read back differ from those sent');
+  assert.ok(keptPrecision >= 30, `examples whose decimals JS would rewrite (1.0, 0.40): ${keptPrecision}`);
   assert.deepEqual(refused, Object.fromEntries(Object.entries(REJECTED).map(([f, r]) => [f, r.codes])));
 });

@@ -9,6 +9,7 @@ import { applyFhirPathPatch, applyJsonPatch } from '../fhir/patch.ts';
 import { badRequest, FhirError, informational, issue, notFound } from '../fhir/outcome.ts';
 import { requestErrorOf, type PreferReturn } from './http.ts';
 import { isJsonObject, references } from '../fhir/json.ts';
+import { cloneFhirJson } from '../fhir/json-decimals.ts';
 import { isResourceType } from '../fhir/resource-types.ts';
 
 type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -309,7 +310,7 @@ async function processBatch(ctx: ServerContext, bundle: Bundle, access?: Request
             if (!id && p.method === 'PATCH') throw notFound(`${entry.request!.url} matches no ${p.type}`);
           }
           if (entry.resource && ['POST', 'PUT'].includes(p.method)) {
-            const copy = structuredClone(entry.resource) as Resource;
+            const copy = cloneFhirJson(entry.resource) as Resource;
             for (const ref of references(copy)) ref.set(await resolveReference(w, ref.value));
             p.entry = { ...entry, resource: copy };
           }

@@ -5,6 +5,7 @@ import { parseRelativeReference, references } from '../fhir/json.ts';
 import { badRequest } from '../fhir/outcome.ts';
 import { parseCount } from '../fhir/paging.ts';
 import { run, sql } from '../store/sql.ts';
+import { parseFhirJson } from '../fhir/json-decimals.ts';
 
 /**
  * Patient/$everything: the patient, every resource in its compartment, and the resources those
@@ -32,7 +33,7 @@ export async function everything(ctx: ServerContext, patientId: string, request:
     repo.db,
     sql`select r.rid, r.content from resource r where ${inCompartment} and r.rid > ${after} order by r.rid limit ${count + 1}`
   );
-  const page = rows.slice(0, count).map((r) => ({ rid: Number(r.rid), resource: JSON.parse(r.content) as Resource }));
+  const page = rows.slice(0, count).map((r) => ({ rid: Number(r.rid), resource: parseFhirJson(r.content) as Resource }));
   const inPage = new Set(page.map((p) => `${p.resource.resourceType}/${p.resource.id}`));
   const wanted = new Set<string>();
   for (const { resource } of page) {
@@ -63,6 +64,6 @@ export async function everything(ctx: ServerContext, patientId: string, request:
     resourceType: 'Bundle',
     type: 'searchset',
     link,
-    entry: [...page.map((p) => entry(p.resource, 'match')), ...included.map((r) => entry(JSON.parse(r.content), 'include'))],
+    entry: [...page.map((p) => entry(p.resource, 'match')), ...included.map((r) => entry(parseFhirJson(r.content), 'include'))],
   };
 }

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Resource } from '@medplum/fhirtypes';
 import { badRequest, FhirError, issue } from '../fhir/outcome.ts';
 import { databaseErrorAsFhir } from '../store/db.ts';
+import { stringifyFhirJson } from '../fhir/json-decimals.ts';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
@@ -60,7 +61,7 @@ export function checkFormat(request: FastifyRequest): void {
 export const isPretty = (request: FastifyRequest) => (request.query as Record<string, string> | undefined)?._pretty === 'true';
 
 export function sendResource(request: FastifyRequest, reply: FastifyReply, body: unknown, status = 200): FastifyReply {
-  return reply.code(status).header('content-type', FHIR_JSON).send(JSON.stringify(body, null, isPretty(request) ? 2 : undefined));
+  return reply.code(status).header('content-type', FHIR_JSON).send(stringifyFhirJson(body, isPretty(request) ? 2 : undefined));
 }
 
 /** Headers every response carrying one resource version gets. */

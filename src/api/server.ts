@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from '../config.ts';
 import type { Repository } from '../store/repository.ts';
 import { FhirError, issue } from '../fhir/outcome.ts';
+import { parseFhirJson } from '../fhir/json-decimals.ts';
 import { FHIR_JSON, requestErrorOf } from './http.ts';
 import { registerRestRoutes } from './rest.ts';
 import { collectOperations } from './capability.ts';
@@ -43,7 +44,7 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (_req, body, done) => {
     if (body === '') return done(null, undefined);
     try {
-      done(null, JSON.parse(body as string));
+      done(null, parseFhirJson(body as string));
     } catch (err) {
       done(new FhirError(400, [issue('structure', 'malformed-json', `The body is not valid JSON: ${(err as Error).message}`)]), undefined);
     }

@@ -6,6 +6,7 @@ import { parseRelativeReference, references } from '../fhir/json.ts';
 import { FhirError, issue } from '../fhir/outcome.ts';
 import { parseArgs } from './args.ts';
 import { SERVICE_MODULES } from '../services/index.ts';
+import { stringifyFhirJson } from '../fhir/json-decimals.ts';
 
 const HELP = `Usage: npm run import -- <files or folders> [--server <FHIR base URL>] [--concurrency N]
 
@@ -49,7 +50,7 @@ const started = Date.now();
 /** A Bundle through the server's routes: the running server's (--server) or this platform's. */
 async function post(bundle: unknown): Promise<void> {
   if (server) {
-    const res = await fetch(server, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(bundle) });
+    const res = await fetch(server, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: stringifyFhirJson(bundle) });
     if (!res.ok) throw refusal(res.status, await res.text());
     await res.arrayBuffer().catch(() => undefined);
     return;
@@ -58,7 +59,7 @@ async function post(bundle: unknown): Promise<void> {
     method: 'POST',
     url: '/fhir',
     headers: { 'content-type': 'application/fhir+json', prefer: 'return=minimal' },
-    payload: JSON.stringify(bundle),
+    payload: stringifyFhirJson(bundle),
   });
   if (res.statusCode !== 200) throw refusal(res.statusCode, res.body);
 }

@@ -1,3 +1,4 @@
+import { keptLiteral } from './json-decimals.ts';
 import type { Resource } from '@medplum/fhirtypes';
 
 /** A JSON object (not null, not an array): the shape checks of request bodies share it. */
@@ -5,12 +6,12 @@ export function isJsonObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
-/** JSON with object keys sorted, so equal content gives equal text whatever the key order. */
+/** JSON with object keys sorted, so equal content gives equal text whatever the key order (decimals as written). */
 export function stableStringify(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  if (Array.isArray(value)) return `[${value.map((v, i) => keptLiteral(value, String(i), v) ?? stableStringify(v)).join(',')}]`;
   if (value && typeof value === 'object') {
     const keys = Object.keys(value).filter((k) => (value as any)[k] !== undefined).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${stableStringify((value as any)[k])}`).join(',')}}`;
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${keptLiteral(value, k, (value as any)[k]) ?? stableStringify((value as any)[k])}`).join(',')}}`;
   }
   return JSON.stringify(value);
 }

@@ -4,6 +4,7 @@ import type { Parameters, ParametersParameter, Resource } from '@medplum/fhirtyp
 import { applyPatch } from 'rfc6902';
 import type { Operation } from 'rfc6902';
 import { FhirError, issue } from './outcome.ts';
+import { cloneFhirJson } from './json-decimals.ts';
 import { loadBaseDefinitions } from './profiles.ts';
 
 const malformed = (code: string, message: string, expression?: string) => new FhirError(400, [issue('invalid', code, message, expression)]);
@@ -31,7 +32,7 @@ const JSON_PATCH_OPS = new Set(['add', 'remove', 'replace', 'move', 'copy', 'tes
 /** RFC 6902 on a copy of the resource; 400 for a malformed patch document, 422 when an operation cannot apply. */
 export function applyJsonPatch(resource: Resource, patch: unknown): Resource {
   const operations = checkJsonPatch(patch);
-  const doc = structuredClone(resource);
+  const doc = cloneFhirJson(resource);
   const results = applyPatch(doc, operations);
   results.forEach((error, i) => {
     if (error) {
@@ -98,7 +99,7 @@ export function applyFhirPathPatch(resource: Resource, parameters: Parameters): 
     throw malformed('patch-invalid', 'Parameters.parameter must be a list of operations', 'Parameters.parameter');
   }
   const operations = (parameters.parameter ?? []).map(readOperation);
-  const doc = structuredClone(resource) as unknown as Record<string, unknown>;
+  const doc = cloneFhirJson(resource) as unknown as Record<string, unknown>;
   operations.forEach((op, i) => {
     try {
       applyOperation(doc, op);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Db, Queryable } from './db.ts';
+import { parseFhirJson, stringifyFhirJson } from '../fhir/json-decimals.ts';
 
 /** What a service keeps outside the resource (a document's content), put back into it for the file. */
 export interface ExportCompletion {
@@ -46,7 +47,7 @@ export async function exportNdjson(db: Db, folder: string, options: ExportOption
         if (rows.length === 0) break;
         for (const r of rows) {
           let text = r.content;
-          for (const c of completing) text = JSON.stringify(await c.complete(JSON.parse(text), tx));
+          for (const c of completing) text = stringifyFhirJson(await c.complete(parseFhirJson(text), tx));
           if (!out.write(text + '\n')) await once(out, 'drain');
         }
         after = Number(rows[rows.length - 1].rid);

@@ -4,6 +4,7 @@ import readline from 'node:readline';
 import { createHash } from 'node:crypto';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { references } from '../fhir/json.ts';
+import { parseFhirJson } from '../fhir/json-decimals.ts';
 
 /**
  * One unit of an import: a Bundle to process whole, resources with ids to upsert (`sources`: where
@@ -65,7 +66,7 @@ export async function* readImportFile(file: string): AsyncGenerator<ImportUnit> 
       if (!text.trim()) continue;
       let r: Resource;
       try {
-        r = JSON.parse(text);
+        r = parseFhirJson(text);
       } catch (err) {
         // One bad line is one failure; the file's other lines are still imported.
         yield { kind: 'unreadable', source: `${file}:${line}`, reason: `not valid JSON (${(err as Error).message})` };
@@ -86,7 +87,7 @@ export async function* readImportFile(file: string): AsyncGenerator<ImportUnit> 
     if (chunk.length) yield { kind: 'resources', source: `${file}:${line}`, resources: chunk, sources };
     return;
   }
-  const json = JSON.parse(await fs.promises.readFile(file, 'utf8'));
+  const json = parseFhirJson(await fs.promises.readFile(file, 'utf8'));
   if (json.resourceType === 'Bundle' && (json.type === 'transaction' || json.type === 'batch')) {
     yield { kind: 'bundle', source: file, bundle: idempotentBundle(json), resources: json.entry?.length ?? 0 };
   } else if (json.resourceType === 'Bundle') {

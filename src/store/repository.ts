@@ -7,6 +7,7 @@ import { findMatches } from './search/index.ts';
 import { FhirError, badRequest, conflict, gone, issue, notFound, preconditionFailed, unprocessable } from '../fhir/outcome.ts';
 import { patientCompartmentOf } from '../fhir/compartment.ts';
 import { contentKey, parseRelativeReference, references } from '../fhir/json.ts';
+import { parseFhirJson, stringifyFhirJson } from '../fhir/json-decimals.ts';
 import { isResourceType, isValidId } from '../fhir/resource-types.ts';
 import { hasErrors } from '../fhir/validation.ts';
 
@@ -182,7 +183,7 @@ async function vreadFrom(db: Queryable, type: string, id: string, version: strin
   const [row] = await run<{ deleted: boolean; content: string | null }>(db, versionQuery(type, id, Number(version)));
   if (!row) throw notFound(`${type}/${id} has no version ${version}`);
   if (row.deleted || !row.content) throw gone(`${type}/${id} version ${version} is a deletion`);
-  return JSON.parse(row.content);
+  return parseFhirJson(row.content);
 }
 
 export interface HistoryQuery {
@@ -304,12 +305,12 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
     let stored = stamp(resource, version, now);
     const compartment = patientCompartmentOf(stored);
     if (guard) {
-      const previous = existing && !existing.deleted ? { resource: JSON.parse(existing.content) as Resource, compartment: existing.compartment } : undefined;
+      const previous = existing && !existing.deleted ? { resource: parseFhirJson(existing.content) as Resource, compartment: existing.compartment } : undefined;
       // Moving a resource between compartments needs the right to change it where it was, too.
       if (previous && previous.compartment !== compartment) guard(previous.resource, 'update', previous.compartment, previous);
       stored = guard(stored, previous ? 'update' : 'create', compartment, previous);
     }
-    const content = JSON.stringify(stored);
+    const content = stringifyFhirJson(stored);
     let rid: number;
     if (existing) {
       await tx.query(`update resource set version = $2, compartment = $3, last_updated = $4, deleted = false, content = $5 where rid = $1`, [
@@ -362,7 +363,7 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
       let stored = stamp(r, 1, now);
       const compartment = patientCompartmentOf(stored);
       if (guard) stored = guard(stored, 'create', compartment);
-      return { r: stored, compartment, content: JSON.stringify(stored) };
+      return { r: stored, compartment, content: stringifyFhirJson(stored) };
     });
     // One statement for both tables, the rows as one JSON parameter (encoded natively by
     // JSON.stringify rather than escaped element by element as array literals), read as jsonb:
@@ -401,8 +402,8 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
     const fresh: number[] = [];
     for (const [i, r] of resources.entries()) {
       const prev = byKey.get(`${r.resourceType}/${r.id}`);
-      if (prev && !prev.deleted && contentKey(JSON.parse(prev.content)) === contentKey(r)) {
-        const current = JSON.parse(prev.content) as Resource;
+      if (prev && !prev.deleted && contentKey(parseFhirJson(prev.content)) === contentKey(r)) {
+        const current = parseFhirJson(prev.content) as Resource;
         guard?.(current, 'update', prev.compartment, { resource: current, compartment: prev.compartment });
         results[i] = { resource: current, status: 200, unchanged: true };
       } else if (prev) {
@@ -422,7 +423,7 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
     /** The guard's verdict on changing the stored version (it must be visible to the caller, among others). */
     const mayReplace = (existing: StoredRow | undefined, action: 'update' | 'delete' = 'update') => {
       if (!guard || !existing || existing.deleted) return;
-      const previous = { resource: JSON.parse(existing.content) as Resource, compartment: existing.compartment };
+      const previous = { resource: parseFhirJson(existing.content) as Resource, compartment: existing.compartment };
       guard(previous.resource, action, existing.compartment, previous);
     };
     const now = clock();
@@ -454,8 +455,8 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
         // Hidden data does not exist for the caller: not even its version number is revealed.
         mayReplace(existing);
         checkVersion(existing, o.ifMatch, resource.resourceType, resource.id);
-        if (existing && !existing.deleted && contentKey(JSON.parse(existing.content)) === contentKey(resource)) {
-          return { resource: JSON.parse(existing.content), status: 200, unchanged: true };
+        if (existing && !existing.deleted && contentKey(parseFhirJson(existing.content)) === contentKey(resource)) {
+          return { resource: parseFhirJson(existing.content), status: 200, unchanged: true };
         }
         const stored = await storeVersion(tx, o.method ?? 'PUT', resource, existing, now, guard);
         return { resource: stored, status: existing && !existing.deleted ? 200 : 201 };
@@ -503,7 +504,7 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
     const [row] = await q.query<{ deleted: boolean; content: string; version: number; compartment: string | null }>(READ_STORED, [type, id]);
     if (!row) throw notFound(`${type}/${id} is not known`);
     if (row.deleted) throw gone(`${type}/${id} was deleted (version ${row.version})`);
-    return { resource: JSON.parse(row.content), text: row.content, compartment: row.compartment };
+    return { resource: parseFhirJson(row.content), text: row.content, compartment: row.compartment };
   }
 
   /** Versions stored in each open transaction, for afterCommit. */
@@ -560,7 +561,7 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
         version: Number(r.version),
         lastUpdated: r.ts,
         method: r.method,
-        resource: r.deleted || !r.content ? undefined : JSON.parse(r.content),
+        resource: r.deleted || !r.content ? undefined : parseFhirJson(r.content),
       }));
     },
     async historyTotal(q) {

@@ -10,6 +10,7 @@ import type { Repository } from '../../store/repository.ts';
 import type { ServiceDeps } from '../module.ts';
 import type { ContentInfo, DocumentContents } from './content-store.ts';
 import { measure, type Measured } from './upload.ts';
+import { cloneFhirJson } from '../../fhir/json-decimals.ts';
 
 /**
  * IHE MHD ITI-65 (Provide Document Bundle): a transaction Bundle with DocumentReferences (and
@@ -84,7 +85,7 @@ export async function provideDocumentBundle(deps: ServiceDeps, contents: Documen
     if (e.request?.method === 'POST' && e.request.ifNoneExist)
       throw invalid('document-conditional-create', 'Conditional create of a DocumentReference is not supported: documents are identified by their id and masterIdentifier', `Bundle.entry[${i}].request.ifNoneExist`, 400);
     checkAttachments(e.resource, `Bundle.entry[${i}].resource`);
-    const doc = structuredClone(e.resource) as DocumentReference;
+    const doc = cloneFhirJson(e.resource) as DocumentReference;
     const id = e.request?.method === 'PUT' ? (e.request.url.split('?')[0].split('/')[1] ?? doc.id) : randomUUID();
     if (!id) throw invalid('missing-id', 'A PUT of a DocumentReference needs DocumentReference/<id>', `Bundle.entry[${i}].request.url`, 400);
     doc.id = id;

@@ -9,6 +9,7 @@ import { loadIncludes, parseInclude, type IncludeSpec, type Row } from './includ
 import { afterCursor, decodeCursor, encodeCursor, orderBy, sortKeys, type Cursor, type SortKey } from './paging.ts';
 import { shapeResource, type Summary } from './shape.ts';
 import { loadStoredValueSets } from './valuesets.ts';
+import { parseFhirJson, stringifyFhirJson } from '../../fhir/json-decimals.ts';
 
 export interface SearchInput {
   resourceType?: string;
@@ -379,7 +380,7 @@ function entry(input: SearchInput, r: Row, mode: 'match' | 'include', p: Plan): 
   const fullUrl = `${input.baseUrl}/${r.type}/${r.id}`;
   const reshaped = mode === 'match' && ((p.summary && p.summary !== 'false') || p.elements?.length);
   if (input.storedText && !reshaped) return { fullUrl, search: { mode }, [STORED_JSON]: r.content };
-  const resource = JSON.parse(r.content) as Resource;
+  const resource = parseFhirJson(r.content) as Resource;
   return { fullUrl, resource: mode === 'match' ? shapeResource(resource, p.summary, p.elements) : resource, search: { mode } };
 }
 
@@ -387,7 +388,7 @@ function entry(input: SearchInput, r: Row, mode: 'match' | 'include', p: Plan): 
 export function entryResources(bundle: Bundle): Resource[] {
   const out: Resource[] = [];
   for (const e of (bundle.entry ?? []) as StoredEntry[]) {
-    const r = e.resource ?? (e[STORED_JSON] !== undefined ? (JSON.parse(e[STORED_JSON]) as Resource) : undefined);
+    const r = e.resource ?? (e[STORED_JSON] !== undefined ? (parseFhirJson(e[STORED_JSON]) as Resource) : undefined);
     if (r && r.resourceType !== 'OperationOutcome') out.push(r);
   }
   return out;
@@ -403,7 +404,7 @@ export function searchBundleJson(bundle: Bundle): string {
   if (!entry?.length) return head;
   const parts = (entry as StoredEntry[]).map((e) => {
     const text = e[STORED_JSON];
-    if (text === undefined) return JSON.stringify(e);
+    if (text === undefined) return stringifyFhirJson(e);
     return `{"fullUrl":${JSON.stringify(e.fullUrl)},"resource":${text},"search":${JSON.stringify(e.search)}}`;
   });
   return `${head.slice(0, -1)},"entry":[${parts.join(',')}]}`;

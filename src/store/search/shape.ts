@@ -1,5 +1,6 @@
 import { definitions } from '../../fhir/definitions.ts';
 import type { Bundle, Resource, StructureDefinition } from '@medplum/fhirtypes';
+import { carryLiterals } from '../../fhir/json-decimals.ts';
 
 /** _summary and _elements: subsetting of returned resources, marked SUBSETTED as the spec asks. */
 
@@ -38,7 +39,7 @@ function keep(resource: Resource, wanted: (key: string) => boolean): Resource {
     if (k === 'resourceType' || k === 'id' || k === 'meta' || wanted(k.replace(/^_/, '')) || wanted(base)) out[k] = v;
   }
   out.meta = { ...(out.meta ?? {}), tag: [...((out.meta?.tag as any[]) ?? []), SUBSETTED] };
-  return out as Resource;
+  return carryLiterals(resource, out) as Resource;
 }
 
 export type Summary = 'true' | 'text' | 'data' | 'count' | 'false';
