@@ -294,6 +294,21 @@ test('bad input gets an OperationOutcome with a stable code and path, never a 50
   assert.equal(await count(), before, 'no rejected request wrote anything');
 });
 
+test('a version-specific reference must name a stored version that is not a deletion; the resource may have moved on', async () => {
+  const p = (await s.fhir('/Patient', { method: 'POST', body: patient() })).body;
+  await s.fhir(`/Patient/${p.id}`, { method: 'PUT', body: { ...p, gender: 'other' } });
+  assert.equal((await s.fhir(`/Patient/${p.id}`, { method: 'DELETE' })).status, 204);
+  const observe = (reference: string) =>
+    s.fhir('/Observation', { method: 'POST', body: { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference } } });
+  for (const version of ['1', '2']) assert.equal((await observe(`Patient/${p.id}/_history/${version}`)).status, 201, `version ${version}`);
+  for (const reference of [`Patient/${p.id}`, `Patient/${p.id}/_history/3`, `Patient/${p.id}/_history/4`, `Patient/${p.id}/_history/abc`, `Patient/${p.id}/_history/9999999999`]) {
+    const res = await observe(reference);
+    assert.equal(res.status, 400, reference);
+    assert.equal(res.body.issue[0].details.coding[0].code, 'reference-not-found', reference);
+    assert.match(res.body.issue[0].diagnostics, new RegExp(`Reference ${reference}`));
+  }
+});
+
 test('a body over the size limit is refused with 413', async () => {
   const big = patient({ text: { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml">${'x'.repeat(s.platform.config.maxBodyBytes)}</div>` } });
   const res = await s.fhir('/Patient', { method: 'POST', body: big });

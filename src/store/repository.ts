@@ -263,27 +263,38 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
   }
 
   async function checkReferences(tx: Queryable, resources: Resource[], known: Set<string> = new Set()): Promise<void> {
-    const wanted = new Map<string, string>(); // "Type/id" → FHIRPath-ish location for the message
+    const wanted = new Map<string, string>(); // "Type/id" or "Type/id/_history/v" → where, for the message
     for (const r of resources) {
       for (const ref of references(r)) {
         const parsed = parseRelativeReference(ref.value);
-        if (!parsed) continue;
-        const key = `${parsed.type}/${parsed.id}`;
-        if (!known.has(key) && !wanted.has(key)) wanted.set(key, `${r.resourceType}/${r.id ?? ''}`);
+        if (!parsed || known.has(`${parsed.type}/${parsed.id}`)) continue;
+        const key = parsed.version === undefined ? `${parsed.type}/${parsed.id}` : ref.value;
+        if (!wanted.has(key)) wanted.set(key, `${r.resourceType}/${r.id ?? ''}`);
       }
     }
     if (wanted.size === 0) return;
-    const keys = [...wanted.keys()];
-    const found = await tx.query<{ type: string; id: string }>(
-      `select type, id from resource where deleted = false and (type, id) in (select * from unnest($1::text[], $2::text[]))`,
-      [keys.map((k) => k.split('/')[0]), keys.map((k) => k.split('/')[1])]
+    const current: string[][] = [];
+    const versioned: string[][] = [];
+    for (const key of wanted.keys()) {
+      const [type, id, , version] = key.split('/');
+      if (version === undefined) current.push([type, id]);
+      else if (/^[1-9][0-9]{0,8}$/.test(version)) versioned.push([type, id, version]); // other versions are not stored here
+    }
+    // A current reference needs the resource as it is now; a version-specific one that version, even if later deleted.
+    const found = await tx.query<{ key: string }>(
+      `select r.type || '/' || r.id as key from resource r
+         where r.deleted = false and (r.type, r.id) in (select * from unnest($1::text[], $2::text[]))
+       union all
+       select r.type || '/' || r.id || '/_history/' || h.version from resource r join resource_history h on h.rid = r.rid and h.deleted = false
+         where (r.type, r.id, h.version) in (select * from unnest($3::text[], $4::text[], $5::int[]))`,
+      [current.map((k) => k[0]), current.map((k) => k[1]), versioned.map((k) => k[0]), versioned.map((k) => k[1]), versioned.map((k) => Number(k[2]))]
     );
-    const present = new Set(found.map((f) => `${f.type}/${f.id}`));
-    const missing = keys.filter((k) => !present.has(k));
+    const present = new Set(found.map((f) => f.key));
+    const missing = [...wanted.keys()].filter((k) => !present.has(k));
     if (missing.length) {
       throw new FhirError(
         400,
-        missing.map((k) => issue('not-found', 'reference-not-found', `Reference ${k} (in ${wanted.get(k)}) does not resolve to a stored resource`))
+        missing.map((k) => issue('not-found', 'reference-not-found', `Reference ${k} (in ${wanted.get(k)}) does not resolve to a stored ${k.includes('/_history/') ? 'version' : 'resource'}`))
       );
     }
   }
