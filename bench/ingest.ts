@@ -88,7 +88,7 @@ export async function benchIngest(clients = 4, rounds = 3): Promise<{ rounds: In
       const clientThread = await httpClients({ url: `${address}/fhir`, headers, bodies: patients.map((b) => JSON.stringify(b)), clients });
       loaders = clientThread;
       const t = performance.now();
-      const oursCpu = await cpuUsed(() => (round === 0 ? profiled('ingest', clientThread.run) : clientThread.run()));
+      const oursCpu = await cpuUsed(() => (round === rounds - 1 ? profiled('ingest', clientThread.run) : clientThread.run()));
       const oursRate = resources / ((performance.now() - t) / 1000);
       measured.push({ raw: figures(rawRate, rawCpu), ours: figures(oursRate, oursCpu) });
     } finally {
