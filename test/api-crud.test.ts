@@ -47,6 +47,10 @@ test('update makes a new version; vread returns every version; history lists the
   assert.equal(hist.body.type, 'history');
   assert.deepEqual(hist.body.entry.map((e: any) => e.resource.meta.versionId), ['2', '1']);
   assert.deepEqual(hist.body.entry.map((e: any) => e.request.method), ['PUT', 'POST']);
+  const before = await s.fhir(`/Patient/${created.id}/_history?_at=2000-01-01T00:00:00Z`);
+  assert.equal(before.status, 200);
+  assert.equal('entry' in before.body, false, 'an empty page has no entry element (FHIR JSON has no empty arrays)');
+  assert.equal((await s.fhir('/Patient/never-stored/_history?_count=0')).status, 404, 'the total alone of an unknown resource');
 });
 
 test('decimals keep the precision they were sent with, through every way a resource comes back', async () => {
@@ -268,6 +272,9 @@ test('bad input gets an OperationOutcome with a stable code and path, never a 50
       400,
       'duplicate-fullurl',
     ],
+    // Stored as sent before: FHIR JSON has no empty arrays.
+    ['/Patient', { method: 'POST', body: patient({ name: [] }) }, 422, 'empty-value'],
+    ['/Patient', { method: 'POST', body: patient({ name: [{ family: 'X', given: [] }] }) }, 422, 'empty-value'],
     ['/Patient/x/_history/99999999999999999999', { method: 'GET' }, 404, 'not-found'],
     // Read as the id "$foo" and as a compartment search of the type "$foo" before.
     ['/Patient/$foo', { method: 'GET' }, 404, 'unknown-operation'],

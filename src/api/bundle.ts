@@ -285,7 +285,7 @@ async function processTransaction(ctx: ServerContext, bundle: Bundle, access?: R
     },
     { referenceChecks: false, guard: access?.guard, visible: access?.visibleRows() }
   );
-  return { resourceType: 'Bundle', type: 'transaction-response', entry: responses };
+  return { resourceType: 'Bundle', type: 'transaction-response', ...(responses.length && { entry: responses }) };
 }
 
 /** A batch: each entry on its own, each reporting its own outcome. */
@@ -322,7 +322,7 @@ async function processBatch(ctx: ServerContext, bundle: Bundle, access?: Request
       out.push({ response: { status: String(e.status), outcome: e.outcome } });
     }
   }
-  return { resourceType: 'Bundle', type: 'batch-response', entry: out };
+  return { resourceType: 'Bundle', type: 'batch-response', ...(out.length && { entry: out }) };
 }
 
 const fhirBase = (ctx: ServerContext) => `${ctx.config.baseUrl}/fhir`;

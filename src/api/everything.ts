@@ -64,6 +64,6 @@ export async function everything(ctx: ServerContext, patientId: string, request:
     resourceType: 'Bundle',
     type: 'searchset',
     link,
-    entry: [...page.map((p) => entry(p.resource, 'match')), ...included.map((r) => entry(parseFhirJson(r.content), 'include'))],
+    ...(page.length && { entry: [...page.map((p) => entry(p.resource, 'match')), ...included.map((r) => entry(parseFhirJson(r.content), 'include'))] }),
   };
 }

@@ -207,8 +207,8 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     const { id } = request.params as Params;
     const entries = await historyBundle(request, { type, id });
     // An empty history of an unknown resource is a 404, not an empty Bundle; so is that of one the
-    // caller may not see (hidden data does not exist for them).
-    if (entries.entry?.length === 0) {
+    // caller may not see (hidden data does not exist for them). Also for _count=0, the total alone.
+    if (!entries.entry) {
       const [row] = await run(repo.db, sql`select 1 from resource r where r.type = ${type} and r.id = ${id} and ${request.access.filterFor(type)('r')}`);
       if (!row) throw notFound(`${type}/${id} is not known`);
     }
@@ -265,12 +265,15 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
       resourceType: 'Bundle',
       type: 'history',
       link: links,
-      entry: page.map((h): BundleEntry => ({
-        fullUrl: `${base()}/${h.type}/${h.id}`,
-        ...(h.resource ? { resource: h.resource } : {}),
-        request: { method: h.method, url: h.method === 'POST' ? h.type : `${h.type}/${h.id}` },
-        response: { status: h.method === 'DELETE' ? '204' : h.version === 1 ? '201' : '200', etag: `W/"${h.version}"`, lastModified: h.lastUpdated },
-      })),
+      // An empty page has no entry element: JSON arrays are never empty in FHIR.
+      ...(page.length && {
+        entry: page.map((h): BundleEntry => ({
+          fullUrl: `${base()}/${h.type}/${h.id}`,
+          ...(h.resource ? { resource: h.resource } : {}),
+          request: { method: h.method, url: h.method === 'POST' ? h.type : `${h.type}/${h.id}` },
+          response: { status: h.method === 'DELETE' ? '204' : h.version === 1 ? '201' : '200', etag: `W/"${h.version}"`, lastModified: h.lastUpdated },
+        })),
+      }),
     };
   }
 

@@ -303,6 +303,9 @@ function bindingAndValueIssues(resource: Resource, profileUrl: string | undefine
       if (DATE_TYPES.has(typeCode) && typeof value === 'string' && !isCalendarDate(value)) {
         issues.push(issue('value', 'datatype-value', `Invalid ${typeCode}: ${value} is not a calendar date`, path));
       }
+    }, (path) => {
+      // http://hl7.org/fhir/R4/json.html: an element without values is left out; the library lets `[]` through.
+      issues.push(issue('structure', 'empty-value', `${path} is an empty array; an element without values is left out`, path));
     });
   }
   return issues;
@@ -311,11 +314,11 @@ function bindingAndValueIssues(resource: Resource, profileUrl: string | undefine
 type ElementVisit = (element: InternalSchemaElement, typeCode: string, value: unknown, path: string) => void;
 
 /**
- * Visits every value present in the resource with its element definition and type. The library's crawler visits
- * every element the schema defines, present or not, which costs as much as the whole validation; this walks only
- * the keys the JSON has.
+ * Visits every value present in the resource with its element definition and type, and tells of empty arrays. The
+ * library's crawler visits every element the schema defines, present or not, which costs as much as the whole
+ * validation; this walks only the keys the JSON has.
  */
-function walk(obj: Record<string, unknown>, schema: InternalTypeSchema, path: string, profileUrl: string | undefined, visit: ElementVisit): void {
+function walk(obj: Record<string, unknown>, schema: InternalTypeSchema, path: string, profileUrl: string | undefined, visit: ElementVisit, empty: (path: string) => void): void {
   const keys = keyIndex(schema);
   for (const key of Object.keys(obj)) {
     const hit = keys.get(key);
@@ -323,6 +326,7 @@ function walk(obj: Record<string, unknown>, schema: InternalTypeSchema, path: st
       continue; // resourceType, primitive extensions (_x), and unknown keys (reported by the library)
     }
     const raw = obj[key];
+    if (Array.isArray(raw) && raw.length === 0) empty(`${path}.${hit.name}`);
     const values = Array.isArray(raw) ? raw : [raw];
     for (let i = 0; i < values.length; i++) {
       const value = values[i];
@@ -337,7 +341,7 @@ function walk(obj: Record<string, unknown>, schema: InternalTypeSchema, path: st
         const typeName = hit.typeCode === 'Resource' ? (value as Resource).resourceType : hit.typeCode;
         const inner = typeName ? tryGetDataType(typeName, profileUrl) : undefined;
         if (inner) {
-          walk(value as Record<string, unknown>, inner, valuePath, profileUrl, visit);
+          walk(value as Record<string, unknown>, inner, valuePath, profileUrl, visit, empty);
         }
       }
     }

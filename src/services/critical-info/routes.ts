@@ -120,14 +120,16 @@ async function criticalInformation(deps: ServiceDeps, request: FastifyRequest, r
     resourceType: 'Bundle',
     type: 'searchset',
     total: entries.length,
-    entry: entries.map(
-      (e): BundleEntry => ({
-        extension: [{ url: EXT.entryState, valueCode: e.state }],
-        fullUrl: `${deps.fhirBase()}/${e.resource.resourceType}/${e.resource.id}`,
-        resource: e.resource,
-        search: { mode: 'match' },
-      })
-    ),
+    ...(entries.length && {
+      entry: entries.map(
+        (e): BundleEntry => ({
+          extension: [{ url: EXT.entryState, valueCode: e.state }],
+          fullUrl: `${deps.fhirBase()}/${e.resource.resourceType}/${e.resource.id}`,
+          resource: e.resource,
+          search: { mode: 'match' },
+        })
+      ),
+    }),
   };
   return sendResource(request, reply, bundle);
 }

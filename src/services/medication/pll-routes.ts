@@ -65,7 +65,7 @@ export async function pllRoutes(app: FastifyInstance, deps: ServiceDeps): Promis
       code: { coding: [{ system: LIST_TYPE_SYSTEM, code: LOOSE_PRESCRIPTIONS_CODE, display: 'Løse resepter' }] },
       subject: { reference: `Patient/${grant.patientId}` },
       date: now.toISOString(),
-      entry: loose.map((mr) => ({ item: { reference: `MedicationRequest/${mr.id}` }, flag: { text: 'Ikke i legemiddellisten' } })),
+      ...(loose.length && { entry: loose.map((mr) => ({ item: { reference: `MedicationRequest/${mr.id}` }, flag: { text: 'Ikke i legemiddellisten' } })) }),
     };
     const base = deps.fhirBase();
     const stored: Resource[] = [...(list ? [list] : []), ...shown, ...included];

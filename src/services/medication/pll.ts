@@ -147,7 +147,7 @@ export function pllList(o: { patientId: string; doctor: Reference<any>; now: Dat
     subject: { reference: `Patient/${o.patientId}` },
     date: o.now.toISOString(),
     source: o.doctor,
-    entry: o.statements.map((s) => ({ item: { reference: `MedicationStatement/${s.id}/_history/${s.meta?.versionId}` } })),
+    ...(o.statements.length && { entry: o.statements.map((s) => ({ item: { reference: `MedicationStatement/${s.id}/_history/${s.meta?.versionId}` } })) }),
   };
 }
 
