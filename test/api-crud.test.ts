@@ -275,6 +275,8 @@ test('bad input gets an OperationOutcome with a stable code and path, never a 50
     // Stored as sent before: FHIR JSON has no empty arrays.
     ['/Patient', { method: 'POST', body: patient({ name: [] }) }, 422, 'empty-value'],
     ['/Patient', { method: 'POST', body: patient({ name: [{ family: 'X', given: [] }] }) }, 422, 'empty-value'],
+    // A narrative is rendered by every client that shows the resource; a script there would run for each reader.
+    ['/Patient', { method: 'POST', body: patient({ text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml"><script>alert(1)</script>Åse</div>' } }) }, 422, 'narrative-element'],
     ['/Patient/x/_history/99999999999999999999', { method: 'GET' }, 404, 'not-found'],
     // Read as the id "$foo" and as a compartment search of the type "$foo" before.
     ['/Patient/$foo', { method: 'GET' }, 404, 'unknown-operation'],

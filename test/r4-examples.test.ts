@@ -16,6 +16,15 @@ const REJECTED: Record<string, { codes: string[]; reason: string }> = {
     codes: ['resource-type-missing'],
     reason: 'The npm manifest of the examples package, not a FHIR resource.',
   },
+  // txt-2: "The narrative SHALL have some non-whitespace content"; these four have status generated and a div of blanks.
+  ...Object.fromEntries(
+    [
+      'ActivityDefinition-blood-tubes-supply.json',
+      'ActivityDefinition-heart-valve-replacement.json',
+      'EventDefinition-example.json',
+      'Questionnaire-zika-virus-exposure-assessment.json',
+    ].map((file) => [file, { codes: ['narrative-empty'], reason: 'Its narrative (text.status generated) is an XHTML div of whitespace only, which invariant txt-2 forbids.' }])
+  ),
   'Questionnaire-qs1.json': {
     codes: ['element-required'],
     reason:

@@ -119,6 +119,46 @@ test('the 1 MB limit holds for strings but not for base64Binary, whose format is
   assertIssue(errors({ resourceType: 'Patient', name: [{ text: 'x'.repeat(1_100_000) }] }), 'datatype-value', 'Patient.name[0].text');
 });
 
+test('an empty array is an error at its path: FHIR JSON leaves an element without values out', () => {
+  assertIssue(errors({ resourceType: 'Patient', name: [] }), 'empty-value', 'Patient.name');
+  assertIssue(errors({ resourceType: 'Patient', name: [{ family: 'x', given: [] }] }), 'empty-value', 'Patient.name[0].given');
+  assertIssue(errors({ resourceType: 'Bundle', type: 'collection', entry: [{ resource: { resourceType: 'Patient', identifier: [] } }] }), 'empty-value', 'Bundle.entry[0].resource.identifier');
+});
+
+test('narratives keep the XHTML rules of R4 (txt-1, txt-2): what a reader would run or could not parse is refused', () => {
+  const patient = (div: string) => ({ resourceType: 'Patient', text: { status: 'generated', div } });
+  const x = (inner: string, attributes = '') => `<div xmlns="http://www.w3.org/1999/xhtml"${attributes}>${inner}</div>`;
+  const fine = [
+    x('Ola <b>Nordmann</b>, født 1970'),
+    x('<table class="grid" border="1"><tr><th scope="col">a</th></tr><tr><td colspan="2" style="color: red">b</td></tr></table>'),
+    x('<a href="https://www.helsenorge.no/">lenke</a> <a name="anchor">x</a> <img src="data:image/png;base64,AAAA" alt="bilde"/>'),
+    x('<p>&lt;5 &amp; &#233; &#x00E6;</p><!-- a comment -->'),
+    `<div xmlns='http://www.w3.org/1999/xhtml' lang='nb' xml:lang='nb'>x</div>`,
+    x('<table xmlns="http://www.w3.org/1999/xhtml"><tr><td>redeclared</td></tr></table>'),
+  ];
+  for (const div of fine) assert.deepEqual(summary(errors(patient(div))), [], div);
+  const refused: [string, string][] = [
+    [x('<script>alert(1)</script>x'), 'narrative-element'],
+    [x('<iframe src="https://example.org"></iframe>x'), 'narrative-element'],
+    [x('<form><input name="x"/></form>x'), 'narrative-element'],
+    [x('<b onclick="steal()">x</b>'), 'narrative-attribute'],
+    [x('<a href="javascript:alert(1)">x</a>'), 'narrative-attribute'],
+    [x('<a href=" JaVa	Script:alert(1)">x</a>'), 'narrative-attribute'],
+    [x('<a href="data:text/html;base64,PHNjcmlwdD4=">x</a>'), 'narrative-attribute'],
+    [x('<svg xmlns="http://www.w3.org/2000/svg"><circle r="1"/></svg>x'), 'narrative-element'],
+    ['<div>x</div>', 'narrative-root'],
+    ['<p xmlns="http://www.w3.org/1999/xhtml">x</p>', 'narrative-root'],
+    [x('a&nbsp;b'), 'narrative-malformed'],
+    [x('<b>unclosed'), 'narrative-malformed'],
+    [`${x('a')}${x('b')}`, 'narrative-malformed'],
+    ['<!DOCTYPE div [<!ENTITY e "y">]>' + x('&e;'), 'narrative-element'],
+    [x('  \n '), 'narrative-empty'],
+  ];
+  for (const [div, code] of refused) assertIssue(errors(patient(div)), code, 'Patient.text.div');
+  const contained = { resourceType: 'Observation', status: 'final', code: { text: 'x' }, contained: [patient(x('<script>x</script>'))] };
+  assertIssue(errors(contained), 'narrative-element', 'Observation.contained[0].text.div');
+});
+
 test('input that is not a known resource gives an issue, not an exception', () => {
   assert.deepEqual(summary(validator.validate({ resourceType: 'Patientt' } as unknown as Resource)), [{ code: 'resource-type-unknown', expression: 'resourceType' }]);
   assert.deepEqual(summary(validator.validate({ name: 'x' } as unknown as Resource)), [{ code: 'resource-type-missing', expression: 'resourceType' }]);

@@ -4,6 +4,7 @@ import type { Coding, OperationOutcomeIssue, Resource, StructureDefinition } fro
 import { FhirError, issue } from './outcome.ts';
 import { isResourceType } from './resource-types.ts';
 import { validateTypedValueFast } from './schema-validation.ts';
+import { narrativeIssues } from './narrative.ts';
 import { codeInExpansion, loadBaseDefinitions, prepareProfile, ValueSetIndex } from './profiles.ts';
 import type { Expansion } from './profiles.ts';
 
@@ -272,7 +273,7 @@ function dedupe(issues: OperationOutcomeIssue[]): OperationOutcomeIssue[] {
   });
 }
 
-// --- what the library leaves out: required bindings, calendar dates, integer range, large binaries -----------------
+// --- what the library leaves out: required bindings, calendar dates, integer range, large binaries, narratives ------
 
 /**
  * Also checks base64Binary values over 1 MB: R4's 1 MB limit is for `string`, but the library applies it to every
@@ -303,6 +304,7 @@ function bindingAndValueIssues(resource: Resource, profileUrl: string | undefine
       if (DATE_TYPES.has(typeCode) && typeof value === 'string' && !isCalendarDate(value)) {
         issues.push(issue('value', 'datatype-value', `Invalid ${typeCode}: ${value} is not a calendar date`, path));
       }
+      if (typeCode === 'xhtml' && typeof value === 'string') issues.push(...narrativeIssues(value, path));
     }, (path) => {
       // http://hl7.org/fhir/R4/json.html: an element without values is left out; the library lets `[]` through.
       issues.push(issue('structure', 'empty-value', `${path} is an empty array; an element without values is left out`, path));
@@ -361,7 +363,7 @@ interface KeyHit {
   checked: boolean;
 }
 
-const CHECKED_TYPES = new Set(['base64Binary', ...INTEGER_TYPES_LIST, ...DATE_TYPES_LIST]);
+const CHECKED_TYPES = new Set(['base64Binary', 'xhtml', ...INTEGER_TYPES_LIST, ...DATE_TYPES_LIST]);
 
 function keyHit(name: string, element: InternalSchemaElement, typeCode: string): KeyHit {
   const checked = CHECKED_TYPES.has(typeCode) || element.binding?.strength === 'required';
