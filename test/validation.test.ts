@@ -119,10 +119,19 @@ test('the 1 MB limit holds for strings but not for base64Binary, whose format is
   assertIssue(errors({ resourceType: 'Patient', name: [{ text: 'x'.repeat(1_100_000) }] }), 'datatype-value', 'Patient.name[0].text');
 });
 
-test('an empty array is an error at its path: FHIR JSON leaves an element without values out', () => {
+test('an empty array or object is an error at its path, once: FHIR JSON leaves an element without values out', () => {
   assertIssue(errors({ resourceType: 'Patient', name: [] }), 'empty-value', 'Patient.name');
   assertIssue(errors({ resourceType: 'Patient', name: [{ family: 'x', given: [] }] }), 'empty-value', 'Patient.name[0].given');
   assertIssue(errors({ resourceType: 'Bundle', type: 'collection', entry: [{ resource: { resourceType: 'Patient', identifier: [] } }] }), 'empty-value', 'Bundle.entry[0].resource.identifier');
+  assertIssue(errors({ resourceType: 'Patient', maritalStatus: {} }), 'empty-value', 'Patient.maritalStatus');
+  // The id and extensions of a primitive (`_gender`) are held to the same rules, at the primitive's path.
+  assertIssue(errors({ resourceType: 'Patient', gender: 'male', _gender: {} }), 'empty-value', 'Patient.gender');
+  assertIssue(errors({ resourceType: 'Patient', gender: 'male', _gender: { extension: [] } }), 'empty-value', 'Patient.gender.extension');
+  assertIssue(errors({ resourceType: 'Patient', name: [{ given: ['a', 'b'], _given: [null, {}] }] }), 'empty-value', 'Patient.name[0].given[1]');
+  const absent = { url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'unknown' };
+  assert.deepEqual(errors({ resourceType: 'Patient', name: [{ given: ['a', 'b'], _given: [null, { extension: [absent] }] }] }), []);
+  // The library reports `contact: [{}]` itself, in its own words: still one issue at that path.
+  assert.equal(errors({ resourceType: 'Patient', contact: [{}] }).filter((i) => i.details?.coding?.[0]?.code === 'empty-value').length, 1);
 });
 
 test('narratives keep the XHTML rules of R4 (txt-1, txt-2): what a reader would run or could not parse is refused', () => {

@@ -1,4 +1,4 @@
-import { getAllDataTypes, loadDataType, OperationOutcomeError, tryGetDataType, tryGetProfile, validateTypedValue, validationRegexes } from '@medplum/core';
+import { getAllDataTypes, getDataType, loadDataType, OperationOutcomeError, tryGetDataType, tryGetProfile, validateTypedValue, validationRegexes } from '@medplum/core';
 import type { InternalSchemaElement, InternalTypeSchema, TypedValue } from '@medplum/core';
 import type { Coding, OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { FhirError, issue } from './outcome.ts';
@@ -264,7 +264,10 @@ function fhirPathOf(path: string, resource?: Resource): string {
 function dedupe(issues: OperationOutcomeIssue[]): OperationOutcomeIssue[] {
   const seen = new Set<string>();
   return issues.filter((i) => {
-    const key = `${i.severity}|${i.details?.coding?.[0]?.code}|${i.expression?.join(',')}|${i.details?.text?.replace(/ \[profile .*\]$/, '')}`;
+    // One empty value is one problem, whichever check found it (the library reports some `{}` in its own words).
+    const code = i.details?.coding?.[0]?.code;
+    const text = code === 'empty-value' ? '' : i.details?.text?.replace(/ \[profile .*\]$/, '');
+    const key = `${i.severity}|${code}|${i.expression?.join(',')}|${text}`;
     if (seen.has(key)) {
       return false;
     }
@@ -306,8 +309,8 @@ function bindingAndValueIssues(resource: Resource, profileUrl: string | undefine
       }
       if (typeCode === 'xhtml' && typeof value === 'string') issues.push(...narrativeIssues(value, path));
     }, (path) => {
-      // http://hl7.org/fhir/R4/json.html: an element without values is left out; the library lets `[]` through.
-      issues.push(issue('structure', 'empty-value', `${path} is an empty array; an element without values is left out`, path));
+      // http://hl7.org/fhir/R4/json.html: an element without values is left out; the library lets `[]` and most `{}` through.
+      issues.push(issue('structure', 'empty-value', `${path} is empty; an element without a value or children is left out`, path));
     });
   }
   return issues;
@@ -323,9 +326,11 @@ type ElementVisit = (element: InternalSchemaElement, typeCode: string, value: un
 function walk(obj: Record<string, unknown>, schema: InternalTypeSchema, path: string, profileUrl: string | undefined, visit: ElementVisit, empty: (path: string) => void): void {
   const keys = keyIndex(schema);
   for (const key of Object.keys(obj)) {
-    const hit = keys.get(key);
+    // `_birthDate` holds the id and extensions of the primitive `birthDate`: an Element, at its path.
+    const primitiveElement = key.charCodeAt(0) === 95; /* _ */
+    const hit = keys.get(primitiveElement ? key.slice(1) : key);
     if (!hit) {
-      continue; // resourceType, primitive extensions (_x), and unknown keys (reported by the library)
+      continue; // resourceType and unknown keys (reported by the library)
     }
     const raw = obj[key];
     if (Array.isArray(raw) && raw.length === 0) empty(`${path}.${hit.name}`);
@@ -336,6 +341,14 @@ function walk(obj: Record<string, unknown>, schema: InternalTypeSchema, path: st
         continue;
       }
       const valuePath = Array.isArray(raw) ? `${path}.${hit.name}[${i}]` : `${path}.${hit.name}`;
+      if (typeof value === 'object' && !Array.isArray(value) && isEmptyObject(value)) {
+        empty(valuePath);
+        continue;
+      }
+      if (primitiveElement) {
+        if (typeof value === 'object') walk(value as Record<string, unknown>, ELEMENT(), valuePath, profileUrl, visit, empty);
+        continue; // a wrong JSON type there is the library's to report
+      }
       if (hit.checked) {
         visit(hit.element, hit.typeCode, value, valuePath);
       }
@@ -348,6 +361,13 @@ function walk(obj: Record<string, unknown>, schema: InternalTypeSchema, path: st
       }
     }
   }
+}
+
+const ELEMENT = () => getDataType('Element');
+
+function isEmptyObject(value: object): boolean {
+  for (const _ in value) return false;
+  return true;
 }
 
 const INTEGER_TYPES_LIST = ['integer', 'positiveInt', 'unsignedInt'];
