@@ -207,6 +207,29 @@ test('a fhirVersion other than R4 in Accept is a 406 and in Content-Type a 415; 
   assert.equal((await post('application/json+fhir')).status, 201);
 });
 
+test('read and vread subset with _summary and _elements as a search does, marked SUBSETTED', async () => {
+  const created = (
+    await s.fhir('/Patient', {
+      method: 'POST',
+      body: patient({ contact: [{ name: { family: 'Østby' } }], text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">Åse Østby</div>' } }),
+    })
+  ).body;
+  const keys = (r: any) => Object.keys(r).filter((k) => k !== 'meta').sort();
+  const subsetted = (r: any) => r.meta.tag?.some((t: any) => t.code === 'SUBSETTED');
+  for (const path of [`/Patient/${created.id}`, `/Patient/${created.id}/_history/1`]) {
+    const summary = (await s.fhir(`${path}?_summary=true`)).body;
+    assert.deepEqual(keys(summary), ['birthDate', 'gender', 'id', 'name', 'resourceType'], `${path}: contact and text are not in Patient's summary`);
+    assert.ok(subsetted(summary), path);
+    assert.deepEqual(keys((await s.fhir(`${path}?_summary=text`)).body), ['id', 'resourceType', 'text'], path);
+    assert.deepEqual(keys((await s.fhir(`${path}?_summary=data`)).body), ['birthDate', 'contact', 'gender', 'id', 'name', 'resourceType'], path);
+    const elements = (await s.fhir(`${path}?_elements=gender,Patient.birthDate`)).body;
+    assert.deepEqual(keys(elements), ['birthDate', 'gender', 'id', 'resourceType'], path);
+    assert.ok(subsetted(elements), path);
+    const whole = (await s.fhir(`${path}?_summary=false`)).body;
+    assert.deepEqual(whole, created, `${path}: _summary=false is the whole resource`);
+  }
+});
+
 test('a search page sent as stored is the same Bundle as the pretty-printed one: matches, includes, reshaped entries and the outcome', async () => {
   const org = (await s.fhir('/Organization', { method: 'POST', body: { resourceType: 'Organization', name: 'Legekontoret på Ås' } })).body;
   const p = (await s.fhir('/Patient', { method: 'POST', body: patient({ managingOrganization: { reference: `Organization/${org.id}` }, name: [{ family: 'Æsøy-Splice', given: ['Ørjan'] }], maritalStatus: { text: 'Gift' } }) })).body;
@@ -278,6 +301,12 @@ test('bad input gets an OperationOutcome with a stable code and path, never a 50
     // A narrative is rendered by every client that shows the resource; a script there would run for each reader.
     ['/Patient', { method: 'POST', body: patient({ text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml"><script>alert(1)</script>Åse</div>' } }) }, 422, 'narrative-element'],
     ['/Patient/x/_history/99999999999999999999', { method: 'GET' }, 404, 'not-found'],
+    ['/Patient/patchable?_summary=count', { method: 'GET' }, 400, 'invalid-summary'],
+    // Each of these was a 404 no-such-endpoint or unknown-resource-type before, where GET of a type's $foo said unknown-operation.
+    ['/Patient/patchable/$foo', { method: 'POST', body: { resourceType: 'Parameters' } }, 404, 'unknown-operation'],
+    ['/Patient/$foo', { method: 'POST', body: { resourceType: 'Parameters' } }, 404, 'unknown-operation'],
+    ['/$foo', { method: 'GET' }, 404, 'unknown-operation'],
+    ['/$foo', { method: 'POST', body: { resourceType: 'Parameters' } }, 404, 'unknown-operation'],
     // Read as the id "$foo" and as a compartment search of the type "$foo" before.
     ['/Patient/$foo', { method: 'GET' }, 404, 'unknown-operation'],
     ['/Patient/x/$foo', { method: 'GET' }, 404, 'unknown-operation'],

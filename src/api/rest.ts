@@ -8,6 +8,7 @@ import type { HistoryEntry, WriteResult } from '../store/repository.ts';
 import { FHIR_JSON, checkFormat, etagOf, isPretty, preferReturn, preferStrict, queryPairs, requireBody, sendResource, versionHeaders } from './http.ts';
 import { processBundle, withPreferredWrites } from './bundle.ts';
 import { entryResources, search as runSearch, searchBundleJson } from '../store/search/index.ts';
+import { parseElements, parseSummary, shapeResource } from '../store/search/shape.ts';
 import { capabilityStatement, type OperationRoute } from './capability.ts';
 import { everything } from './everything.ts';
 import { run, sql } from '../store/sql.ts';
@@ -25,6 +26,7 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
 
   const typeOf = (request: FastifyRequest) => {
     const { type } = request.params as Params;
+    if (type.startsWith('$')) throw unknownOperation(request, type); // a system-level operation the server lacks
     if (!isResourceType(type)) throw new FhirError(404, [issue('not-supported', 'unknown-resource-type', `Unknown resource type ${type}`)]);
     return type;
   };
@@ -222,7 +224,8 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     const r = await repo.vread(type, id, vid);
     await request.access.checkRead(r);
     versionHeaders(reply, r);
-    return sendResource(request, reply, r);
+    request.returnedResources = [r];
+    return sendResource(request, reply, applySummary(request, r));
   });
 
   app.post('/:type/:id/$validate', async (request, reply) => sendResource(request, reply, await validateOperation(request, typeOf(request), (request.params as Params).id)));
@@ -319,20 +322,17 @@ function unsupportedMode(): FhirError {
   return new FhirError(400, [issue('not-supported', 'mode-not-supported', '$validate mode=delete is not supported: whether a delete would succeed depends on rules the server only runs by deleting', 'mode')]);
 }
 
-/** A `$name` the server has no GET for: an id cannot start with `$`, so it is not a read. */
-function unknownOperation(request: FastifyRequest, name: string): FhirError {
+/** A `$name` the server has no route for: an id or a type cannot start with `$`, so it is not a read or a search. */
+export function unknownOperation(request: { method: string; url: string }, name: string): FhirError {
   return new FhirError(404, [issue('not-supported', 'unknown-operation', `No operation ${name} for ${request.method} ${request.url.split('?')[0]}`)]);
 }
 
-/** `_summary` and `_elements` on a read. */
+/** `_summary` and `_elements` on a read or vread: the same subsetting as a search's. */
 function applySummary(request: FastifyRequest, r: Resource): Resource {
-  const q = request.query as Record<string, string>;
-  if (q._elements) {
-    const keep = new Set(q._elements.split(',').map((s) => s.trim()));
-    const out: Record<string, unknown> = { resourceType: r.resourceType, id: r.id, meta: { ...r.meta, tag: [...(r.meta?.tag ?? []), { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED' }] } };
-    for (const [k, v] of Object.entries(r)) if (keep.has(k)) out[k] = v;
-    return out as unknown as Resource;
-  }
-  return r;
+  const q = request.query as Record<string, string | string[] | undefined>;
+  if (q._summary === undefined && q._elements === undefined) return r;
+  if (Array.isArray(q._summary)) throw badRequest('repeated-parameter', '_summary may be given only once', '_summary');
+  const summary = q._summary === undefined ? undefined : parseSummary(q._summary, false);
+  return shapeResource(r, summary, q._elements === undefined ? undefined : parseElements([q._elements].flat()));
 }
 

@@ -4,7 +4,7 @@ import type { Repository } from '../store/repository.ts';
 import { FhirError, issue } from '../fhir/outcome.ts';
 import { parseFhirJson } from '../fhir/json-decimals.ts';
 import { FHIR_JSON, requestErrorOf } from './http.ts';
-import { registerRestRoutes } from './rest.ts';
+import { registerRestRoutes, unknownOperation } from './rest.ts';
 import { collectOperations } from './capability.ts';
 import { authPlugin } from './auth.ts';
 import { privacyRoutes } from './privacy-routes.ts';
@@ -73,10 +73,12 @@ export async function buildServer(ctx: ServerContext): Promise<FastifyInstance> 
   });
 
   app.setNotFoundHandler((request, reply) => {
-    reply
-      .code(404)
-      .header('content-type', FHIR_JSON)
-      .send(JSON.stringify(new FhirError(404, [issue('not-found', 'no-such-endpoint', `No endpoint ${request.method} ${request.url.split('?')[0]}`)]).outcome));
+    const path = request.url.split('?')[0];
+    const operation = /\/(\$[^/]+)$/.exec(path)?.[1];
+    const error = operation
+      ? unknownOperation(request, operation)
+      : new FhirError(404, [issue('not-found', 'no-such-endpoint', `No endpoint ${request.method} ${path}`)]);
+    reply.code(404).header('content-type', FHIR_JSON).send(JSON.stringify(error.outcome));
   });
 
   // Every operation route, as registered below, for the CapabilityStatement.

@@ -7,7 +7,7 @@ import { and, join, raw, run, sql, type Sql } from '../sql.ts';
 import { chainTargetsQuery, compileParam, indexProbes, ridOnly, ridVariant, UnsupportedParam, type CompileContext } from './conditions.ts';
 import { loadIncludes, parseInclude, type IncludeSpec, type Row } from './include.ts';
 import { afterCursor, decodeCursor, encodeCursor, orderBy, sortKeys, type Cursor, type SortKey } from './paging.ts';
-import { shapeResource, type Summary } from './shape.ts';
+import { parseElements, parseSummary, shapeResource, type Summary } from './shape.ts';
 import { loadStoredValueSets } from './valuesets.ts';
 import { parseFhirJson, stringifyFhirJson } from '../../fhir/json-decimals.ts';
 
@@ -88,11 +88,8 @@ function plan(input: SearchInput, ctx: CompileContext, alias: string): Plan {
           unsupported(input.strict, p, name, e.message);
         }
       }
-    } else if (base === '_summary') {
-      const v = single(name, values);
-      if (!['true', 'false', 'text', 'data', 'count'].includes(v)) throw badRequest('invalid-summary', `_summary must be true, text, data, count or false`, '_summary');
-      p.summary = v as Summary;
-    } else if (base === '_elements') p.elements = values.flatMap((v) => v.split(',')).map((s) => s.trim().replace(/^[A-Z][A-Za-z]+\./, '')).filter(Boolean);
+    } else if (base === '_summary') p.summary = parseSummary(single(name, values));
+    else if (base === '_elements') p.elements = parseElements(values);
     else if (base === '_total') {
       const v = single(name, values);
       if (!['none', 'accurate', 'estimate'].includes(v)) throw badRequest('invalid-total', `_total must be none, accurate or estimate`, '_total');

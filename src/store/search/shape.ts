@@ -1,6 +1,7 @@
 import { definitions } from '../../fhir/definitions.ts';
 import type { Bundle, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { carryLiterals } from '../../fhir/json-decimals.ts';
+import { badRequest } from '../../fhir/outcome.ts';
 
 /** _summary and _elements: subsetting of returned resources, marked SUBSETTED as the spec asks. */
 
@@ -43,6 +44,18 @@ function keep(resource: Resource, wanted: (key: string) => boolean): Resource {
 }
 
 export type Summary = 'true' | 'text' | 'data' | 'count' | 'false';
+
+/** `_summary`'s value; `count` only where there is a total to give (a search). */
+export function parseSummary(value: string, countAllowed = true): Summary {
+  const allowed = countAllowed ? ['true', 'false', 'text', 'data', 'count'] : ['true', 'false', 'text', 'data'];
+  if (!allowed.includes(value)) throw badRequest('invalid-summary', `_summary must be ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}`, '_summary');
+  return value as Summary;
+}
+
+/** `_elements` (each value a comma-separated list; `Patient.name` means `name`). */
+export function parseElements(values: string[]): string[] {
+  return values.flatMap((v) => v.split(',')).map((s) => s.trim().replace(/^[A-Z][A-Za-z]+\./, '')).filter(Boolean);
+}
 
 export function shapeResource(resource: Resource, summary: Summary | undefined, elementsParam: string[] | undefined): Resource {
   if (summary === 'true') {
