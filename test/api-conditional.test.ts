@@ -168,6 +168,35 @@ test('Patient/$everything pages through the compartment and includes referenced 
   assert.ok(ids.includes(`Organization/${org.id}`), 'the managing organisation is included');
   assert.ok(!ids.includes(`Patient/${other.id}`));
   assert.equal((await s.fhir('/Patient/no-such-patient/$everything')).status, 404);
+
+  // _type and _since narrow the compartment and what it references alike; the links keep them. They were ignored before.
+  const all = async (query: string) => {
+    const out: string[] = [];
+    let next: string | undefined = `${s.base}/Patient/${p.id}/$everything?${query}`;
+    while (next) {
+      const page: any = await s.fhir(next);
+      assert.equal(page.status, 200, page.text);
+      for (const e of page.body.entry ?? []) out.push(e.resource.resourceType);
+      next = page.body.link.find((l: any) => l.relation === 'next')?.url;
+    }
+    return out.sort();
+  };
+  assert.deepEqual(await all('_type=Observation&_count=2'), Array(5).fill('Observation'));
+  assert.deepEqual(await all('_type=Patient,Organization'), ['Organization', 'Patient']);
+  const later = new Date(now.getTime() + 60_000).toISOString();
+  assert.deepEqual(await all(`_since=${later}`), []);
+  now = new Date(now.getTime() + 120_000); // the server's clock
+  await s.fhir('/Observation', { method: 'POST', body: { resourceType: 'Observation', status: 'final', code: { text: 'new' }, subject: { reference: `Patient/${p.id}` } } });
+  assert.deepEqual(await all(`_since=${later}`), ['Observation'], 'only what changed since');
+  for (const [query, code] of [
+    ['start=2020-01-01', 'parameter-not-supported'],
+    ['_type=Unicorn', 'unknown-resource-type'],
+    ['_since=yesterday', 'invalid-date'],
+  ]) {
+    const res = await s.fhir(`/Patient/${p.id}/$everything?${query}`);
+    assert.equal(res.status, 400, query);
+    assert.equal(res.body.issue[0].details.coding[0].code, code, query);
+  }
 });
 
 test('$validate reports issues without storing; a stored profile is enforced on later writes', async () => {
