@@ -317,3 +317,26 @@ test('two conditional creates with the same criteria in one transaction store on
   assert.deepEqual([p1.resource.managingOrganization.reference, p2.resource.managingOrganization.reference], [`Organization/${id}`, `Organization/${id}`]);
   assert.equal((await s.fhir(`/Organization?${criteria}&_summary=count`)).body.total, 1);
 });
+
+test('a transaction renames an entry in the other links that name it too: url elements and narrative href/src (R4 transaction rules)', async () => {
+  const media = 'urn:uuid:0d3c5f4e-0000-4000-8000-0000000000b1';
+  const observation = 'urn:uuid:0d3c5f4e-0000-4000-8000-0000000000b2';
+  const elsewhere = 'urn:uuid:0d3c5f4e-0000-4000-8000-0000000000ff'; // names no entry: left as it is
+  const div = `<div xmlns="http://www.w3.org/1999/xhtml"><a href="${observation}">blodtrykk</a> <img src='${media}' alt="foto"/> <a href="${elsewhere}">x</a></div>`;
+  const res = await postBundle('transaction', [
+    { fullUrl: media, request: { method: 'POST', url: 'Media' }, resource: { resourceType: 'Media', status: 'completed', content: { contentType: 'image/png', data: 'iVBORw0KGgo=' } } },
+    { fullUrl: observation, request: { method: 'POST', url: 'Observation' }, resource: { resourceType: 'Observation', status: 'final', code: { text: 'blodtrykk' } } },
+    {
+      request: { method: 'POST', url: 'Patient' },
+      resource: { resourceType: 'Patient', photo: [{ contentType: 'image/png', url: media }, { url: elsewhere }], text: { status: 'generated', div } },
+    },
+  ]);
+  assert.equal(res.status, 200, res.text);
+  const [m, o, p] = res.body.entry.map((e: any) => e.resource);
+  const stored = (await s.fhir(`/Patient/${p.id}`)).body;
+  assert.deepEqual(stored.photo.map((x: any) => x.url), [`Media/${m.id}`, elsewhere]);
+  assert.equal(
+    stored.text.div,
+    `<div xmlns="http://www.w3.org/1999/xhtml"><a href="Observation/${o.id}">blodtrykk</a> <img src='Media/${m.id}' alt="foto"/> <a href="${elsewhere}">x</a></div>`
+  );
+});

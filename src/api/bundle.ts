@@ -8,7 +8,7 @@ import { search } from '../store/search/index.ts';
 import { applyFhirPathPatch, applyJsonPatch } from '../fhir/patch.ts';
 import { badRequest, FhirError, informational, issue, notFound } from '../fhir/outcome.ts';
 import { requestErrorOf, type PreferReturn } from './http.ts';
-import { isJsonObject, references } from '../fhir/json.ts';
+import { isJsonObject, references, rewriteLinks } from '../fhir/json.ts';
 import { cloneFhirJson } from '../fhir/json-decimals.ts';
 import { isResourceType } from '../fhir/resource-types.ts';
 
@@ -225,7 +225,8 @@ async function processTransaction(ctx: ServerContext, bundle: Bundle, access?: R
         changedBy.set(key, p.index);
       }
 
-      // Rewrite references: urn:uuid: placeholders and conditional references (Type?criteria).
+      // Rewrite references (urn:uuid: placeholders and conditional references, Type?criteria) and
+      // the other links that name entries by fullUrl.
       const resources: Resource[] = [];
       for (const p of entries) {
         const r = p.entry.resource;
@@ -240,6 +241,7 @@ async function processTransaction(ctx: ServerContext, bundle: Bundle, access?: R
             throw atEntry(err, p.index);
           }
         }
+        rewriteLinks(copy, idMap);
         (copy as any).id = targets.get(p.index);
         p.entry = { ...p.entry, resource: copy };
         if (!skip.has(p.index)) resources.push(copy);

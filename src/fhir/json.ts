@@ -61,3 +61,33 @@ export function parseRelativeReference(ref: string): { type: string; id: string;
   const m = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?$/.exec(ref);
   return m ? { type: m[1], id: m[2], version: m[3] } : undefined;
 }
+
+/**
+ * The links besides references that a transaction renames when it gives its entries ids (R4
+ * http.html#trules): elements named `url`, which are of type uri or url throughout R4
+ * (Attachment.url naming a Binary entry, say), and a narrative's `href` and `src` attributes.
+ * `renamed` maps an entry's fullUrl to its `Type/id`; other values are left as they are.
+ */
+export function rewriteLinks(node: unknown, renamed: Map<string, string>): void {
+  if (Array.isArray(node)) {
+    for (const item of node) if (item && typeof item === 'object') rewriteLinks(item, renamed);
+    return;
+  }
+  const obj = node as Record<string, unknown>;
+  for (const k in obj) {
+    const v = obj[k];
+    if (typeof v === 'string') {
+      if (k === 'url') {
+        const to = renamed.get(v);
+        if (to !== undefined) obj[k] = to;
+      } else if (k === 'div' && v.includes('urn:')) {
+        obj[k] = v.replace(NARRATIVE_LINK, (link, before: string, quote: string, url: string) => {
+          const to = renamed.get(url);
+          return to === undefined ? link : `${before}${quote}${to}${quote}`;
+        });
+      }
+    } else if (v && typeof v === 'object') rewriteLinks(v, renamed);
+  }
+}
+
+const NARRATIVE_LINK = /(\s(?:href|src)\s*=\s*)(["'])(urn:(?:uuid|oid):[^"']*)\2/g;
