@@ -169,7 +169,7 @@ test('Patient/$everything pages through the compartment and includes referenced 
   assert.ok(!ids.includes(`Patient/${other.id}`));
   assert.equal((await s.fhir('/Patient/no-such-patient/$everything')).status, 404);
 
-  // _type and _since narrow the compartment and what it references alike; the links keep them. They were ignored before.
+  // _type, _since, start and end narrow the compartment and what it references alike; the links keep them. They were ignored before.
   const all = async (query: string) => {
     const out: string[] = [];
     let next: string | undefined = `${s.base}/Patient/${p.id}/$everything?${query}`;
@@ -188,8 +188,24 @@ test('Patient/$everything pages through the compartment and includes referenced 
   now = new Date(now.getTime() + 120_000); // the server's clock
   await s.fhir('/Observation', { method: 'POST', body: { resourceType: 'Observation', status: 'final', code: { text: 'new' }, subject: { reference: `Patient/${p.id}` } } });
   assert.deepEqual(await all(`_since=${later}`), ['Observation'], 'only what changed since');
+  // start and end are care dates: an Observation's effective[x] (its `date` parameter); undated resources stay in.
+  for (const effectiveDateTime of ['2020-05-01', '2024-05-01T10:00:00Z']) {
+    await s.fhir('/Observation', { method: 'POST', body: { resourceType: 'Observation', status: 'final', code: { text: effectiveDateTime }, effectiveDateTime, subject: { reference: `Patient/${p.id}` } } });
+  }
+  const dated = async (query: string) => {
+    const page: any = await s.fhir(`/Patient/${p.id}/$everything?${query}`);
+    assert.equal(page.status, 200, page.text);
+    assert.match(page.body.link[0].url, new RegExp(query.replace(/&/g, '.*')), 'the link keeps it');
+    const observations = page.body.entry.filter((e: any) => e.resource.resourceType === 'Observation');
+    return { undated: observations.filter((e: any) => !e.resource.effectiveDateTime).length, dated: observations.flatMap((e: any) => e.resource.effectiveDateTime ?? []) };
+  };
+  assert.deepEqual(await dated('start=2023'), { undated: 6, dated: ['2024-05-01T10:00:00Z'] });
+  assert.deepEqual(await dated('end=2020-12'), { undated: 6, dated: ['2020-05-01'] });
+  assert.deepEqual(await dated('start=2020-05-01&end=2024-05-01'), { undated: 6, dated: ['2020-05-01', '2024-05-01T10:00:00Z'] });
+  assert.deepEqual(await dated('start=2021&end=2023'), { undated: 6, dated: [] });
   for (const [query, code] of [
-    ['start=2020-01-01', 'parameter-not-supported'],
+    ['start=yesterday', 'invalid-date'],
+    ['start=2024&end=2020', 'invalid-date'],
     ['_type=Unicorn', 'unknown-resource-type'],
     ['_since=yesterday', 'invalid-date'],
   ]) {

@@ -2,17 +2,19 @@ import type { FastifyRequest } from 'fastify';
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import type { ServerContext } from './server.ts';
 import { parseRelativeReference, references } from '../fhir/json.ts';
-import { badRequest, FhirError, issue } from '../fhir/outcome.ts';
-import { isResourceType } from '../fhir/resource-types.ts';
+import { badRequest } from '../fhir/outcome.ts';
+import { isResourceType, RESOURCE_TYPES } from '../fhir/resource-types.ts';
+import { getSearchParam } from '../fhir/search-parameters.ts';
+import { dateRange } from '../store/search/values.ts';
 import { parseCount } from '../fhir/paging.ts';
-import { and, raw, run, sql } from '../store/sql.ts';
+import { and, raw, run, sql, type Sql } from '../store/sql.ts';
 import { parseFhirJson } from '../fhir/json-decimals.ts';
 
 /**
  * Patient/$everything (http://hl7.org/fhir/R4/patient-operation-everything.html): the patient, every
  * resource in its compartment, and the resources those reference (practitioners, organisations,
  * medications …), paged by a cursor on the row id so pages stay stable while others write.
- * `_type` and `_since` narrow both; `start` and `end` (care dates) are refused rather than ignored.
+ * `_type`, `_since`, `start` and `end` narrow both.
  */
 export async function everything(ctx: ServerContext, patientId: string, request: FastifyRequest): Promise<Bundle> {
   const { repo, config } = ctx;
@@ -27,9 +29,7 @@ export async function everything(ctx: ServerContext, patientId: string, request:
   const cursor = one('_cursor');
   const after = cursor === undefined ? 0 : Number(cursor);
   if (!Number.isInteger(after) || after < 0) throw badRequest('invalid-cursor', '_cursor is not a valid paging cursor', '_cursor');
-  for (const name of ['start', 'end']) {
-    if (q[name] !== undefined) throw new FhirError(400, [issue('not-supported', 'parameter-not-supported', `$everything does not support ${name} (care dates); use _since or a search`, name)]);
-  }
+  const care = careDates(one('start'), one('end'));
   const types = q._type === undefined ? undefined : [q._type].flat().flatMap((v) => v.split(',')).map((t) => t.trim());
   for (const t of types ?? []) if (!isResourceType(t)) throw badRequest('unknown-resource-type', `_type: unknown resource type ${JSON.stringify(t)}`, '_type');
   const since = one('_since');
@@ -38,13 +38,21 @@ export async function everything(ctx: ServerContext, patientId: string, request:
   }
   // Which rows take part, in the compartment and among what it references alike.
   const narrowed = (alias: string) =>
-    and([...(types ? [sql`${raw(alias)}.type = any(${types}::text[])`] : []), ...(since ? [sql`${raw(alias)}.last_updated >= ${since}::timestamptz`] : [])]);
+    and([
+      ...(types ? [sql`${raw(alias)}.type = any(${types}::text[])`] : []),
+      ...(since ? [sql`${raw(alias)}.last_updated >= ${since}::timestamptz`] : []),
+      ...(care ? [care(alias)] : []),
+    ]);
 
   if (after === 0) await request.access.checkRead(await repo.read('Patient', patientId), patientId);
   const visible = request.access.filterFor(undefined);
   const inCompartment = sql`r.compartment = ${patientId} and r.deleted = false and ${visible('r')} and ${narrowed('r')}`;
   const self = `${base}/Patient/${patientId}/$everything`;
-  const kept = [...(types ? [['_type', types.join(',')]] : []), ...(since ? [['_since', since]] : [])];
+  const kept = [
+    ...(types ? [['_type', types.join(',')]] : []),
+    ...(since ? [['_since', since]] : []),
+    ...(['start', 'end'] as const).flatMap((name) => (one(name) === undefined ? [] : [[name, one(name)!]])),
+  ];
   const linkTo = (pairs: string[][]) => `${self}?${new URLSearchParams([...kept, ...pairs]).toString()}`;
   if (count === 0) {
     // _count=0: the total alone, as in a search (the patient's compartment; what it references comes with each page).
@@ -87,5 +95,31 @@ export async function everything(ctx: ServerContext, patientId: string, request:
     type: 'searchset',
     link,
     ...(page.length && { entry: [...page.map((p) => entry(p.resource, 'match')), ...included.map((r) => entry(parseFhirJson(r.content), 'include'))] }),
+  };
+}
+
+/**
+ * `start` and `end` (dates, any precision) relate to care dates, not record dates: a resource takes
+ * part when its type's `date` search parameter (R4's clinical date: Observation.effective,
+ * Encounter.period, Procedure.performed …) has a value overlapping [start, end]. A resource without
+ * one (a Patient, a Medication, a Condition, whose dates have other names) is not dated care, and
+ * stays in, as are records before `end` when no `start` is given.
+ */
+function careDates(start: string | undefined, end: string | undefined): ((alias: string) => Sql) | undefined {
+  if (start === undefined && end === undefined) return undefined;
+  const bound = (name: string, value: string | undefined) => {
+    if (value === undefined) return undefined;
+    const range = dateRange(value);
+    if (!range || value.includes('T')) throw badRequest('invalid-date', `${name} must be a date (YYYY, YYYY-MM or YYYY-MM-DD), got ${JSON.stringify(value)}`, name);
+    return range;
+  };
+  const from = bound('start', start)?.lo;
+  const to = bound('end', end)?.hi;
+  if (from && to && from > to) throw badRequest('invalid-date', 'start is after end', 'start');
+  const keys = [...new Set([...RESOURCE_TYPES].flatMap((t) => getSearchParam(t, 'date')?.keys ?? []))];
+  return (alias) => {
+    const dated = sql`select 1 from sp_date d where d.rid = ${raw(alias)}.rid and d.p = any(${keys}::text[])`;
+    const overlap = and([...(from ? [sql`d.hi >= ${from.toISOString()}::timestamptz`] : []), ...(to ? [sql`d.lo <= ${to.toISOString()}::timestamptz`] : [])]);
+    return sql`(not exists (${dated}) or exists (${dated} and ${overlap}))`;
   };
 }
