@@ -254,9 +254,17 @@ test('$validate reports issues without storing; a stored profile is enforced on 
   assert.equal(byQuery.body.issue[0].severity, 'information', byQuery.text);
   const unknown = await s.fhir('/Patient/$validate', { method: 'POST', body: asParameter([{ name: 'profile', valueUri: 'https://example.org/StructureDefinition/nowhere' }]) });
   assert.deepEqual(unknown.body.issue.map((i: any) => [i.severity, i.details.coding[0].code, i.expression?.[0]]), [['error', 'profile-unknown', 'profile']]);
-  const deleteMode = await s.fhir('/Patient/v-3/$validate', { method: 'POST', body: { resourceType: 'Parameters', parameter: [{ name: 'mode', valueCode: 'delete' }] } });
-  assert.equal(deleteMode.status, 400);
-  assert.equal(deleteMode.body.issue[0].details.coding[0].code, 'mode-not-supported');
+  // mode=delete runs the delete and rolls it back: the answer, and nothing deleted. It was a 400 mode-not-supported.
+  const deleteMode = await s.fhir(`/Patient/${withGender.body.id}/$validate`, { method: 'POST', body: { resourceType: 'Parameters', parameter: [{ name: 'mode', valueCode: 'delete' }] } });
+  assert.equal(deleteMode.status, 200, deleteMode.text);
+  assert.deepEqual(deleteMode.body.issue.map((i: any) => [i.severity, i.details.coding[0].code]), [['information', 'valid']]);
+  const still = await s.fhir(`/Patient/${withGender.body.id}`);
+  assert.equal(still.status, 200, 'not deleted');
+  assert.equal(still.body.meta.versionId, '1');
+  assert.equal((await s.fhir(`/Patient/${withGender.body.id}/$validate?mode=delete`, { method: 'POST' })).body.issue[0].severity, 'information', 'no body needed');
+  const typeLevel = await s.fhir('/Patient/$validate?mode=delete', { method: 'POST' });
+  assert.equal(typeLevel.status, 400);
+  assert.equal(typeLevel.body.issue[0].details.coding[0].code, 'missing-id');
   // Deleted, the profile is no longer held: a resource claiming it is stored again.
   assert.equal((await s.fhir('/StructureDefinition/patient-with-gender', { method: 'DELETE' })).status, 204);
   const afterDelete = await s.fhir('/Patient', { method: 'POST', body: pat('v-4', { meta }) });

@@ -165,6 +165,11 @@ test('the PLL is written only through its operations', async () => {
   assert.equal(put.body.issue[0].details.coding[0].code, 'pll-via-operation');
   const uncoded = await w.s.fhir('/List/pll-m-adult', { method: 'PUT', body: { ...list, code: undefined, entry: undefined }, headers: doctor });
   assert.equal(uncoded.status, 403, uncoded.text);
+  // $validate mode=delete answers with the service's own refusal, and deletes nothing.
+  const wouldDelete = await w.s.fhir('/List/pll-m-adult/$validate?mode=delete', { method: 'POST', headers: doctor });
+  assert.equal(wouldDelete.status, 200, wouldDelete.text);
+  assert.deepEqual(wouldDelete.body.issue.map((i: any) => [i.severity, i.details.coding[0].code]), [['error', 'pll-via-operation']]);
+  assert.equal((await w.s.fhir('/List/pll-m-adult', { headers: doctor })).body.meta.versionId, list.meta.versionId);
   // A PLL statement cannot be rewritten outside the PLL either, and the PLL version is unchanged.
   const before = await w.s.fhir('/$medication-list', { headers: doctor });
   const [entry] = ofType(before.body, 'MedicationStatement');

@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Bundle, BundleEntry, Parameters, Resource } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, OperationOutcome, Parameters, Resource } from '@medplum/fhirtypes';
 import type { ServerContext } from './server.ts';
 import { badRequest, FhirError, informational, issue, notFound } from '../fhir/outcome.ts';
 import { isResourceType } from '../fhir/resource-types.ts';
 import { parseCount } from '../fhir/paging.ts';
 import type { HistoryEntry, WriteResult } from '../store/repository.ts';
-import { FHIR_JSON, checkFormat, etagOf, isPretty, preferReturn, preferStrict, queryPairs, requireBody, sendResource, versionHeaders } from './http.ts';
+import { FHIR_JSON, checkFormat, etagOf, isPretty, preferReturn, preferStrict, queryPairs, requestErrorOf, requireBody, sendResource, versionHeaders } from './http.ts';
 import { processBundle, withPreferredWrites } from './bundle.ts';
 import { entryResources, search as runSearch, searchBundleJson } from '../store/search/index.ts';
 import { parseElements, parseSummary, shapeResource } from '../store/search/shape.ts';
@@ -284,16 +284,16 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
    * $validate (http://hl7.org/fhir/R4/resource-operation-validate.html): the resource as the body or
    * as the `resource` parameter; `profile` validates against that profile too (one the server does
    * not hold is an error here, where a resource's own meta.profile only warns); `mode` create or
-   * update (an update needs the id). mode=delete would have to run a service's delete rules without
-   * deleting, which the server cannot promise, so it is refused rather than answered wrongly.
+   * update (an update needs the id); `mode=delete` whether deleting Type/id would succeed.
    */
   async function validateOperation(request: FastifyRequest, type: string, id?: string) {
-    let body = requireBody(request);
     const q = request.query as Record<string, string>;
-    const params = body.resourceType === 'Parameters' ? operationParameters(body) : undefined;
+    const sent = request.body as Resource | undefined;
+    const params = sent?.resourceType === 'Parameters' ? operationParameters(sent) : undefined;
     const mode = params?.find((x) => x.name === 'mode')?.valueCode ?? q.mode;
+    if (mode === 'delete') return validateDelete(request, type, id);
+    let body = requireBody(request);
     const profile = params?.find((x) => x.name === 'profile')?.valueUri ?? q.profile;
-    if (mode === 'delete') throw unsupportedMode();
     if (mode !== undefined && !['create', 'update', 'profile'].includes(mode)) throw badRequest('invalid-mode', `mode must be create, update, delete or profile, got ${JSON.stringify(mode)}`, 'mode');
     if (params) {
       const p = params.find((x) => x.name === 'resource');
@@ -316,11 +316,35 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
       issue: issues.length ? issues : [issue('informational', 'valid', `The ${type} is valid`, undefined, 'information')],
     };
   }
+
+  /**
+   * $validate mode=delete: the delete is run, with the caller's rights and every service's rules,
+   * in a transaction that is then rolled back. Nothing is kept: the services release what a delete
+   * frees (a document's files) only once a delete commits, and tell others of it only then.
+   */
+  async function validateDelete(request: FastifyRequest, type: string, id: string | undefined): Promise<OperationOutcome> {
+    if (id === undefined) throw badRequest('missing-id', 'mode=delete asks about one resource: call Type/id/$validate', 'mode');
+    try {
+      await repo.inTransaction(
+        async (w) => {
+          await w.delete(type, id);
+          throw WOULD_DELETE;
+        },
+        { guard: request.access.guard, visible: request.access.visibleRows() }
+      );
+    } catch (err) {
+      if (err === WOULD_DELETE) return { resourceType: 'OperationOutcome', issue: [issue('informational', 'valid', `${type}/${id} may be deleted`, undefined, 'information')] };
+      const refused = requestErrorOf(err);
+      if (refused && refused.status < 500) return refused.outcome;
+      throw err;
+    }
+    throw new Error('unreachable: the trial delete always rolls back');
+  }
 }
 
-function unsupportedMode(): FhirError {
-  return new FhirError(400, [issue('not-supported', 'mode-not-supported', '$validate mode=delete is not supported: whether a delete would succeed depends on rules the server only runs by deleting', 'mode')]);
-}
+/** Thrown to roll a trial delete back once it has succeeded. */
+const WOULD_DELETE = Symbol('would delete');
+
 
 /** A `$name` the server has no route for: an id or a type cannot start with `$`, so it is not a read or a search. */
 export function unknownOperation(request: { method: string; url: string }, name: string): FhirError {
