@@ -160,6 +160,17 @@ test('If-Match: a stale version is refused with 412 and changes nothing', async 
   assert.equal(stale.status, 412);
   assert.equal(stale.body.issue[0].details.coding[0].code, 'version-conflict');
   assert.equal((await s.fhir(`/Patient/${created.id}`)).body.gender, 'male');
+  // RFC 9110: a list of ETags matches if any does, strong ones too; `*` matches any current version. Both were 400s.
+  const listed = await s.fhir(`/Patient/${created.id}`, { method: 'PUT', body: { ...created, gender: 'other' }, headers: { 'if-match': 'W/"1", "2"' } });
+  assert.equal(listed.status, 200, listed.text);
+  const any = await s.fhir(`/Patient/${created.id}`, { method: 'PUT', body: { ...created, gender: 'female' }, headers: { 'if-match': '*' } });
+  assert.equal(any.status, 200, any.text);
+  const absent = await s.fhir('/Patient/never-created', { method: 'PUT', body: patient({ id: 'never-created' }), headers: { 'if-match': '*' } });
+  assert.equal(absent.status, 412, 'If-Match: * does not create');
+  assert.equal((await s.fhir('/Patient/never-created')).status, 404);
+  const malformed = await s.fhir(`/Patient/${created.id}`, { method: 'PUT', body: created, headers: { 'if-match': 'version 1' } });
+  assert.equal(malformed.status, 400);
+  assert.equal(malformed.body.issue[0].details.coding[0].code, 'invalid-if-match');
 });
 
 test('If-None-Match and If-Modified-Since give 304', async () => {
@@ -170,6 +181,30 @@ test('If-None-Match and If-Modified-Since give 304', async () => {
   const earlier = new Date(Date.parse(created.meta.lastUpdated) - 60_000).toUTCString();
   assert.equal((await s.fhir(`/Patient/${created.id}`, { headers: { 'if-modified-since': later } })).status, 304);
   assert.equal((await s.fhir(`/Patient/${created.id}`, { headers: { 'if-modified-since': earlier } })).status, 200);
+  // A list matches if any item does (it was compared as one string), `*` if the resource exists.
+  assert.equal((await s.fhir(`/Patient/${created.id}`, { headers: { 'if-none-match': 'W/"0", W/"1"' } })).status, 304);
+  assert.equal((await s.fhir(`/Patient/${created.id}`, { headers: { 'if-none-match': '*' } })).status, 304);
+  // With If-None-Match given, If-Modified-Since is not consulted (RFC 9110 §13.1.3).
+  assert.equal((await s.fhir(`/Patient/${created.id}`, { headers: { 'if-none-match': 'W/"0"', 'if-modified-since': later } })).status, 200);
+  // A batch's read entries honour ifNoneMatch and ifModifiedSince with a 304 entry and no resource; they were ignored.
+  const batch = await s.fhir('/', {
+    method: 'POST',
+    body: {
+      resourceType: 'Bundle',
+      type: 'batch',
+      entry: [
+        { request: { method: 'GET', url: `Patient/${created.id}`, ifNoneMatch: 'W/"1"' } },
+        { request: { method: 'GET', url: `Patient/${created.id}`, ifModifiedSince: later } },
+        { request: { method: 'GET', url: `Patient/${created.id}`, ifNoneMatch: 'W/"0"' } },
+      ],
+    },
+  });
+  assert.equal(batch.status, 200, batch.text);
+  assert.deepEqual(batch.body.entry.map((e: any) => [e.response.status, e.response.etag, !!e.resource]), [
+    ['304 Not Modified', 'W/"1"', false],
+    ['304 Not Modified', 'W/"1"', false],
+    ['200 OK', 'W/"1"', true],
+  ]);
 });
 
 test('Prefer: return=minimal and return=OperationOutcome', async () => {

@@ -3,11 +3,11 @@ import type { Binary, Bundle, BundleEntry, Parameters, Resource } from '@medplum
 import type { ServerContext } from './server.ts';
 import type { Writer, WriteResult } from '../store/repository.ts';
 import type { RequestAccess } from './auth.ts';
-import { criteriaKey, parseQuery, parseIfMatch } from '../store/repository.ts';
+import { criteriaKey, parseQuery } from '../store/repository.ts';
 import { search } from '../store/search/index.ts';
 import { applyFhirPathPatch, applyJsonPatch } from '../fhir/patch.ts';
 import { badRequest, FhirError, informational, issue, notFound } from '../fhir/outcome.ts';
-import { requestErrorOf, type PreferReturn } from './http.ts';
+import { notModified, requestErrorOf, type PreferReturn } from './http.ts';
 import { isJsonObject, references, rewriteLinks } from '../fhir/json.ts';
 import { cloneFhirJson } from '../fhir/json-decimals.ts';
 import { isResourceType } from '../fhir/resource-types.ts';
@@ -385,7 +385,6 @@ async function runEntry(ctx: ServerContext, w: Writer, p: Parsed, id: string | u
     }
     case 'DELETE': {
       if (!id) return { response: { status: '204 No Content' } };
-      if (ifMatch) parseIfMatch(ifMatch);
       const result = await w.delete(p.type, id, { ifMatch });
       return { response: { status: '204 No Content', ...(result ? { etag: `W/"${result.resource.meta?.versionId}"` } : {}) } };
     }
@@ -394,7 +393,9 @@ async function runEntry(ctx: ServerContext, w: Writer, p: Parsed, id: string | u
       if (p.id && !p.query) {
         const r = p.version ? await w.vread(p.type, p.id, p.version) : await w.read(p.type, p.id);
         await access?.checkRead(r, undefined, w.tx);
-        return { fullUrl: fullUrl(ctx, r), resource: r, response: { status: '200 OK', etag: `W/"${r.meta?.versionId}"`, lastModified: r.meta?.lastUpdated } };
+        const versionOf = { etag: `W/"${r.meta?.versionId}"`, lastModified: r.meta?.lastUpdated };
+        if (notModified(p.entry.request?.ifNoneMatch, p.entry.request?.ifModifiedSince, r)) return { response: { status: '304 Not Modified', ...versionOf } };
+        return { fullUrl: fullUrl(ctx, r), resource: r, response: { status: '200 OK', ...versionOf } };
       }
       const result = await search(w.tx, { resourceType: p.type, params: p.query ?? [], baseUrl: `${ctx.config.baseUrl}/fhir`, accessFilter: access?.searchFilter(p.type) });
       return { resource: result, response: { status: '200 OK' } };

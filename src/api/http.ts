@@ -3,6 +3,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import { badRequest, FhirError, issue } from '../fhir/outcome.ts';
 import { databaseErrorAsFhir } from '../store/db.ts';
 import { stringifyFhirJson } from '../fhir/json-decimals.ts';
+import { etagNames, etagVersions, notModifiedSince } from '../fhir/etag.ts';
 
 export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
@@ -18,6 +19,19 @@ export function requestErrorOf(err: unknown): FhirError | undefined {
 }
 
 export const etagOf = (r: Resource) => `W/"${r.meta?.versionId ?? '1'}"`;
+
+/**
+ * A conditional read's 304 (RFC 9110 §13.1.2, §13.2.2): `If-None-Match` names the current version
+ * (a list, or `*`), or, without it, `If-Modified-Since` is not before the last update. A malformed
+ * ETag names nothing.
+ */
+export function notModified(ifNoneMatch: string | undefined, ifModifiedSince: string | undefined, r: Resource): boolean {
+  if (ifNoneMatch !== undefined) {
+    const named = etagVersions(ifNoneMatch);
+    return !!named && etagNames(named, Number(r.meta?.versionId));
+  }
+  return ifModifiedSince !== undefined && notModifiedSince(ifModifiedSince, r.meta?.lastUpdated);
+}
 
 /** Query pairs of a request, in order, with repeated names kept (AND semantics in search). */
 export function queryPairs(request: FastifyRequest): [string, string][] {

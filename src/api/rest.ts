@@ -5,7 +5,7 @@ import { badRequest, FhirError, informational, issue, notFound } from '../fhir/o
 import { isResourceType } from '../fhir/resource-types.ts';
 import { parseCount } from '../fhir/paging.ts';
 import type { HistoryEntry, WriteResult } from '../store/repository.ts';
-import { FHIR_JSON, checkFormat, etagOf, isPretty, preferReturn, preferStrict, queryPairs, requestErrorOf, requireBody, sendResource, versionHeaders } from './http.ts';
+import { FHIR_JSON, checkFormat, etagOf, isPretty, notModified, preferReturn, preferStrict, queryPairs, requestErrorOf, requireBody, sendResource, versionHeaders } from './http.ts';
 import { processBundle, withPreferredWrites } from './bundle.ts';
 import { entryResources, search as runSearch, searchBundleJson } from '../store/search/index.ts';
 import { parseElements, parseSummary, shapeResource } from '../store/search/shape.ts';
@@ -165,14 +165,7 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     const { resource: r, text, compartment } = await repo.readStored(type, id);
     await request.access.checkRead(r, compartment);
     versionHeaders(reply, r);
-    const ifNoneMatch = request.headers['if-none-match'];
-    if (ifNoneMatch && ifNoneMatch.replace(/^W\//, '') === etagOf(r).replace(/^W\//, '')) return reply.code(304).send();
-    const ifModifiedSince = request.headers['if-modified-since'];
-    if (ifModifiedSince && r.meta?.lastUpdated) {
-      const since = Date.parse(ifModifiedSince);
-      // HTTP dates have whole seconds; compare at that precision.
-      if (!Number.isNaN(since) && Math.floor(Date.parse(r.meta.lastUpdated) / 1000) * 1000 <= since) return reply.code(304).send();
-    }
+    if (notModified(request.headers['if-none-match'], request.headers['if-modified-since'], r)) return reply.code(304).send();
     request.returnedResources = [r];
     const shaped = applySummary(request, r);
     // The stored text is the resource's JSON as is: no second serialisation unless it is reshaped.

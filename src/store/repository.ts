@@ -7,6 +7,7 @@ import { findMatches } from './search/index.ts';
 import { FhirError, badRequest, conflict, gone, issue, notFound, preconditionFailed, unprocessable } from '../fhir/outcome.ts';
 import { patientCompartmentOf } from '../fhir/compartment.ts';
 import { contentKey, parseRelativeReference, references } from '../fhir/json.ts';
+import { etagNames, etagVersions } from '../fhir/etag.ts';
 import { parseFhirJson, stringifyFhirJson } from '../fhir/json-decimals.ts';
 import { isResourceType, isValidId } from '../fhir/resource-types.ts';
 import { hasErrors } from '../fhir/validation.ts';
@@ -232,10 +233,11 @@ function historyCountQuery(q: Omit<HistoryQuery, 'count' | 'offset'>): Sql {
   return sql`select count(*)::int as n from resource_history h where ${and(historyWhere(q))}`;
 }
 
+/** One version an If-Match names, for operations that need exactly one (a PLL submission). */
 export function parseIfMatch(value: string): number {
-  const m = /^(?:W\/)?"?([0-9]+)"?$/.exec(value.trim());
-  if (!m) throw badRequest('invalid-if-match', `If-Match must be an ETag like W/"3", got ${JSON.stringify(value)}`);
-  return Number(m[1]);
+  const versions = etagVersions(value);
+  if (!Array.isArray(versions) || versions.length !== 1) throw badRequest('invalid-if-match', `If-Match must be an ETag like W/"3", got ${JSON.stringify(value)}`);
+  return versions[0];
 }
 
 export async function createRepository(db: Db, options: RepositoryOptions = {}): Promise<Repository> {
@@ -352,10 +354,12 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
 
   function checkVersion(row: StoredRow | undefined, ifMatch: string | undefined, type: string, id: string) {
     if (ifMatch === undefined) return;
-    const wanted = parseIfMatch(ifMatch);
-    if (!row) throw preconditionFailed('version-conflict', `If-Match ${ifMatch}: ${type}/${id} does not exist`);
-    if (row.version !== wanted) {
-      throw preconditionFailed('version-conflict', `If-Match ${ifMatch}: ${type}/${id} is at version ${row.version}, not ${wanted}`);
+    const wanted = etagVersions(ifMatch);
+    if (!wanted) throw badRequest('invalid-if-match', `If-Match must be ETags like W/"3", or *, got ${JSON.stringify(ifMatch)}`);
+    // `*` asks for a current version; a version number may also name a deletion, which has one.
+    if (!row || (wanted === '*' && row.deleted)) throw preconditionFailed('version-conflict', `If-Match ${ifMatch}: ${type}/${id} does not exist`);
+    if (!etagNames(wanted, row.version)) {
+      throw preconditionFailed('version-conflict', `If-Match ${ifMatch}: ${type}/${id} is at version ${row.version}, not ${(wanted as number[]).join(' or ')}`);
     }
   }
 
