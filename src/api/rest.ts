@@ -338,7 +338,6 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
 /** Thrown to roll a trial delete back once it has succeeded. */
 const WOULD_DELETE = Symbol('would delete');
 
-
 /** A `$name` the server has no route for: an id or a type cannot start with `$`, so it is not a read or a search. */
 export function unknownOperation(request: { method: string; url: string }, name: string): FhirError {
   return new FhirError(404, [issue('not-supported', 'unknown-operation', `No operation ${name} for ${request.method} ${request.url.split('?')[0]}`)]);
