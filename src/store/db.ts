@@ -135,10 +135,17 @@ export async function openPostgres(url: string, schema?: string): Promise<Db> {
   };
 }
 
-/** Embedded PostgreSQL in a data folder; `undefined` keeps it in memory (tests). */
-export async function openPglite(dataDir?: string): Promise<Db> {
+/**
+ * Embedded PostgreSQL in a data folder; `undefined` keeps it in memory (tests). `from`, a dump of
+ * another PGlite database (`dumpDataDir`), starts it as a copy of that one instead of empty.
+ */
+export async function openPglite(dataDir?: string, from?: Blob): Promise<Db> {
   if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
-  const db = await PGlite.create(dataDir ? `file://${dataDir}` : undefined);
+  return pgliteDb(await PGlite.create({ ...(dataDir && { dataDir: `file://${dataDir}` }), ...(from && { loadDataDir: from }) }));
+}
+
+/** A PGlite database as a Db. */
+export function pgliteDb(db: PGlite): Db {
   // PGlite runs one statement at a time; its transaction() holds an exclusive lock so
   // concurrent requests are serialised rather than interleaved.
   return {
