@@ -6,7 +6,7 @@ import { badRequest } from '../fhir/outcome.ts';
 import { isResourceType, RESOURCE_TYPES } from '../fhir/resource-types.ts';
 import { getSearchParam } from '../fhir/search-parameters.ts';
 import { dateRange } from '../store/search/values.ts';
-import { parseCount } from '../fhir/paging.ts';
+import { parseCount, parseInstant } from '../fhir/paging.ts';
 import { and, raw, run, sql, type Sql } from '../store/sql.ts';
 import { parseFhirJson } from '../fhir/json-decimals.ts';
 
@@ -32,10 +32,7 @@ export async function everything(ctx: ServerContext, patientId: string, request:
   const care = careDates(one('start'), one('end'));
   const types = q._type === undefined ? undefined : [q._type].flat().flatMap((v) => v.split(',')).map((t) => t.trim());
   for (const t of types ?? []) if (!isResourceType(t)) throw badRequest('unknown-resource-type', `_type: unknown resource type ${JSON.stringify(t)}`, '_type');
-  const since = one('_since');
-  if (since !== undefined && (!/^\d{4}-\d{2}-\d{2}T/.test(since) || Number.isNaN(Date.parse(since)))) {
-    throw badRequest('invalid-date', `_since must be an instant, got ${JSON.stringify(since)}`, '_since');
-  }
+  const since = parseInstant('_since', one('_since'));
   // Which rows take part, in the compartment and among what it references alike.
   const narrowed = (alias: string) =>
     and([

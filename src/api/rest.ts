@@ -3,7 +3,7 @@ import type { Bundle, BundleEntry, OperationOutcome, Parameters, Resource } from
 import type { ServerContext } from './server.ts';
 import { badRequest, FhirError, informational, issue, notFound } from '../fhir/outcome.ts';
 import { isResourceType } from '../fhir/resource-types.ts';
-import { parseCount } from '../fhir/paging.ts';
+import { parseCount, parseInstant } from '../fhir/paging.ts';
 import type { HistoryEntry, WriteResult } from '../store/repository.ts';
 import { FHIR_JSON, checkFormat, etagOf, isPretty, notModified, preferReturn, preferStrict, queryPairs, requestErrorOf, requireBody, sendResource, versionHeaders } from './http.ts';
 import { processBundle, withPreferredWrites } from './bundle.ts';
@@ -243,10 +243,7 @@ export async function registerRestRoutes(app: FastifyInstance, ctx: ServerContex
     const q = request.query as Record<string, string>;
     const count = parseCount(q._count, 50);
     const offset = Math.max(Number(q._offset ?? 0) || 0, 0);
-    for (const k of ['_since', '_at'] as const) {
-      if (q[k] !== undefined && Number.isNaN(Date.parse(q[k]))) throw badRequest('invalid-date', `${k} must be an instant, got ${JSON.stringify(q[k])}`, k);
-    }
-    const query = { ...scope, since: q._since, at: q._at, filter: request.access.filterFor(scope.type) };
+    const query = { ...scope, since: parseInstant('_since', q._since), at: parseInstant('_at', q._at), filter: request.access.filterFor(scope.type) };
     const path = `${base()}${scope.type ? `/${scope.type}` : ''}${scope.id ? `/${scope.id}` : ''}/_history`;
     const keep = queryPairs(request).filter(([k]) => k !== '_offset');
     const link = (o: number) => `${path}?${new URLSearchParams([...keep, ['_offset', String(o)]]).toString()}`;

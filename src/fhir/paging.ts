@@ -14,3 +14,9 @@ export function parseCount(value: string | undefined, fallback: number): number 
   if (!/^\d+$/.test(value)) throw badRequest('invalid-count', `_count must be a non-negative integer`, '_count');
   return Math.min(Number(value), MAX_COUNT);
 }
+
+/** `_since` and `_at` (history, $everything): an instant, else a 400 naming the parameter. */
+export function parseInstant(name: string, value: string | undefined): string | undefined {
+  if (value !== undefined && Number.isNaN(Date.parse(value))) throw badRequest('invalid-date', `${name} must be an instant, got ${JSON.stringify(value)}`, name);
+  return value;
+}

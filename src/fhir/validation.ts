@@ -319,9 +319,9 @@ function bindingAndValueIssues(resource: Resource, profileUrl: string | undefine
 type ElementVisit = (element: InternalSchemaElement, typeCode: string, value: unknown, path: string) => void;
 
 /**
- * Visits every value present in the resource with its element definition and type, and tells of empty arrays. The
- * library's crawler visits every element the schema defines, present or not, which costs as much as the whole
- * validation; this walks only the keys the JSON has.
+ * Visits every value present in the resource with its element definition and type, and tells of empty arrays and
+ * objects. The library's crawler visits every element the schema defines, present or not, which costs as much as the
+ * whole validation; this walks only the keys the JSON has.
  */
 function walk(obj: Record<string, unknown>, schema: InternalTypeSchema, path: string, profileUrl: string | undefined, visit: ElementVisit, empty: (path: string) => void): void {
   const keys = keyIndex(schema);

@@ -417,8 +417,8 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
     const fresh: number[] = [];
     for (const [i, r] of resources.entries()) {
       const prev = byKey.get(`${r.resourceType}/${r.id}`);
-      if (prev && !prev.deleted && contentKey(parseFhirJson(prev.content)) === contentKey(r)) {
-        const current = parseFhirJson(prev.content) as Resource;
+      const current: Resource | undefined = prev && !prev.deleted ? parseFhirJson(prev.content) : undefined;
+      if (prev && current && contentKey(current) === contentKey(r)) {
         guard?.(current, 'update', prev.compartment, { resource: current, compartment: prev.compartment });
         results[i] = { resource: current, status: 200, unchanged: true };
       } else if (prev) {
@@ -435,11 +435,15 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
   }
 
   function writer(tx: Queryable, referenceChecks = opts.referentialIntegrity, guard?: WriteGuard, visible?: (alias: string) => Sql): Writer {
-    /** The guard's verdict on changing the stored version (it must be visible to the caller, among others). */
-    const mayReplace = (existing: StoredRow | undefined, action: 'update' | 'delete' = 'update') => {
-      if (!guard || !existing || existing.deleted) return;
-      const previous = { resource: parseFhirJson(existing.content) as Resource, compartment: existing.compartment };
-      guard(previous.resource, action, existing.compartment, previous);
+    /**
+     * The stored current version, parsed once, after the guard's verdict on changing it (it must be
+     * visible to the caller, among others); undefined when there is none.
+     */
+    const mayReplace = (existing: StoredRow | undefined, action: 'update' | 'delete'): Resource | undefined => {
+      if (!existing || existing.deleted) return undefined;
+      const current = parseFhirJson(existing.content) as Resource;
+      guard?.(current, action, existing.compartment, { resource: current, compartment: existing.compartment });
+      return current;
     };
     const now = clock();
     const w: Writer = {
@@ -468,11 +472,9 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
         if (referenceChecks) await checkReferences(tx, [resource]);
         const existing = await lockRow(tx, resource.resourceType, resource.id);
         // Hidden data does not exist for the caller: not even its version number is revealed.
-        mayReplace(existing);
+        const current = mayReplace(existing, 'update');
         checkVersion(existing, o.ifMatch, resource.resourceType, resource.id);
-        if (existing && !existing.deleted && contentKey(parseFhirJson(existing.content)) === contentKey(resource)) {
-          return { resource: parseFhirJson(existing.content), status: 200, unchanged: true };
-        }
+        if (current && contentKey(current) === contentKey(resource)) return { resource: current, status: 200, unchanged: true };
         const stored = await storeVersion(tx, o.method ?? 'PUT', resource, existing, now, guard);
         return { resource: stored, status: existing && !existing.deleted ? 200 : 201 };
       },
