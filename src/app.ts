@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import type { Resource, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
+import type { OperationOutcomeIssue, Resource, SearchParameter, StructureDefinition } from '@medplum/fhirtypes';
 import type { Config } from './config.ts';
 import { openDb, type Db } from './store/db.ts';
 import { migrate } from './store/migrate.ts';
 import { createRepository, type Repository, type RepositoryOptions } from './store/repository.ts';
 import { createValidator, hasErrors } from './fhir/validation.ts';
+import { validationThreads } from './fhir/validation-threads.ts';
 import { checkNorwegianIdentifiers } from './registry/identifiers.ts';
 import { buildServer } from './api/server.ts';
 import { registerSearchParameter } from './fhir/search-parameters.ts';
@@ -31,7 +32,7 @@ export async function createPlatform(
 ): Promise<Platform> {
   const db = o.db ?? (await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
   await migrate(db);
-  const validator = createValidator();
+  const validator = validationThreads(createValidator(), config.validationThreads);
   for (const m of SERVICE_MODULES)
     for (const sd of m.profiles?.() ?? []) for (const warning of validator.addProfile(sd)) console.warn(warning.diagnostics);
   for (const row of await db.query<{ content: string }>(`select content from resource where type = 'StructureDefinition' and deleted = false`)) {
@@ -40,13 +41,12 @@ export async function createPlatform(
   }
   // SearchParameters posted to the server take effect for new writes (reindex for old data).
   await loadCustomSearchParameters(db);
+  // The identifier and service checks read the resource as R4 shapes it: only once it is.
+  const beyondR4 = (r: Resource, base: OperationOutcomeIssue[]) =>
+    hasErrors(base) ? base : [...base, ...checkNorwegianIdentifiers(r, { testData: config.testData }), ...SERVICE_MODULES.flatMap((m) => m.validate?.(r) ?? [])];
   const repo = await createRepository(db, {
-    validate: (r: Resource) => {
-      const base = validator.validate(r);
-      // The identifier and service checks read the resource as R4 shapes it: only once it is.
-      if (hasErrors(base)) return base;
-      return [...base, ...checkNorwegianIdentifiers(r, { testData: config.testData }), ...SERVICE_MODULES.flatMap((m) => m.validate?.(r) ?? [])];
-    },
+    validate: (r) => beyondR4(r, validator.validate(r)),
+    validateMany: async (rs) => (await validator.validateMany(rs)).map((base, i) => beyondR4(rs[i], base)),
     clock: o.clock,
     // Registered only once committed: a rolled-back write must leave no parameter or profile behind.
     afterWrite: async (tx, r, method) => {
@@ -85,6 +85,7 @@ export async function createPlatform(
     server,
     async close() {
       await server.close();
+      validator.close();
       await db.close();
     },
   };

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 
 /** Everything the platform reads from its environment, in one place (documented in README.md). */
@@ -31,6 +32,8 @@ export interface Config {
   documentDir: string;
   /** Requests per minute per client (RATE_LIMIT_PER_MINUTE, default 6000; 0: no limit). */
   rateLimitPerMinute: number;
+  /** Threads that validate the resources of bundles and bulk loads (VALIDATION_THREADS; 0: on the event loop). */
+  validationThreads: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -58,5 +61,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     documentStore: env.DOCUMENT_STORE === 'file' ? 'file' : 'postgres',
     documentDir: path.resolve(env.DOCUMENT_DIR ?? path.join(dataDir, 'documents')),
     rateLimitPerMinute: Number(env.RATE_LIMIT_PER_MINUTE ?? 6000),
+    // One core is the event loop's; PostgreSQL on the same machine wants its share of the rest.
+    validationThreads: Number(env.VALIDATION_THREADS ?? Math.max(1, Math.min(4, os.availableParallelism() - 1))),
   };
 }

@@ -246,23 +246,23 @@ async function processTransaction(ctx: ServerContext, bundle: Bundle, access?: R
         p.entry = { ...p.entry, resource: copy };
         if (!skip.has(p.index)) resources.push(copy);
       }
+      const ordered = [...entries].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
+      // Plain creates and updates (no If-Match) are written in bulk, each checked first so a
+      // failure names its entry; deletes still run first, as the spec orders. Their validation
+      // runs (on other threads) while the database checks the references.
+      const bulk = (p: Parsed) => (p.method === 'POST' && !skip.has(p.index)) || (p.method === 'PUT' && !p.entry.request?.ifMatch);
+      const checked = ordered.filter(bulk);
+      const refusals = w.checkEach(checked.map((p) => p.entry.resource!));
+      refusals.catch(() => {}); // awaited below, unless the reference check fails first
+
       // One reference check for the whole bundle: entries may point at each other in any order.
       const known = new Set([...idMap.values(), ...resources.map((r) => `${r.resourceType}/${r.id}`)]);
       await w.checkReferences(resources, known).catch((err) => {
         throw new FhirError(400, (err as FhirError).issues ?? [issue('not-found', 'reference-not-found', String(err))]);
       });
-
-      const ordered = [...entries].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
-      // Plain creates and updates (no If-Match) are written in bulk, each checked first so a
-      // failure names its entry; deletes still run first, as the spec orders.
-      const bulk = (p: Parsed) => (p.method === 'POST' && !skip.has(p.index)) || (p.method === 'PUT' && !p.entry.request?.ifMatch);
-      for (const p of ordered.filter(bulk)) {
-        try {
-          w.check(p.entry.resource!);
-        } catch (err) {
-          throw atEntry(err, p.index);
-        }
-      }
+      const refusal = await refusals;
+      const first = refusal.findIndex(Boolean);
+      if (first >= 0) throw atEntry(refusal[first], checked[first].index);
       for (const p of ordered.filter((p) => p.method === 'DELETE')) {
         try {
           responses[p.index] = await runEntry(ctx, w, p, targets.get(p.index), false, access);

@@ -46,6 +46,8 @@ export type FindMatches = (
 export interface RepositoryOptions {
   /** Issues for a resource about to be written (base definitions, profiles, identifiers). Errors refuse the write. */
   validate?: (resource: Resource) => OperationOutcomeIssue[];
+  /** `validate` for many resources at once, off the event loop (bundles, bulk loads); `validate` when absent. */
+  validateMany?: (resources: Resource[]) => Promise<OperationOutcomeIssue[][]>;
   indexer?: SearchIndexer;
   findMatches?: FindMatches;
   /** The server's clock; injectable so tests can move time. */
@@ -132,11 +134,14 @@ export interface Repository {
 export interface Writer {
   readonly tx: Queryable;
   create(resource: Resource, opts?: { id?: string }): Promise<WriteResult>;
-  /** Refuses a resource that is not valid (throws the validation FhirError). */
-  check(resource: Resource): void;
+  /**
+   * Each resource's refusal (the FhirError a write of it would throw for its content), or
+   * undefined for a valid one: the caller reports failures per entry.
+   */
+  checkEach(resources: Resource[]): Promise<(FhirError | undefined)[]>;
   /**
    * Creates resources that carry new ids with one multi-row insert per table (transaction bundles).
-   * `checked`: the caller already ran check() on each, to report failures per entry.
+   * `checked`: the caller already ran checkEach() on them.
    */
   createMany(resources: Resource[], o?: { checked?: boolean }): Promise<Resource[]>;
   /** Updates or creates resources with ids in bulk (no If-Match); content must be checked. */
@@ -250,7 +255,8 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
   const indexer = opts.indexer!;
   const clock = opts.clock ?? (() => new Date());
 
-  function checkContent(resource: Resource, expressionPrefix = resource.resourceType): void {
+  /** What a resource must be before a validator reads it: an object of a known type, with a valid id if any. */
+  function checkShape(resource: Resource): void {
     if (!resource || typeof resource !== 'object' || Array.isArray(resource)) {
       throw badRequest('not-a-resource', 'The body must be a FHIR resource (a JSON object)');
     }
@@ -258,10 +264,41 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
       throw badRequest('unknown-resource-type', `Unknown resource type ${JSON.stringify(resource.resourceType)}`, 'resourceType');
     }
     if (resource.id !== undefined && (typeof resource.id !== 'string' || !isValidId(resource.id))) {
-      throw badRequest('invalid-id', `Resource id ${JSON.stringify(resource.id)} is not a valid FHIR id (1-64 of A-Z a-z 0-9 - .)`, `${expressionPrefix}.id`);
+      throw badRequest('invalid-id', `Resource id ${JSON.stringify(resource.id)} is not a valid FHIR id (1-64 of A-Z a-z 0-9 - .)`, `${resource.resourceType}.id`);
     }
+  }
+
+  function checkContent(resource: Resource): void {
+    checkShape(resource);
     const issues = opts.validate?.(resource) ?? [];
     if (hasErrors(issues)) throw unprocessable(issues);
+  }
+
+  async function checkEach(resources: Resource[]): Promise<(FhirError | undefined)[]> {
+    const refusals = resources.map((r) => {
+      try {
+        checkShape(r);
+        return undefined;
+      } catch (err) {
+        return err as FhirError;
+      }
+    });
+    const shaped = resources.filter((_, i) => !refusals[i]);
+    const validateMany = opts.validateMany ?? (opts.validate && (async (rs: Resource[]) => rs.map(opts.validate!)));
+    if (!validateMany || shaped.length === 0) return refusals;
+    const issues = await validateMany(shaped);
+    let k = 0;
+    return refusals.map((refusal) => {
+      if (refusal) return refusal;
+      const found = issues[k++];
+      return hasErrors(found) ? unprocessable(found) : undefined;
+    });
+  }
+
+  /** checkEach's first refusal thrown. */
+  async function checkAll(resources: Resource[]): Promise<void> {
+    const refusal = (await checkEach(resources)).find(Boolean);
+    if (refusal) throw refusal;
   }
 
   async function checkReferences(tx: Queryable, resources: Resource[], known: Set<string> = new Set()): Promise<void> {
@@ -448,10 +485,10 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
     const now = clock();
     const w: Writer = {
       tx,
-      check: (r) => checkContent(r),
+      checkEach,
       async createMany(resources, o = {}) {
         if (resources.length === 0) return [];
-        if (!o.checked) for (const r of resources) checkContent(r);
+        if (!o.checked) await checkAll(resources);
         if (referenceChecks) await checkReferences(tx, resources, new Set(resources.map((r) => `${r.resourceType}/${r.id}`)));
         return insertNew(tx, resources, 'POST', now, guard);
       },
@@ -588,10 +625,8 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
     async putMany(resources, o = {}) {
       const counts = { created: 0, updated: 0, unchanged: 0 };
       if (resources.length === 0) return counts;
-      for (const r of resources) {
-        if (!r.id) throw badRequest('missing-id', `putMany needs resources with ids (a ${r.resourceType} has none)`);
-        checkContent(r);
-      }
+      for (const r of resources) if (!r.id) throw badRequest('missing-id', `putMany needs resources with ids (a ${r.resourceType} has none)`);
+      await checkAll(resources);
       await transaction(async (tx) => {
         counts.created = counts.updated = counts.unchanged = 0; // a retried attempt counts afresh
         const integrity = o.referentialIntegrity ?? opts.referentialIntegrity;
