@@ -143,33 +143,7 @@ function compileParts(expression: string, rootType: string, relative: boolean): 
 
 function run(parts: PartPlan[], root: TypedValue): TypedValue[] {
   const out: TypedValue[] = [];
-  for (const part of parts) {
-    let nodes: TypedValue[] = [root];
-    for (const step of part.steps) {
-      if (!(step instanceof Map)) {
-        const kept: TypedValue[] = [];
-        for (const n of nodes) if (n.type === step.ofType) kept.push(n);
-        nodes = kept;
-        if (!nodes.length) break;
-        continue;
-      }
-      const next: TypedValue[] = [];
-      for (const node of nodes) {
-        const v = node.value as any;
-        if (v == null || typeof v !== 'object') continue;
-        for (const { key, type } of step.get(node.type) ?? []) {
-          const child = v[key];
-          if (child === undefined || child === null) continue;
-          if (Array.isArray(child)) {
-            for (const c of child) if (c !== undefined && c !== null) next.push({ type, value: c });
-          } else next.push({ type, value: child });
-        }
-      }
-      nodes = next;
-      if (!nodes.length) break;
-    }
-    for (const n of nodes) if (!part.filter || part.filter(n)) out.push(n);
-  }
+  for (const part of parts) descend(part, 0, root.type, root.value, root, out);
   // A FHIRPath union drops duplicates; one path keeps them. Most unions yield one value or none,
   // which need no comparing: a comparison serialises both values.
   if (parts.length === 1 || out.length < 2) return out;
@@ -180,4 +154,33 @@ function run(parts: PartPlan[], root: TypedValue): TypedValue[] {
     seen.add(key);
     return true;
   });
+}
+
+/**
+ * Follows `part` from step `i` down from one value, adding what it reaches to `out`: depth first,
+ * which yields the values in the order FHIRPath's step-by-step evaluation gives them, without a
+ * list and a typed value for every intermediate step (this runs for every search parameter of
+ * every resource written). `node` is the value's own typed value when there is one (the root).
+ */
+function descend(part: PartPlan, i: number, type: string, value: unknown, node: TypedValue | undefined, out: TypedValue[]): void {
+  if (i === part.steps.length) {
+    const reached = node ?? { type, value };
+    if (!part.filter || part.filter(reached)) out.push(reached);
+    return;
+  }
+  const step = part.steps[i];
+  if (!(step instanceof Map)) {
+    if (type === step.ofType) descend(part, i + 1, type, value, node, out);
+    return;
+  }
+  if (value == null || typeof value !== 'object') return;
+  const children = step.get(type);
+  if (!children) return;
+  for (const { key, type: childType } of children) {
+    const child = (value as Record<string, unknown>)[key];
+    if (child === undefined || child === null) continue;
+    if (Array.isArray(child)) {
+      for (const c of child) if (c !== undefined && c !== null) descend(part, i + 1, childType, c, undefined, out);
+    } else descend(part, i + 1, childType, child, undefined, out);
+  }
 }
