@@ -42,7 +42,8 @@ interface Thread {
 /**
  * The process's threads, shared by its validators: a process normally has one platform, but tests
  * and benchmarks create many, and a thread per platform would load the definitions and warm its
- * JIT again for each. Started on the first many-resource call; they never keep the process alive.
+ * JIT again for each. Started on the first many-resource call; they keep the process alive only
+ * while they have work.
  */
 const threads: Thread[] = [];
 /** Each validator's profiles, to tell a thread that starts (or starts again after a failure). */
@@ -82,11 +83,13 @@ function startThread(): Thread {
     settle();
     // Its calls are validated on the event loop instead, and a new thread takes its place; one
     // that could not even start (no tsx, no memory) is not tried again.
+    process.emitWarning(`A validation thread failed (${err.message}); its work is validated on the event loop`);
     for (const p of t.pending.values()) p.reject(err);
     t.pending.clear();
-    if (t.ready) threads[threads.indexOf(t)] = startThread();
+    const at = threads.indexOf(t);
+    if (t.ready) threads[at] = startThread();
     else {
-      threads.splice(threads.indexOf(t), 1);
+      threads.splice(at, 1);
       unavailable = err;
     }
   };
