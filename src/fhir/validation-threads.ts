@@ -11,9 +11,9 @@ import type { ToWorker, FromWorker } from './validation-worker.ts';
  *
  * Each thread holds, for each validator, one with the same profiles as the main one (the R4
  * definitions are loaded once per thread), told of them in the order the calls below are made,
- * so a resource validated after a profile was added is held to it. Until a thread has loaded its
- * definitions, and for a call whose thread failed, resources are validated on the event loop by
- * the main validator.
+ * so a resource validated after a profile was added is held to it. Until a thread is started and
+ * has loaded its definitions, and for a call whose thread failed, resources are validated on the
+ * event loop by the main validator.
  */
 export interface ThreadedValidator extends Validator {
   /** Issues for each resource, as `validate` gives them. */
@@ -28,6 +28,13 @@ export interface ThreadedValidator extends Validator {
 const MIN_OFFLOAD = 2;
 /** A call is split across threads only in parts of at least this many resources. */
 const MIN_PART = 64;
+/**
+ * A thread takes ~1.5 s of CPU to start (the modules and the R4 definitions, again): it is
+ * started once the process has validated this many resources in bulk on the event loop, so a
+ * process that writes little (a test, a small import) never pays for it. A server reaches it with
+ * its first large Bundle or the seeding at start.
+ */
+const START_AFTER = 2000;
 
 interface Thread {
   worker: Worker;
@@ -42,8 +49,8 @@ interface Thread {
 /**
  * The process's threads, shared by its validators: a process normally has one platform, but tests
  * and benchmarks create many, and a thread per platform would load the definitions and warm its
- * JIT again for each. Started on the first many-resource call; they keep the process alive only
- * while they have work.
+ * JIT again for each. Started when a process has validated enough in bulk (START_AFTER); they
+ * keep the process alive only while they have work.
  */
 const threads: Thread[] = [];
 /** Each validator's profiles, to tell a thread that starts (or starts again after a failure). */
@@ -52,6 +59,8 @@ let nextOwner = 0;
 let nextCall = 0;
 /** Set when a thread failed to start: every call is validated on the event loop from then on. */
 let unavailable: Error | undefined;
+/** Resources validated in bulk on the event loop before any thread was started. */
+let validatedHere = 0;
 
 function startThread(): Thread {
   const worker = new Worker(
@@ -161,6 +170,7 @@ export function validationThreads(validator: Validator, count: number): Threaded
 
     async validateMany(resources) {
       if (count < 1 || closed || unavailable || resources.length < MIN_OFFLOAD) return here(resources);
+      if (threads.length === 0 && (validatedHere += resources.length) <= START_AFTER) return here(resources);
       while (threads.length < count) threads.push(startThread());
       const ready = threads.filter((t) => t.ready).sort((a, b) => a.load - b.load);
       if (ready.length === 0) return here(resources);
