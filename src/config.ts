@@ -36,8 +36,20 @@ export interface Config {
   validationThreads: number;
 }
 
+/** A setting the environment gives in a form it cannot have; the message names the variable. */
+export class ConfigError extends Error {}
+
+/** A whole number ≥ 0 from the environment, or the default when unset; ConfigError otherwise. */
+export function wholeNumber(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  if (!/^\d+$/.test(text.trim())) throw new ConfigError(`${name} must be a whole number (0 or more), got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+/** Reads the configuration; throws ConfigError for a malformed number (a typo must not run with NaN). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const port = Number(env.PORT ?? 8080);
+  const port = wholeNumber(env, 'PORT', 8080);
   const host = env.HOST ?? '0.0.0.0';
   const dataDir = path.resolve(env.DATA_DIR ?? './data');
   return {
@@ -46,22 +58,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     baseUrl: (env.BASE_URL ?? `http://localhost:${port}`).replace(/\/$/, ''),
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir,
-    maxBodyBytes: Number(env.MAX_BODY_BYTES ?? 32 * 1024 * 1024),
+    maxBodyBytes: wholeNumber(env, 'MAX_BODY_BYTES', 32 * 1024 * 1024),
     testData: (env.TEST_DATA ?? 'true') !== 'false',
     logLevel: env.LOG_LEVEL ?? 'info',
     // Only the embedded database is seeded by default: a real server may hold real data.
-    seedPersons: Number(env.SEED_PERSONS ?? (env.DATABASE_URL ? 0 : 2000)),
+    seedPersons: wholeNumber(env, 'SEED_PERSONS', env.DATABASE_URL ? 0 : 2000),
     // On by default for the embedded database only, and never under NODE_ENV=production.
     devAuth: env.NODE_ENV !== 'production' && (env.DEV_AUTH ? env.DEV_AUTH === 'true' : !env.DATABASE_URL),
     seed: /^\d+$/.test(env.SEED ?? '42') ? Number(env.SEED ?? '42') : env.SEED!,
     // Today, so the well-known 11-year-old is 11 when the server's clock reads their age.
     seedReferenceDate: env.SEED_REFERENCE_DATE ?? new Date().toISOString().slice(0, 10),
     labResultsRules: env.LAB_RESULTS_RULES || undefined,
-    documentMaxBytes: Number(env.DOCUMENT_MAX_BYTES ?? 50 * 1024 * 1024),
+    documentMaxBytes: wholeNumber(env, 'DOCUMENT_MAX_BYTES', 50 * 1024 * 1024),
     documentStore: env.DOCUMENT_STORE === 'file' ? 'file' : 'postgres',
     documentDir: path.resolve(env.DOCUMENT_DIR ?? path.join(dataDir, 'documents')),
-    rateLimitPerMinute: Number(env.RATE_LIMIT_PER_MINUTE ?? 6000),
+    rateLimitPerMinute: wholeNumber(env, 'RATE_LIMIT_PER_MINUTE', 6000),
     // One core is the event loop's; PostgreSQL on the same machine wants its share of the rest.
-    validationThreads: Number(env.VALIDATION_THREADS ?? Math.max(1, Math.min(4, os.availableParallelism() - 1))),
+    validationThreads: wholeNumber(env, 'VALIDATION_THREADS', Math.max(1, Math.min(4, os.availableParallelism() - 1))),
   };
 }

@@ -1,7 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from './helpers/server.ts';
-import { poolWaitMs } from '../src/store/db.ts';
+import { poolSize, poolWaitMs } from '../src/store/db.ts';
+import { ConfigError } from '../src/config.ts';
 
 /**
  * With every PostgreSQL connection held (here: the only one, by a long transaction), a request
@@ -19,11 +20,13 @@ before(async () => {
 });
 after(async () => s?.close());
 
-test('DB_POOL_WAIT_MS: 30 s by default, 0 waits for ever, nonsense is ignored', () => {
+test('DB_POOL_WAIT_MS: 30 s by default, 0 waits for ever, nonsense is refused by name', () => {
   assert.equal(poolWaitMs({}), 30_000);
   assert.equal(poolWaitMs({ DB_POOL_WAIT_MS: '0' }), 0);
   assert.equal(poolWaitMs({ DB_POOL_WAIT_MS: '1500' }), 1500);
-  assert.equal(poolWaitMs({ DB_POOL_WAIT_MS: 'soon' }), 30_000);
+  assert.throws(() => poolWaitMs({ DB_POOL_WAIT_MS: 'soon' }), (err: Error) => err instanceof ConfigError && /DB_POOL_WAIT_MS/.test(err.message));
+  assert.throws(() => poolSize({ DB_POOL_SIZE: '8 connections' }), (err: Error) => err instanceof ConfigError && /DB_POOL_SIZE/.test(err.message));
+  assert.equal(poolSize({ DB_POOL_SIZE: '6' }), 6);
 });
 
 test('a request that gets no connection in time is a 503 with Retry-After and writes nothing', { skip: !onPostgres && 'needs TEST_DATABASE_URL (PostgreSQL)', timeout: 20_000 }, async () => {

@@ -1,11 +1,11 @@
-import { loadConfig } from '../config.ts';
+import { ConfigError, loadConfig } from '../config.ts';
 import { createPlatform } from '../app.ts';
 import { SchemaTooNewError } from '../store/migrate.ts';
 import { seedAndRecord } from './seed.ts';
 import { formatIdentities, storedIdentities } from './identities.ts';
 
-const config = loadConfig();
 try {
+  const config = loadConfig();
   const platform = await createPlatform(config);
   const [{ n }] = await platform.db.query<{ n: number }>(`select count(*)::int as n from resource where type = 'Patient'`);
   if (n === 0 && config.seedPersons > 0) {
@@ -24,7 +24,7 @@ try {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 } catch (err) {
-  if (err instanceof SchemaTooNewError) {
+  if (err instanceof SchemaTooNewError || err instanceof ConfigError) {
     console.error(err.message);
     process.exit(2);
   }

@@ -3,6 +3,7 @@ import os from 'node:os';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { badRequest, conflict, FhirError, issue } from '../fhir/outcome.ts';
+import { wholeNumber } from '../config.ts';
 
 /** Something SQL can be sent to: the database itself or an open transaction. */
 export interface Queryable {
@@ -52,7 +53,7 @@ pg.types.setTypeParser(20, (v) => Number(v));
  * 10 gave reads by id ~10 % more throughput (bench/read.ts, alternating runs; bench/RESULTS.md).
  */
 export function poolSize(env: NodeJS.ProcessEnv = process.env): number {
-  return Number(env.DB_POOL_SIZE) || Math.max(4, 2 * os.availableParallelism());
+  return wholeNumber(env, 'DB_POOL_SIZE', 0) || Math.max(4, 2 * os.availableParallelism());
 }
 
 /**
@@ -61,8 +62,7 @@ export function poolSize(env: NodeJS.ProcessEnv = process.env): number {
  * to come back instead of piling up unanswered.
  */
 export function poolWaitMs(env: NodeJS.ProcessEnv = process.env): number {
-  const configured = Number(env.DB_POOL_WAIT_MS);
-  return env.DB_POOL_WAIT_MS !== undefined && Number.isFinite(configured) && configured >= 0 ? configured : 30_000;
+  return wholeNumber(env, 'DB_POOL_WAIT_MS', 30_000);
 }
 
 /** The SQLSTATE of an error from PostgreSQL or PGlite. */
