@@ -73,7 +73,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     documentStore: env.DOCUMENT_STORE === 'file' ? 'file' : 'postgres',
     documentDir: path.resolve(env.DOCUMENT_DIR ?? path.join(dataDir, 'documents')),
     rateLimitPerMinute: wholeNumber(env, 'RATE_LIMIT_PER_MINUTE', 6000),
-    // One core is the event loop's; PostgreSQL on the same machine wants its share of the rest.
-    validationThreads: wholeNumber(env, 'VALIDATION_THREADS', Math.max(1, Math.min(4, os.availableParallelism() - 1))),
+    // One core is the event loop's; PostgreSQL on the same machine wants its share of the rest. On
+    // one core a thread would only add the cost of handing the work over.
+    validationThreads: wholeNumber(env, 'VALIDATION_THREADS', Math.min(4, os.availableParallelism() - 1)),
   };
 }

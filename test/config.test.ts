@@ -14,7 +14,7 @@ test('numbers from the environment are read, and unset ones get their defaults',
   assert.equal(defaults.maxBodyBytes, 32 * 1024 * 1024);
   assert.equal(defaults.seedPersons, 2000);
   assert.equal(loadConfig({ DATABASE_URL: 'postgres://x/y' }).seedPersons, 0);
-  assert.equal(defaults.validationThreads, Math.max(1, Math.min(4, os.availableParallelism() - 1)));
+  assert.equal(defaults.validationThreads, Math.min(4, os.availableParallelism() - 1));
   const set = loadConfig({ PORT: '9090', VALIDATION_THREADS: '0', SEED_PERSONS: '10', RATE_LIMIT_PER_MINUTE: '0', MAX_BODY_BYTES: '1024', DOCUMENT_MAX_BYTES: '2048' });
   assert.deepEqual(
     [set.port, set.validationThreads, set.seedPersons, set.rateLimitPerMinute, set.maxBodyBytes, set.documentMaxBytes],
