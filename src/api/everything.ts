@@ -29,7 +29,9 @@ export async function everything(ctx: ServerContext, patientId: string, request:
   const cursor = one('_cursor');
   const after = cursor === undefined ? 0 : Number(cursor);
   if (!Number.isInteger(after) || after < 0) throw badRequest('invalid-cursor', '_cursor is not a valid paging cursor', '_cursor');
-  const care = careDates(one('start'), one('end'));
+  const start = one('start');
+  const end = one('end');
+  const care = careDates(start, end);
   const types = q._type === undefined ? undefined : [q._type].flat().flatMap((v) => v.split(',')).map((t) => t.trim());
   for (const t of types ?? []) if (!isResourceType(t)) throw badRequest('unknown-resource-type', `_type: unknown resource type ${JSON.stringify(t)}`, '_type');
   const since = parseInstant('_since', one('_since'));
@@ -48,7 +50,8 @@ export async function everything(ctx: ServerContext, patientId: string, request:
   const kept = [
     ...(types ? [['_type', types.join(',')]] : []),
     ...(since ? [['_since', since]] : []),
-    ...(['start', 'end'] as const).flatMap((name) => (one(name) === undefined ? [] : [[name, one(name)!]])),
+    ...(start === undefined ? [] : [['start', start]]),
+    ...(end === undefined ? [] : [['end', end]]),
   ];
   const linkTo = (pairs: string[][]) => `${self}?${new URLSearchParams([...kept, ...pairs]).toString()}`;
   if (count === 0) {

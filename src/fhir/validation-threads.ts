@@ -41,8 +41,6 @@ interface Thread {
   ready: boolean;
   /** Resolves when the thread has loaded its definitions, or has failed. */
   settled: Promise<void>;
-  /** Resources sent and not answered: new work goes to the least loaded thread. */
-  load: number;
   pending: Map<number, { resolve: (issues: OperationOutcomeIssue[][]) => void; reject: (err: Error) => void; size: number }>;
 }
 
@@ -69,7 +67,7 @@ function startThread(): Thread {
     { eval: true }
   );
   let settle!: () => void;
-  const t: Thread = { worker, ready: false, settled: new Promise((resolve) => (settle = resolve)), load: 0, pending: new Map() };
+  const t: Thread = { worker, ready: false, settled: new Promise((resolve) => (settle = resolve)), pending: new Map() };
   for (const [owner, profiles] of owners) for (const sd of profiles.values()) worker.postMessage({ kind: 'add-profile', owner, sd } satisfies ToWorker);
   worker.on('message', (m: FromWorker) => {
     if (m.kind === 'ready') {
@@ -80,7 +78,6 @@ function startThread(): Thread {
     const p = t.pending.get(m.id);
     if (!p) return;
     t.pending.delete(m.id);
-    t.load -= p.size;
     if (t.pending.size === 0) worker.unref();
     if (m.issues) p.resolve(m.issues);
     else p.reject(new Error(m.error));
@@ -110,6 +107,13 @@ function startThread(): Thread {
   return t;
 }
 
+/** Resources sent to a thread and not answered: new work goes to the least loaded thread. */
+function loadOf(t: Thread): number {
+  let n = 0;
+  for (const p of t.pending.values()) n += p.size;
+  return n;
+}
+
 function broadcast(msg: ToWorker): void {
   for (const t of threads) t.worker.postMessage(msg);
 }
@@ -124,7 +128,6 @@ function onThread(t: Thread, owner: number, resources: Resource[]): Promise<Oper
     // while it waits for the answer, and the process would end with the transaction half done.
     if (t.pending.size === 0) t.worker.ref();
     t.pending.set(id, { resolve, reject, size: resources.length });
-    t.load += resources.length;
     t.worker.postMessage({ kind: 'validate', id, owner, text } satisfies ToWorker);
   });
 }
@@ -172,7 +175,7 @@ export function validationThreads(validator: Validator, count: number): Threaded
       if (count < 1 || closed || unavailable || resources.length < MIN_OFFLOAD) return here(resources);
       if (threads.length === 0 && (validatedHere += resources.length) <= START_AFTER) return here(resources);
       while (threads.length < count) threads.push(startThread());
-      const ready = threads.filter((t) => t.ready).sort((a, b) => a.load - b.load);
+      const ready = threads.filter((t) => t.ready).sort((a, b) => loadOf(a) - loadOf(b));
       if (ready.length === 0) return here(resources);
       const parts = Math.max(1, Math.min(ready.length, count, Math.floor(resources.length / MIN_PART)));
       const size = Math.ceil(resources.length / parts);
