@@ -417,17 +417,22 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
       if (guard) stored = guard(stored, 'create', compartment);
       return { r: stored, compartment, content: stringifyFhirJson(stored) };
     });
-    // One statement for both tables, the rows as one JSON parameter (encoded natively by
-    // JSON.stringify rather than escaped element by element as array literals), read as jsonb:
-    // parsed once, where json re-lexes the row, content included, for every ->>.
+    // One statement for both tables. Each resource's text is a parameter of its own, sent as it
+    // is: as an element of one JSON parameter it was escaped by JSON.stringify and parsed again
+    // by PostgreSQL's jsonb input (the statement took ~15 % longer per resource that way).
+    // INSERT_CHUNK rows make 4,002 parameters, well within the protocol's 65,535.
+    const params: unknown[] = [ts, method];
+    const values = fresh.map((f) => {
+      const n = params.push(f.r.resourceType, f.r.id, f.compartment, f.content);
+      return `($${n - 3}, $${n - 2}, $${n - 1}, $${n})`;
+    });
     const rows = await tx.query<{ rid: number; type: string; id: string }>(
-      `with u as (select x ->> 0 as t, x ->> 1 as i, x ->> 2 as c, x ->> 3 as content from jsonb_array_elements($1::jsonb) x),
-       ins as (insert into resource (type, id, version, compartment, last_updated, content)
-               select t, i, 1, c, $2::timestamptz, content from u returning rid, type, id, compartment, content),
+      `with ins as (insert into resource (type, id, version, compartment, last_updated, content)
+               select t, i, 1, c, $1::timestamptz, content from (values ${values.join(', ')}) u (t, i, c, content) returning rid, type, id, compartment, content),
        h as (insert into resource_history (rid, version, type, id, compartment, last_updated, deleted, method, content)
-             select rid, 1, type, id, compartment, $2::timestamptz, false, $3, content from ins)
+             select rid, 1, type, id, compartment, $1::timestamptz, false, $2, content from ins)
        select rid, type, id from ins`,
-      [JSON.stringify(fresh.map((f) => [f.r.resourceType, f.r.id, f.compartment, f.content])), ts, method]
+      params
     );
     const ridOf = new Map(rows.map((row) => [`${row.type}/${row.id}`, Number(row.rid)]));
     const rids = fresh.map((f) => ridOf.get(`${f.r.resourceType}/${f.r.id}`)!);
