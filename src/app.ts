@@ -12,6 +12,7 @@ import { registerSearchParameter } from './fhir/search-parameters.ts';
 import { loadCustomSearchParameters } from './store/search/reindex.ts';
 import type { DevAuthority } from './access/dev-authority.ts';
 import { SERVICE_MODULES } from './services/index.ts';
+import { takeTurns } from './event-loop.ts';
 
 export interface Platform {
   config: Config;
@@ -46,7 +47,16 @@ export async function createPlatform(
     hasErrors(base) ? base : [...base, ...checkNorwegianIdentifiers(r, { testData: config.testData }), ...SERVICE_MODULES.flatMap((m) => m.validate?.(r) ?? [])];
   const repo = await createRepository(db, {
     validate: (r) => beyondR4(r, validator.validate(r)),
-    validateMany: async (rs) => (await validator.validateMany(rs)).map((base, i) => beyondR4(rs[i], base)),
+    validateMany: async (rs) => {
+      const base = await validator.validateMany(rs);
+      const issues: OperationOutcomeIssue[][] = [];
+      for (let i = 0; i < rs.length; i++) {
+        // Thousands of resources at once: other requests take turns (validationThreads does too).
+        if (i > 0 && i % 1000 === 0) await takeTurns();
+        issues.push(beyondR4(rs[i], base[i]));
+      }
+      return issues;
+    },
     clock: o.clock,
     // Registered only once committed: a rolled-back write must leave no parameter or profile behind.
     afterWrite: async (tx, r, method) => {

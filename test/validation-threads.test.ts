@@ -32,6 +32,21 @@ const invalid: Resource[] = [
 const threaded = validationThreads(createValidator(), 1);
 after(() => threaded.close());
 
+// First in this file: the process has no thread yet, so the call starts one and is validated here,
+// a slice at a time, until the thread has loaded (it usually takes the last parts).
+test('a large call made before a thread is ready lets timers run between its slices, and keeps its verdicts in order', async () => {
+  // More than a process validates before it starts threads (2,000), and longer than one takes to load.
+  const many = Array.from({ length: 24 }, () => [...examples, ...invalid]).flat();
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 1);
+  const verdicts = await threaded.validateMany(many);
+  clearInterval(timer);
+  assert.ok(ticks > 0, 'timers ran between the slices');
+  assert.equal(verdicts.length, many.length);
+  const once = [...examples, ...invalid].map((r) => threaded.validate(r));
+  for (const [i, r] of many.entries()) assert.deepEqual(verdicts[i], once[i % once.length], `${r.resourceType}/${r.id ?? i}`);
+});
+
 test('many resources validated on a thread get the verdicts the event loop gives, in order', async () => {
   await threaded.ready();
   const all = [...examples.slice(0, 40), ...invalid, ...examples.slice(40)];
@@ -42,19 +57,21 @@ test('many resources validated on a thread get the verdicts the event loop gives
   for (const [i, r] of all.entries()) assert.deepEqual(onThread[i], threaded.validate(r), `${r.resourceType}/${r.id ?? i}`);
 });
 
-test('the event loop keeps running while a thread validates', async () => {
+test('the event loop keeps running while many resources are validated, on a thread or here', async () => {
   await threaded.ready();
+  const many = [...examples, ...examples, ...examples]; // more than a slice
   const ticksDuring = async (validateMany: (rs: Resource[]) => Promise<unknown>) => {
     let ticks = 0;
     const timer = setInterval(() => ticks++, 1);
-    await validateMany([...examples, ...examples]);
+    await validateMany(many);
     clearInterval(timer);
     return ticks;
   };
   assert.ok((await ticksDuring((rs) => threaded.validateMany(rs))) > 0, 'timers ran during validation on a thread');
-  // The same work on the event loop holds every timer until it is done.
+  // Without threads, in slices with the event loop's turns between them.
   const here = validationThreads(createValidator(), 0);
-  assert.equal(await ticksDuring((rs) => here.validateMany(rs)), 0);
+  assert.ok((await ticksDuring((rs) => here.validateMany(rs))) > 0, 'timers ran between the slices');
+  assert.deepEqual(await here.validateMany(many), many.map((r) => here.validate(r)));
   here.close();
 });
 

@@ -11,6 +11,7 @@ import { notModified, requestErrorOf, type PreferReturn } from './http.ts';
 import { isJsonObject, references, rewriteLinks } from '../fhir/json.ts';
 import { cloneFhirJson } from '../fhir/json-decimals.ts';
 import { isResourceType } from '../fhir/resource-types.ts';
+import { takeTurns } from '../event-loop.ts';
 
 type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -51,6 +52,9 @@ export function checkEntries(bundle: Bundle): void {
 function checkEntryList(bundle: Bundle): void {
   if (bundle.entry !== undefined && !Array.isArray(bundle.entry)) throw badRequest('invalid-bundle', 'Bundle.entry must be an array', 'Bundle.entry');
 }
+
+/** A transaction lets other requests in after this many entries of its own work on the event loop. */
+const TURN_ENTRIES = 500;
 
 const REQUEST_STRINGS = ['method', 'url', 'ifNoneExist', 'ifMatch', 'ifNoneMatch', 'ifModifiedSince'] as const;
 
@@ -228,7 +232,10 @@ async function processTransaction(ctx: ServerContext, bundle: Bundle, access?: R
       // Rewrite references (urn:uuid: placeholders and conditional references, Type?criteria) and
       // the other links that name entries by fullUrl.
       const resources: Resource[] = [];
-      for (const p of entries) {
+      for (const [n, p] of entries.entries()) {
+        // Thousands of entries whose references resolve without the database would otherwise hold
+        // every other request until the last is done.
+        if (n > 0 && n % TURN_ENTRIES === 0) await takeTurns();
         const r = p.entry.resource;
         if (!r || !['POST', 'PUT'].includes(p.method)) continue;
         // The parsed request body is this request's own: its references are rewritten in place
