@@ -405,6 +405,7 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
    * and history rows and one for the index, since bulk loading is dominated by round trips otherwise.
    */
   async function insertNew(tx: Queryable, resources: Resource[], method: Method, now: Date, guard?: WriteGuard): Promise<Resource[]> {
+    if (resources.length === 0) return []; // an empty VALUES list is a syntax error
     if (resources.length > INSERT_CHUNK) {
       const stored: Resource[] = [];
       for (let i = 0; i < resources.length; i += INSERT_CHUNK) stored.push(...(await insertNew(tx, resources.slice(i, i + INSERT_CHUNK), method, now, guard)));
