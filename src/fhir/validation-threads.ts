@@ -216,9 +216,12 @@ export function validationThreads(validator: Validator, count: number): Threaded
           await takeTurns();
           sentSinceTurn = 0;
         }
-        // Spread over the ready threads, in parts of MIN_PART to MAX_PART resources.
-        const share = Math.ceil((resources.length - at) / Math.min(ready.length, count));
-        const part = resources.slice(at, at + Math.min(MAX_PART, Math.max(MIN_PART, share)));
+        // Spread over the ready threads, in parts of MIN_PART to MAX_PART resources (a rest
+        // smaller than MIN_PART goes along with the part before it).
+        const left = resources.length - at;
+        let size = Math.min(MAX_PART, Math.max(MIN_PART, Math.ceil(left / Math.min(ready.length, count))));
+        if (left - size < MIN_PART) size = left;
+        const part = resources.slice(at, at + size);
         const from = at;
         at += part.length;
         sentSinceTurn += part.length;
