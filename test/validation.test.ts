@@ -53,6 +53,14 @@ test('bad datatype values: impossible dates, a wrong JSON type, a time without a
   assertIssue(errors({ resourceType: 'Patient', active: 'true' }), 'datatype-json', 'Patient.active');
   assertIssue(errors({ resourceType: 'Patient', multipleBirthInteger: 2 ** 31 }), 'datatype-value', 'Patient.multipleBirth');
   assert.deepEqual(errors({ resourceType: 'Patient', multipleBirthInteger: 2 ** 31 - 1 }), []);
+  // Numbers outside their type: a fraction for an integer, 0 for a positiveInt, a negative unsignedInt.
+  assertIssue(errors({ resourceType: 'Patient', multipleBirthInteger: 1.5 }), 'datatype-value', 'Patient.multipleBirth');
+  const series = (number: number) => ({ resourceType: 'ImagingStudy', status: 'available', subject: { reference: 'Patient/p' }, series: [{ uid: '1.2', number, modality: { code: 'CT' } }] });
+  assertIssue(errors(series(-1)), 'datatype-value', 'ImagingStudy.series[0].number');
+  assert.deepEqual(errors(series(0)), []);
+  const dose = (doseNumberPositiveInt: number) => ({ resourceType: 'Immunization', status: 'completed', vaccineCode: { text: 'x' }, patient: { reference: 'Patient/p' }, occurrenceString: 'x', protocolApplied: [{ doseNumberPositiveInt }] });
+  assertIssue(errors(dose(0)), 'datatype-value', 'Immunization.protocolApplied[0].doseNumber');
+  assert.deepEqual(errors(dose(1)), []);
   // R4: "If hours and minutes are specified, a time zone SHALL be populated".
   assertIssue(
     errors({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, effectiveDateTime: '2020-02-03T10:00:00' }),

@@ -1,12 +1,12 @@
-import { getAllDataTypes, getDataType, loadDataType, OperationOutcomeError, tryGetDataType, tryGetProfile, validateTypedValue, validationRegexes } from '@medplum/core';
+import { getAllDataTypes, getDataType, loadDataType, OperationOutcomeError, tryGetDataType, tryGetProfile, validateTypedValue } from '@medplum/core';
 import type { InternalSchemaElement, InternalTypeSchema, TypedValue } from '@medplum/core';
-import type { Coding, OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
+import type { OperationOutcomeIssue, Resource, StructureDefinition } from '@medplum/fhirtypes';
 import { FhirError, issue } from './outcome.ts';
 import { isResourceType } from './resource-types.ts';
-import { validateTypedValueFast } from './schema-validation.ts';
-import { narrativeIssues } from './narrative.ts';
-import { codeInExpansion, loadBaseDefinitions, prepareProfile, ValueSetIndex } from './profiles.ts';
-import type { Expansion } from './profiles.ts';
+import { NOISE_REFERENCE_WARNING, validateTypedValueFast } from './schema-validation.ts';
+import { isCleanResource } from './clean-check.ts';
+import { loadBaseDefinitions, prepareProfile, ValueSetIndex } from './profiles.ts';
+import { hasValueChecks, valueIssues } from './value-checks.ts';
 
 export interface Validator {
   /**
@@ -46,7 +46,8 @@ export interface ValidatorOptions {
 let r4ValueSets: ValueSetIndex | undefined;
 
 export function createValidator(options: ValidatorOptions = {}): Validator {
-  const structural = options.engine === 'library' ? libraryValidate : validateTypedValueFast;
+  const library = options.engine === 'library';
+  const structural = library ? libraryValidate : validateTypedValueFast;
   loadBaseDefinitions();
   r4ValueSets ??= ValueSetIndex.r4();
   const valueSets = r4ValueSets;
@@ -58,6 +59,10 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
       const notAResource = checkResourceType(resource);
       if (notAResource) {
         return [notAResource];
+      }
+      // Most resources have no issue at all; the full path below runs for the rest, and finds and words what is wrong.
+      if (!library && isCleanResource(resource, valueSets)) {
+        return [];
       }
       const largeBinaries = new Set<string>();
       const issues = [...bindingAndValueIssues(resource, undefined, valueSets, largeBinaries), ...libraryIssues(structural, resource, undefined, largeBinaries)];
@@ -220,7 +225,7 @@ function judgeableSlice(i: OperationOutcomeIssue, profileUrl: string | undefined
  * absolute URLs (both valid R4 references, and what transaction bundles use) come out as wrong-type warnings.
  */
 function isNoiseIssue(raw: OperationOutcomeIssue): boolean {
-  return raw.severity === 'warning' && /^Invalid reference: got "[^"]*[:.]/.test(raw.details?.text ?? '');
+  return raw.severity === 'warning' && NOISE_REFERENCE_WARNING.test(raw.details?.text ?? '');
 }
 
 const LIBRARY_MESSAGES: [RegExp, OperationOutcomeIssue['code'], string, OperationOutcomeIssue['severity']?][] = [
@@ -287,27 +292,8 @@ function bindingAndValueIssues(resource: Resource, profileUrl: string | undefine
   const schema = profileUrl ? tryGetProfile(profileUrl) : tryGetDataType(resource.resourceType);
   if (schema) {
     walk(resource as unknown as Record<string, unknown>, schema, resource.resourceType, profileUrl, (element, typeCode, value, path) => {
-      const valueSetUrl = element.binding?.strength === 'required' ? element.binding.valueSet : undefined;
-      const expansion = valueSetUrl ? valueSets.expand(valueSetUrl) : undefined;
-      if (expansion) {
-        const problem = bindingProblem(typeCode, value, expansion);
-        if (problem) {
-          issues.push(issue('code-invalid', 'binding-required', `${problem} is not in the required value set ${valueSetUrl}`, path));
-        }
-      }
-      if (INTEGER_TYPES.has(typeCode) && typeof value === 'number' && (value > 2147483647 || value < -2147483648)) {
-        issues.push(issue('value', 'datatype-value', `Invalid ${typeCode}: ${value} is outside the 32-bit range R4 allows`, path));
-      }
-      if (typeCode === 'base64Binary' && typeof value === 'string' && value.length > 1024 * 1024) {
-        largeBinaries.add(path);
-        if (!validationRegexes.base64Binary.test(value)) {
-          issues.push(issue('value', 'datatype-value', 'Invalid base64Binary format', path));
-        }
-      }
-      if (DATE_TYPES.has(typeCode) && typeof value === 'string' && !isCalendarDate(value)) {
-        issues.push(issue('value', 'datatype-value', `Invalid ${typeCode}: ${value} is not a calendar date`, path));
-      }
-      if (typeCode === 'xhtml' && typeof value === 'string') issues.push(...narrativeIssues(value, path));
+      if (typeCode === 'base64Binary' && typeof value === 'string' && value.length > 1024 * 1024) largeBinaries.add(path);
+      valueIssues(element, typeCode, value, path, valueSets, issues);
     }, (path) => {
       // http://hl7.org/fhir/R4/json.html: an element without values is left out; the library lets `[]` and most `{}` through.
       issues.push(issue('structure', 'empty-value', `${path} is empty; an element without a value or children is left out`, path));
@@ -370,11 +356,6 @@ function isEmptyObject(value: object): boolean {
   return true;
 }
 
-const INTEGER_TYPES_LIST = ['integer', 'positiveInt', 'unsignedInt'];
-const DATE_TYPES_LIST = ['date', 'dateTime', 'instant'];
-const INTEGER_TYPES = new Set(INTEGER_TYPES_LIST);
-const DATE_TYPES = new Set(DATE_TYPES_LIST);
-
 interface KeyHit {
   name: string; // the FHIRPath name: `value` for `valueQuantity`
   element: InternalSchemaElement;
@@ -383,11 +364,8 @@ interface KeyHit {
   checked: boolean;
 }
 
-const CHECKED_TYPES = new Set(['base64Binary', 'xhtml', ...INTEGER_TYPES_LIST, ...DATE_TYPES_LIST]);
-
 function keyHit(name: string, element: InternalSchemaElement, typeCode: string): KeyHit {
-  const checked = CHECKED_TYPES.has(typeCode) || element.binding?.strength === 'required';
-  return { name, element, typeCode, checked };
+  return { name, element, typeCode, checked: hasValueChecks(element, typeCode) };
 }
 
 const keyIndexes = new WeakMap<InternalTypeSchema, Map<string, KeyHit>>();
@@ -413,47 +391,4 @@ function keyIndex(schema: InternalTypeSchema): Map<string, KeyHit> {
     keyIndexes.set(schema, index);
   }
   return index;
-}
-
-/** The offending code as text, or undefined when the value conforms (or cannot be judged). */
-function bindingProblem(typeCode: string, value: unknown, expansion: Expansion): string | undefined {
-  switch (typeCode) {
-    case 'code': {
-      const code = String(value);
-      return codeInExpansion(expansion, code) ? undefined : `Code '${code}'`;
-    }
-    case 'Coding': {
-      const coding = value as Coding;
-      if (coding.code === undefined) {
-        return undefined;
-      }
-      return codeInExpansion(expansion, coding.code, coding.system) ? undefined : `Code '${coding.system ?? ''}#${coding.code}'`;
-    }
-    case 'CodeableConcept': {
-      // Malformed codings (not an array, null entries) are the structural checks' to report, not a reason to throw.
-      const list = (value as { coding?: unknown }).coding;
-      const codings = (Array.isArray(list) ? list : []).filter((c): c is Coding => typeof c === 'object' && c !== null && c.code !== undefined);
-      if (codings.length === 0 || codings.some((c) => codeInExpansion(expansion, c.code as string, c.system))) {
-        return undefined;
-      }
-      return `None of the codes ${codings.map((c) => `'${c.system ?? ''}#${c.code}'`).join(', ')}`;
-    }
-    default:
-      return undefined;
-  }
-}
-
-
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/** The format regexes allow e.g. 2021-02-30; only a full date needs this check. */
-function isCalendarDate(text: string): boolean {
-  const match = /^(\d{4})-(\d{2})-(\d{2})/.exec(text);
-  if (!match) {
-    return true;
-  }
-  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  const max = month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1];
-  return max === undefined || day <= max;
 }
