@@ -57,16 +57,20 @@ export async function writeSearchIndex(tx: Queryable, entries: IndexEntry[], opt
   const params: string[] = [];
   for (const key of Object.keys(TABLES) as (keyof ExtractedRows)[]) {
     const { table, columns } = TABLES[key];
-    // Rows as arrays, the parameter made by one JSON.stringify per table. Within one resource the
-    // same value reached by two paths (a display equal to the text) is indexed once.
-    const out: unknown[][] = [];
+    // Each resource's rows as one group, [rid, compartment, [row, ...]], a row an array of its
+    // values, the parameter made by one JSON.stringify per table: rid and compartment once per
+    // resource rather than once per row (a Synthea load's index JSON was larger than its
+    // resources' own, two fifths of it compartment ids). Within one resource the same value
+    // reached by two paths (a display equal to the text) is indexed once.
+    const groups: unknown[][] = [];
     for (const { e, rows } of extracted) {
       const list = rows[key] as unknown as Record<string, unknown>[];
-      const first = out.length;
+      if (!list.length) continue;
+      const out: unknown[][] = [];
       // A CodeSystem's thousands of codes are compared through a set, a handful of rows one by one.
       const seen = list.length > 16 ? new Set<string>() : undefined;
       for (const row of list) {
-        const values: unknown[] = [e.rid, e.compartment];
+        const values: unknown[] = [];
         for (const [c] of columns) {
           const v = row[c];
           values.push(v instanceof Date ? v.toISOString() : (v ?? null));
@@ -75,29 +79,29 @@ export async function writeSearchIndex(tx: Queryable, entries: IndexEntry[], opt
           const json = JSON.stringify(values);
           if (seen.has(json)) continue;
           seen.add(json);
-        } else if (indexedAlready(out, first, values)) continue;
+        } else if (indexedAlready(out, values)) continue;
         out.push(values);
       }
+      groups.push([e.rid, e.compartment, out]);
     }
-    if (!out.length) continue;
-    params.push(JSON.stringify(out));
+    if (!groups.length) continue;
+    params.push(JSON.stringify(groups));
     const names = ['rid', 'compartment', ...columns.map(([c]) => c)];
-    // Row arrays rather than objects: half the JSON; ->> n reads element n as text, cast per column.
-    // jsonb, not json: it is parsed once, where json re-lexed a row for every ->> (a fifth of
-    // PostgreSQL's CPU in the ingest bench).
-    const types = ['bigint', 'text', ...columns.map(([, t]) => t)];
-    const select = names.map((_, i) => `(x ->> ${i})::${types[i]}`).join(', ');
-    ctes.push(`i_${key} as (insert into ${table} (${names.join(', ')}) select ${select} from jsonb_array_elements($${params.length}::jsonb) x)`);
+    // ->> n reads element n as text, cast per column. jsonb, not json: it is parsed once, where
+    // json re-lexed a row for every ->> (a fifth of PostgreSQL's CPU in the ingest bench).
+    const select = ['(g ->> 0)::bigint', 'g ->> 1', ...columns.map(([, t], i) => `(x ->> ${i})::${t}`)].join(', ');
+    ctes.push(
+      `i_${key} as (insert into ${table} (${names.join(', ')}) select ${select} from jsonb_array_elements($${params.length}::jsonb) g cross join lateral jsonb_array_elements(g -> 2) x)`
+    );
   }
   if (!ctes.length) return;
   await tx.query(`with ${ctes.join(', ')} select 1`, params);
 }
 
-/** Whether rows[first..] holds a row equal to `values` (a few rows of one resource). */
-function indexedAlready(rows: unknown[][], first: number, values: unknown[]): boolean {
-  for (let i = first; i < rows.length; i++) {
-    const row = rows[i];
-    let k = 2; // rid and compartment are the same for all of them
+/** Whether `rows` (a few rows of one resource) holds a row equal to `values`. */
+function indexedAlready(rows: unknown[][], values: unknown[]): boolean {
+  for (const row of rows) {
+    let k = 0;
     while (k < values.length && row[k] === values[k]) k++;
     if (k === values.length) return true;
   }
