@@ -347,6 +347,8 @@ test('bad input gets an OperationOutcome with a stable code and path, never a 50
     ['/Patient/x/$foo', { method: 'GET' }, 404, 'unknown-operation'],
     ['/Patient/%00', { method: 'GET' }, 404, 'not-found'],
     ['/Patient?name=%00', { method: 'GET' }, 400, 'invalid-value'],
+    // A uri may hold any non-space character by R4's regex, NUL included, which PostgreSQL's text cannot.
+    ['/Patient', { method: 'POST', body: patient({ identifier: [{ system: 'urn:x\u0000y', value: '1' }] }) }, 400, 'invalid-value'],
     ['/Patient', { method: 'POST', body: `{"resourceType":"Patient","extension":[${'{"url":"http://x","extension":['.repeat(20_000)}${']}'.repeat(20_000)}]}` }, 400, 'too-deep'],
     ['/Patient/patchable', { method: 'PATCH', body: { resourceType: 'Parameters', parameter: 'x' } }, 400, 'patch-invalid'],
     ['/Patient/$validate', { method: 'POST', body: { resourceType: 'Parameters', parameter: 'x' } }, 400, 'invalid-parameters'],

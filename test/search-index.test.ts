@@ -125,6 +125,15 @@ describe('index tables', () => {
     assert.deepEqual(rows.map((r) => [Number(r.rid), Number(r.value)]), entries.map((e, i) => [e.rid, i]));
   });
 
+  test('values with tabs, line breaks and backslashes, and the text \\N, are stored as they are, not as separators or null', async () => {
+    const awkward = ['tab\there', 'two\nlines', 'cr\rhere', 'back\\slash', '\\N', 'end\\'];
+    const patient = { resourceType: 'Patient', id: 'p2', name: awkward.map((family) => ({ family })) } as Resource;
+    await db.transaction((tx) => writeSearchIndex(tx, [{ rid: 102, type: 'Patient', compartment: 'p\t2', resource: patient }]));
+    const rows = await db.query<{ value: string; compartment: string }>(`select value, compartment from sp_string where rid = 102 and p = 'Patient.family'`);
+    assert.deepEqual(rows.map((r) => r.value).sort(), [...awkward].sort());
+    assert.ok(rows.every((r) => r.compartment === 'p\t2'));
+  });
+
   test('a custom SearchParameter is indexed for new writes', async () => {
     registerSearchParameter({
       resourceType: 'SearchParameter',

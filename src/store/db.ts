@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
+import { finished } from 'node:stream/promises';
 import pg from 'pg';
+import { from as copyFromStdin } from 'pg-copy-streams';
 import { PGlite } from '@electric-sql/pglite';
 import { badRequest, conflict, FhirError, issue } from '../fhir/outcome.ts';
 import { wholeNumber } from '../config.ts';
@@ -8,7 +10,22 @@ import { wholeNumber } from '../config.ts';
 /** Something SQL can be sent to: the database itself or an open transaction. */
 export interface Queryable {
   query<R = any>(sql: string, params?: unknown[]): Promise<R[]>;
+  /**
+   * Appends rows to a table with COPY, PostgreSQL's bulk input: `rows` in COPY's text format, a
+   * line per row, values separated by tabs (copyValue encodes one).
+   */
+  copyFrom(table: string, columns: string[], rows: string): Promise<void>;
 }
+
+/** A value as COPY's text format has it: `\N` for null, and backslash, tab, newline and carriage return escaped. */
+export function copyValue(v: string | number | null): string {
+  if (v === null) return '\\N';
+  const s = String(v);
+  return /[\\\t\n\r]/.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]) : s;
+}
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+const copyStatement = (table: string, columns: string[]) => `copy ${table} (${columns.join(', ')}) from stdin`;
 
 /**
  * The one database interface the platform uses. Both drivers speak the same SQL dialect
@@ -111,11 +128,19 @@ export async function openPostgres(url: string, schema?: string): Promise<Db> {
     async query(sql, params) {
       return run(pool, sql, params);
     },
+    async copyFrom(table, columns, rows) {
+      const client = await pool.connect();
+      try {
+        await copyRows(client, table, columns, rows);
+      } finally {
+        client.release();
+      }
+    },
     async transaction(fn) {
       const client = await pool.connect();
       try {
         await client.query('begin');
-        const tx: Queryable = { query: (sql, params) => run(client, sql, params) };
+        const tx: Queryable = { query: (sql, params) => run(client, sql, params), copyFrom: (table, columns, rows) => copyRows(client, table, columns, rows) };
         const result = await fn(tx);
         await client.query('commit');
         return result;
@@ -135,6 +160,12 @@ export async function openPostgres(url: string, schema?: string): Promise<Db> {
   };
 }
 
+async function copyRows(client: pg.PoolClient, table: string, columns: string[], rows: string): Promise<void> {
+  const stream = client.query(copyFromStdin(copyStatement(table, columns)));
+  stream.end(rows);
+  await finished(stream);
+}
+
 /**
  * Embedded PostgreSQL in a data folder; `undefined` keeps it in memory (tests). `from`, a dump of
  * another PGlite database (`dumpDataDir`), starts it as a copy of that one instead of empty.
@@ -143,6 +174,9 @@ export async function openPglite(dataDir?: string, from?: Blob): Promise<Db> {
   if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
   return pgliteDb(await PGlite.create({ ...(dataDir && { dataDir: `file://${dataDir}` }), ...(from && { loadDataDir: from }) }));
 }
+
+/** PGlite reads COPY's input from a file it is handed as a Blob. */
+const pgliteCopy = (table: string, columns: string[]) => `copy ${table} (${columns.join(', ')}) from '/dev/blob'`;
 
 /** A PGlite database as a Db. */
 export function pgliteDb(db: PGlite): Db {
@@ -153,8 +187,16 @@ export function pgliteDb(db: PGlite): Db {
     async query(sql, params) {
       return (await db.query(sql, params as any[])).rows as any[];
     },
+    async copyFrom(table, columns, rows) {
+      await db.query(pgliteCopy(table, columns), [], { blob: new Blob([rows]) });
+    },
     async transaction(fn) {
-      return db.transaction(async (t) => fn({ query: async (sql, params) => (await t.query(sql, params as any[])).rows as any[] }));
+      return db.transaction(async (t) =>
+        fn({
+          query: async (sql, params) => (await t.query(sql, params as any[])).rows as any[],
+          copyFrom: async (table, columns, rows) => void (await t.query(pgliteCopy(table, columns), [], { blob: new Blob([rows]) })),
+        })
+      );
     },
     async exec(sql) {
       await db.exec(sql);
