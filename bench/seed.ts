@@ -18,7 +18,7 @@ import { printSummary, seedWithProgress, type SeedOptions } from '../src/cli/see
 import { migrate } from '../src/store/migrate.ts';
 import { createRepository } from '../src/store/repository.ts';
 import { createValidator } from '../src/fhir/validation.ts';
-import { extractIndexRows } from '../src/store/search/extract.ts';
+import { emptyRows, extractIndexRows } from '../src/store/search/extract.ts';
 import { checkNorwegianIdentifiers } from '../src/registry/identifiers.ts';
 import { generatePopulation } from '../src/registry/generator.ts';
 
@@ -97,7 +97,7 @@ async function profileStages(persons: number) {
   const db = await openPostgres(url, schema);
   try {
     await migrate(db);
-    const bare = await createRepository(db, { indexer: { writeSearchIndex: async () => undefined, deleteSearchIndex: async () => undefined } });
+    const bare = await createRepository(db, { indexer: { writeSearchIndex: async () => undefined, deleteSearchIndex: async () => undefined, extract: emptyRows } });
     t = performance.now();
     for (const b of batches) await bare.putMany(b, { referentialIntegrity: false });
     console.log(`putMany without validation or search index (resource + history rows): ${ms(t)} (${perResource(t)})`);

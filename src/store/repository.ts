@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { isWriteConflict, prepared, type Db, type Queryable } from './db.ts';
 import { and, run, sql, raw, type Sql } from './sql.ts';
-import { deleteSearchIndex, writeSearchIndex } from './search-index.ts';
+import { deleteSearchIndex, writeSearchIndex, type IndexEntry } from './search-index.ts';
+import { extractIndexRows, type ExtractedRows } from './search/extract.ts';
 import { findMatches } from './search/index.ts';
 import { FhirError, badRequest, conflict, gone, issue, notFound, preconditionFailed, unprocessable } from '../fhir/outcome.ts';
 import { patientCompartmentOf } from '../fhir/compartment.ts';
@@ -30,7 +31,9 @@ export interface WriteResult {
 
 export interface SearchIndexer {
   /** `fresh`: the rows were just inserted, so there are no old index rows to delete. */
-  writeSearchIndex(tx: Queryable, entries: { rid: number; type: string; compartment: string | null; resource: Resource }[], opts?: { fresh?: boolean }): Promise<void>;
+  writeSearchIndex(tx: Queryable, entries: IndexEntry[], opts?: { fresh?: boolean }): Promise<void>;
+  /** A resource's index rows, for writeSearchIndex (`rows`) when they can be had before the rid. */
+  extract(resource: Resource): ExtractedRows;
   deleteSearchIndex(tx: Queryable, rids: number[]): Promise<void>;
 }
 
@@ -248,7 +251,7 @@ export function parseIfMatch(value: string): number {
 export async function createRepository(db: Db, options: RepositoryOptions = {}): Promise<Repository> {
   const opts: RepositoryOptions = {
     referentialIntegrity: true,
-    indexer: { writeSearchIndex, deleteSearchIndex },
+    indexer: { writeSearchIndex, deleteSearchIndex, extract: extractIndexRows },
     findMatches: (tx, type, params, limit, visible) => findMatches(tx, type, params, limit, visible),
     ...options,
   };
@@ -402,7 +405,7 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
 
   /**
    * Inserts resources that are new (no stored row) as version 1: one statement for the resource
-   * and history rows and one for the index, since bulk loading is dominated by round trips otherwise.
+   * and history rows and a COPY per index table, since bulk loading is dominated by round trips otherwise.
    */
   async function insertNew(tx: Queryable, resources: Resource[], method: Method, now: Date, guard?: WriteGuard): Promise<Resource[]> {
     if (resources.length === 0) return []; // an empty VALUES list is a syntax error
@@ -427,7 +430,7 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
       const n = params.push(f.r.resourceType, f.r.id, f.compartment, f.content);
       return `($${n - 3}, $${n - 2}, $${n - 1}, $${n})`;
     });
-    const rows = await tx.query<{ rid: number; type: string; id: string }>(
+    const inserting = tx.query<{ rid: number; type: string; id: string }>(
       `with ins as (insert into resource (type, id, version, compartment, last_updated, content)
                select t, i, 1, c, $1::timestamptz, content from (values ${values.join(', ')}) u (t, i, c, content) returning rid, type, id, compartment, content),
        h as (insert into resource_history (rid, version, type, id, compartment, last_updated, deleted, method, content)
@@ -435,9 +438,16 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
        select rid, type, id from ins`,
       params
     );
+    // The index rows are extracted while PostgreSQL inserts the resources: the two overlap.
+    const extracted = fresh.map((f) => indexer.extract(f.r));
+    const rows = await inserting;
     const ridOf = new Map(rows.map((row) => [`${row.type}/${row.id}`, Number(row.rid)]));
     const rids = fresh.map((f) => ridOf.get(`${f.r.resourceType}/${f.r.id}`)!);
-    await indexer.writeSearchIndex(tx, fresh.map((f, i) => ({ rid: rids[i], type: f.r.resourceType, compartment: f.compartment, resource: f.r })), { fresh: true });
+    await indexer.writeSearchIndex(
+      tx,
+      fresh.map((f, i) => ({ rid: rids[i], type: f.r.resourceType, compartment: f.compartment, resource: f.r, rows: extracted[i] })),
+      { fresh: true }
+    );
     for (const f of fresh) {
       await opts.afterWrite?.(tx, f.r, method);
       committedLater.get(tx)?.push({ resource: f.r, method });

@@ -7,6 +7,8 @@ export interface IndexEntry {
   type: string;
   compartment: string | null;
   resource: Resource;
+  /** Its index rows, when extracted already (extractIndexRows). */
+  rows?: ExtractedRows;
 }
 
 /** Each index table and its value columns. */
@@ -35,7 +37,7 @@ export const INDEX_TABLES = Object.values(TABLES).map((t) => t.table);
 export async function writeSearchIndex(tx: Queryable, entries: IndexEntry[], opts: { fresh?: boolean } = {}): Promise<void> {
   if (!entries.length) return;
   if (!opts.fresh) await deleteSearchIndex(tx, entries.map((e) => e.rid));
-  const extracted = entries.map((e) => extractIndexRows(e.resource));
+  const extracted = entries.map((e) => e.rows ?? extractIndexRows(e.resource));
   for (const key of Object.keys(TABLES) as (keyof ExtractedRows)[]) {
     const { table, columns } = TABLES[key];
     let text = '';
