@@ -18,8 +18,8 @@ import type { ValueSetIndex } from './profiles.ts';
 /**
  * Whether a resource is sure to have no issues at all against the R4 base definitions: one pass over its JSON
  * keys, each looked up once. Most writes are of such resources, and for them validation.ts's full path (the
- * library's crawler rebuilt in schema-validation.ts, then a walk for the checks the library leaves out) cost
- * about twice as much, building a typed value and a path for every element.
+ * library's crawler rebuilt in schema-validation.ts, then a walk for the checks the library leaves out) costs
+ * three to four times as much, building a typed value and a path for every element.
  *
  * It answers `false` whenever that path could report anything (an error or a warning), and also for whatever it
  * does not decide itself: primitive extensions (`_birthDate`), values of unusual shape, empty values, unknown

@@ -438,6 +438,7 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
        select rid, type, id from ins`,
       params
     );
+    inserting.catch(() => undefined); // awaited below, unless extraction throws first
     // The index rows are extracted while PostgreSQL inserts the resources: the two overlap.
     const extracted = fresh.map((f) => indexer.extract(f.r));
     const rows = await inserting;
