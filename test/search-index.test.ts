@@ -134,6 +134,14 @@ describe('index tables', () => {
     assert.ok(rows.every((r) => r.compartment === 'p\t2'));
   });
 
+  test('COPY through the database itself appends all the rows, or none when one is refused', async () => {
+    const uris = async () => (await db.query<{ value: string }>(`select value from sp_uri where rid = 103 order by value`)).map((r) => r.value);
+    await db.copyFrom('sp_uri', ['rid', 'compartment', 'p', 'value'], '103\t\\N\tX.url\tu1\n103\t\\N\tX.url\tu2\n');
+    assert.deepEqual(await uris(), ['u1', 'u2']);
+    await assert.rejects(db.copyFrom('sp_uri', ['rid', 'compartment', 'p', 'value'], '103\t\\N\tX.url\tu3\nnot-a-rid\t\\N\tX.url\tu4\n'));
+    assert.deepEqual(await uris(), ['u1', 'u2']);
+  });
+
   test('a custom SearchParameter is indexed for new writes', async () => {
     registerSearchParameter({
       resourceType: 'SearchParameter',
