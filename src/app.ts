@@ -22,6 +22,9 @@ export interface Platform {
   close(): Promise<void>;
 }
 
+/** The identifier and service checks of a bulk write let other requests in after this many resources. */
+const CHECKS_PER_TURN = 1000;
+
 /**
  * The composition root: one database, one repository with validation and identifier checks on
  * every write, and the HTTP server on top. Profiles stored on the server are loaded at start and
@@ -52,7 +55,7 @@ export async function createPlatform(
       const issues: OperationOutcomeIssue[][] = [];
       for (let i = 0; i < rs.length; i++) {
         // Thousands of resources at once: other requests take turns (validationThreads does too).
-        if (i > 0 && i % 1000 === 0) await takeTurns();
+        if (i > 0 && i % CHECKS_PER_TURN === 0) await takeTurns();
         issues.push(beyondR4(rs[i], base[i]));
       }
       return issues;

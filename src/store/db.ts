@@ -25,7 +25,8 @@ export function copyValue(v: string | number | null): string {
 }
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
-const copyStatement = (table: string, columns: string[]) => `copy ${table} (${columns.join(', ')}) from stdin`;
+/** COPY into a table's columns from `source`: the client's stream (`stdin`) or, on PGlite, the Blob it is handed. */
+const copyStatement = (table: string, columns: string[], source: 'stdin' | "'/dev/blob'") => `copy ${table} (${columns.join(', ')}) from ${source}`;
 
 /**
  * The one database interface the platform uses. Both drivers speak the same SQL dialect
@@ -161,7 +162,7 @@ export async function openPostgres(url: string, schema?: string): Promise<Db> {
 }
 
 async function copyRows(client: pg.PoolClient, table: string, columns: string[], rows: string): Promise<void> {
-  const stream = client.query(copyFromStdin(copyStatement(table, columns)));
+  const stream = client.query(copyFromStdin(copyStatement(table, columns, 'stdin')));
   stream.end(rows);
   await finished(stream);
 }
@@ -175,8 +176,10 @@ export async function openPglite(dataDir?: string, from?: Blob): Promise<Db> {
   return pgliteDb(await PGlite.create({ ...(dataDir && { dataDir: `file://${dataDir}` }), ...(from && { loadDataDir: from }) }));
 }
 
-/** PGlite reads COPY's input from a file it is handed as a Blob. */
-const pgliteCopy = (table: string, columns: string[]) => `copy ${table} (${columns.join(', ')}) from '/dev/blob'`;
+/** COPY on PGlite, through the database or a transaction: it reads the input from a Blob it is handed. */
+async function pgliteCopyRows(q: Pick<PGlite, 'query'>, table: string, columns: string[], rows: string): Promise<void> {
+  await q.query(copyStatement(table, columns, "'/dev/blob'"), [], { blob: new Blob([rows]) });
+}
 
 /** A PGlite database as a Db. */
 export function pgliteDb(db: PGlite): Db {
@@ -187,14 +190,12 @@ export function pgliteDb(db: PGlite): Db {
     async query(sql, params) {
       return (await db.query(sql, params as any[])).rows as any[];
     },
-    async copyFrom(table, columns, rows) {
-      await db.query(pgliteCopy(table, columns), [], { blob: new Blob([rows]) });
-    },
+    copyFrom: (table, columns, rows) => pgliteCopyRows(db, table, columns, rows),
     async transaction(fn) {
       return db.transaction(async (t) =>
         fn({
           query: async (sql, params) => (await t.query(sql, params as any[])).rows as any[],
-          copyFrom: async (table, columns, rows) => void (await t.query(pgliteCopy(table, columns), [], { blob: new Blob([rows]) })),
+          copyFrom: (table, columns, rows) => pgliteCopyRows(t, table, columns, rows),
         })
       );
     },
