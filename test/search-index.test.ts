@@ -134,12 +134,31 @@ describe('index tables', () => {
     assert.ok(rows.every((r) => r.compartment === 'p\t2'));
   });
 
-  test('COPY through the database itself appends all the rows, or none when one is refused', async () => {
+  test('COPY through the database itself appends all the rows of every table, or none when one is refused', async () => {
     const uris = async () => (await db.query<{ value: string }>(`select value from sp_uri where rid = 103 order by value`)).map((r) => r.value);
-    await db.copyFrom('sp_uri', ['rid', 'compartment', 'p', 'value'], '103\t\\N\tX.url\tu1\n103\t\\N\tX.url\tu2\n');
-    assert.deepEqual(await uris(), ['u1', 'u2']);
-    await assert.rejects(db.copyFrom('sp_uri', ['rid', 'compartment', 'p', 'value'], '103\t\\N\tX.url\tu3\nnot-a-rid\t\\N\tX.url\tu4\n'));
-    assert.deepEqual(await uris(), ['u1', 'u2']);
+    const tokens = async () => (await db.query<{ code: string }>(`select code from sp_token where rid = 103 order by code`)).map((r) => r.code);
+    const uri = (rows: string) => ({ table: 'sp_uri', columns: ['rid', 'compartment', 'p', 'value'], rows });
+    const token = (rows: string) => ({ table: 'sp_token', columns: ['rid', 'compartment', 'p', 'system', 'code'], rows });
+    await db.copyFrom([uri('103\t\\N\tX.url\tu1\n103\t\\N\tX.url\tu2\n'), token('103\t\\N\tX.code\ts\tc1\n')]);
+    assert.deepEqual([await uris(), await tokens()], [['u1', 'u2'], ['c1']]);
+    // The second table's input is refused: the first's rows go too.
+    await assert.rejects(db.copyFrom([uri('103\t\\N\tX.url\tu3\n'), token('103\t\\N\tX.code\ts\tc2\nnot-a-rid\t\\N\tX.code\ts\tc3\n')]), /not-a-rid/);
+    assert.deepEqual([await uris(), await tokens()], [['u1', 'u2'], ['c1']]);
+  });
+
+  test('after a refused COPY the transaction goes on from a savepoint, on the same connection, and commits what follows', async () => {
+    const uri = (rows: string) => ({ table: 'sp_uri', columns: ['rid', 'compartment', 'p', 'value'], rows });
+    // The refused input is the first of three and the largest, so data is still arriving after the error.
+    const many = Array.from({ length: 20_000 }, (_, i) => `104\t\\N\tX.url\tmany${i}\n`).join('');
+    await db.transaction(async (tx) => {
+      await tx.query('savepoint before_copy');
+      await assert.rejects(tx.copyFrom([uri(`x\t\\N\tX.url\tbad\n${many}`), uri(many), uri('104\t\\N\tX.url\tlater\n')]), /"x"/);
+      await tx.query('rollback to savepoint before_copy');
+      await tx.copyFrom([uri('104\t\\N\tX.url\tv1\n'), uri('104\t\\N\tX.url\tv2\n')]);
+      assert.deepEqual(await tx.query(`select 1 as one`), [{ one: 1 }]);
+    });
+    const rows = await db.query<{ value: string }>(`select value from sp_uri where rid = 104 order by value`);
+    assert.deepEqual(rows.map((r) => r.value), ['v1', 'v2']);
   });
 
   test('a custom SearchParameter is indexed for new writes', async () => {

@@ -1,20 +1,21 @@
 import fs from 'node:fs';
 import os from 'node:os';
-import { finished } from 'node:stream/promises';
 import pg from 'pg';
-import { from as copyFromStdin } from 'pg-copy-streams';
 import { PGlite } from '@electric-sql/pglite';
 import { badRequest, conflict, FhirError, issue } from '../fhir/outcome.ts';
 import { wholeNumber } from '../config.ts';
+import { copyBatch, copyStatement, type CopyInput } from './copy-batch.ts';
+
+export type { CopyInput } from './copy-batch.ts';
 
 /** Something SQL can be sent to: the database itself or an open transaction. */
 export interface Queryable {
   query<R = any>(sql: string, params?: unknown[]): Promise<R[]>;
   /**
-   * Appends rows to a table with COPY, PostgreSQL's bulk input: `rows` in COPY's text format, a
-   * line per row, values separated by tabs (copyValue encodes one).
+   * Appends rows to tables with COPY, PostgreSQL's bulk input, all of them or none: each input's
+   * `rows` in COPY's text format, a line per row, values separated by tabs (copyValue encodes one).
    */
-  copyFrom(table: string, columns: string[], rows: string): Promise<void>;
+  copyFrom(copies: CopyInput[]): Promise<void>;
 }
 
 /** A value as COPY's text format has it: `\N` for null, and backslash, tab, newline and carriage return escaped. */
@@ -24,9 +25,6 @@ export function copyValue(v: string | number | null): string {
   return /[\\\t\n\r]/.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]) : s;
 }
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-
-/** COPY into a table's columns from `source`: the client's stream (`stdin`) or, on PGlite, the Blob it is handed. */
-const copyStatement = (table: string, columns: string[], source: 'stdin' | "'/dev/blob'") => `copy ${table} (${columns.join(', ')}) from ${source}`;
 
 /**
  * The one database interface the platform uses. Both drivers speak the same SQL dialect
@@ -129,10 +127,10 @@ export async function openPostgres(url: string, schema?: string): Promise<Db> {
     async query(sql, params) {
       return run(pool, sql, params);
     },
-    async copyFrom(table, columns, rows) {
+    async copyFrom(copies) {
       const client = await pool.connect();
       try {
-        await copyRows(client, table, columns, rows);
+        await copyBatch(client, copies);
       } finally {
         client.release();
       }
@@ -141,7 +139,7 @@ export async function openPostgres(url: string, schema?: string): Promise<Db> {
       const client = await pool.connect();
       try {
         await client.query('begin');
-        const tx: Queryable = { query: (sql, params) => run(client, sql, params), copyFrom: (table, columns, rows) => copyRows(client, table, columns, rows) };
+        const tx: Queryable = { query: (sql, params) => run(client, sql, params), copyFrom: (copies) => copyBatch(client, copies) };
         const result = await fn(tx);
         await client.query('commit');
         return result;
@@ -161,12 +159,6 @@ export async function openPostgres(url: string, schema?: string): Promise<Db> {
   };
 }
 
-async function copyRows(client: pg.PoolClient, table: string, columns: string[], rows: string): Promise<void> {
-  const stream = client.query(copyFromStdin(copyStatement(table, columns, 'stdin')));
-  stream.end(rows);
-  await finished(stream);
-}
-
 /**
  * Embedded PostgreSQL in a data folder; `undefined` keeps it in memory (tests). `from`, a dump of
  * another PGlite database (`dumpDataDir`), starts it as a copy of that one instead of empty.
@@ -176,9 +168,12 @@ export async function openPglite(dataDir?: string, from?: Blob): Promise<Db> {
   return pgliteDb(await PGlite.create({ ...(dataDir && { dataDir: `file://${dataDir}` }), ...(from && { loadDataDir: from }) }));
 }
 
-/** COPY on PGlite, through the database or a transaction: it reads the input from a Blob it is handed. */
-async function pgliteCopyRows(q: Pick<PGlite, 'query'>, table: string, columns: string[], rows: string): Promise<void> {
-  await q.query(copyStatement(table, columns, "'/dev/blob'"), [], { blob: new Blob([rows]) });
+/**
+ * COPY on PGlite, in a transaction: it reads each input from a Blob it is handed, one statement at
+ * a time (it is in the process; there is no round trip to save).
+ */
+async function pgliteCopy(t: Pick<PGlite, 'query'>, copies: CopyInput[]): Promise<void> {
+  for (const c of copies) await t.query(copyStatement(c, "'/dev/blob'"), [], { blob: new Blob([c.rows]) });
 }
 
 /** A PGlite database as a Db. */
@@ -190,12 +185,14 @@ export function pgliteDb(db: PGlite): Db {
     async query(sql, params) {
       return (await db.query(sql, params as any[])).rows as any[];
     },
-    copyFrom: (table, columns, rows) => pgliteCopyRows(db, table, columns, rows),
+    async copyFrom(copies) {
+      if (copies.length) await db.transaction((t) => pgliteCopy(t, copies));
+    },
     async transaction(fn) {
       return db.transaction(async (t) =>
         fn({
           query: async (sql, params) => (await t.query(sql, params as any[])).rows as any[],
-          copyFrom: (table, columns, rows) => pgliteCopyRows(t, table, columns, rows),
+          copyFrom: (copies) => pgliteCopy(t, copies),
         })
       );
     },

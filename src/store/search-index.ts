@@ -1,5 +1,5 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { copyValue, type Queryable } from './db.ts';
+import { copyValue, type CopyInput, type Queryable } from './db.ts';
 import { extractIndexRows, type ExtractedRows } from './search/extract.ts';
 
 export interface IndexEntry {
@@ -29,7 +29,7 @@ export const INDEX_TABLES = Object.values(TABLES).map((t) => t.table);
 /**
  * Replaces the index rows of these resource versions (deletes rows of those rids first, unless
  * `fresh`: rows just inserted have none). Called inside the write transaction. Each table's rows
- * go in with one COPY, PostgreSQL's bulk input: for a Synthea load it took ~¼ less of
+ * go in with one COPY, PostgreSQL's bulk input, all tables' in one round trip: for a Synthea load it took ~¼ less of
  * PostgreSQL's CPU than one statement inserting every table's rows from JSON parameters
  * (jsonb_array_elements in data-modifying CTEs), which parsed the JSON, ran an executor node
  * per row and inserted the rows one at a time (bench/RESULTS.md, session 14).
@@ -38,6 +38,7 @@ export async function writeSearchIndex(tx: Queryable, entries: IndexEntry[], opt
   if (!entries.length) return;
   if (!opts.fresh) await deleteSearchIndex(tx, entries.map((e) => e.rid));
   const extracted = entries.map((e) => e.rows ?? extractIndexRows(e.resource));
+  const copies: CopyInput[] = [];
   for (const key of Object.keys(TABLES) as (keyof ExtractedRows)[]) {
     const { table, columns } = TABLES[key];
     let text = '';
@@ -47,8 +48,9 @@ export async function writeSearchIndex(tx: Queryable, entries: IndexEntry[], opt
       const prefix = `${e.rid}\t${copyValue(e.compartment)}\t`;
       for (const line of distinctLines(list, columns)) text += prefix + line;
     });
-    if (text) await tx.copyFrom(table, ['rid', 'compartment', ...columns], text);
+    if (text) copies.push({ table, columns: ['rid', 'compartment', ...columns], rows: text });
   }
+  await tx.copyFrom(copies);
 }
 
 /**
