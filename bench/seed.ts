@@ -97,7 +97,7 @@ async function profileStages(persons: number) {
   const db = await openPostgres(url, schema);
   try {
     await migrate(db);
-    const bare = await createRepository(db, { indexer: { writeSearchIndex: async () => undefined, deleteSearchIndex: async () => undefined, extract: emptyRows } });
+    const bare = await createRepository(db, { indexer: { writeSearchIndex: async () => undefined, indexCopies: () => [], deleteSearchIndex: async () => undefined, extract: emptyRows } });
     t = performance.now();
     for (const b of batches) await bare.putMany(b, { referentialIntegrity: false });
     console.log(`putMany without validation or search index (resource + history rows): ${ms(t)} (${perResource(t)})`);

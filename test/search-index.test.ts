@@ -139,10 +139,10 @@ describe('index tables', () => {
     const tokens = async () => (await db.query<{ code: string }>(`select code from sp_token where rid = 103 order by code`)).map((r) => r.code);
     const uri = (rows: string) => ({ table: 'sp_uri', columns: ['rid', 'compartment', 'p', 'value'], rows });
     const token = (rows: string) => ({ table: 'sp_token', columns: ['rid', 'compartment', 'p', 'system', 'code'], rows });
-    await db.copyFrom([uri('103\t\\N\tX.url\tu1\n103\t\\N\tX.url\tu2\n'), token('103\t\\N\tX.code\ts\tc1\n')]);
+    await db.writeBatch([uri('103\t\\N\tX.url\tu1\n103\t\\N\tX.url\tu2\n'), token('103\t\\N\tX.code\ts\tc1\n')]);
     assert.deepEqual([await uris(), await tokens()], [['u1', 'u2'], ['c1']]);
     // The second table's input is refused: the first's rows go too.
-    await assert.rejects(db.copyFrom([uri('103\t\\N\tX.url\tu3\n'), token('103\t\\N\tX.code\ts\tc2\nnot-a-rid\t\\N\tX.code\ts\tc3\n')]), /not-a-rid/);
+    await assert.rejects(db.writeBatch([uri('103\t\\N\tX.url\tu3\n'), token('103\t\\N\tX.code\ts\tc2\nnot-a-rid\t\\N\tX.code\ts\tc3\n')]), /not-a-rid/);
     assert.deepEqual([await uris(), await tokens()], [['u1', 'u2'], ['c1']]);
   });
 
@@ -152,9 +152,9 @@ describe('index tables', () => {
     const many = Array.from({ length: 20_000 }, (_, i) => `104\t\\N\tX.url\tmany${i}\n`).join('');
     await db.transaction(async (tx) => {
       await tx.query('savepoint before_copy');
-      await assert.rejects(tx.copyFrom([uri(`x\t\\N\tX.url\tbad\n${many}`), uri(many), uri('104\t\\N\tX.url\tlater\n')]), /"x"/);
+      await assert.rejects(tx.writeBatch([uri(`x\t\\N\tX.url\tbad\n${many}`), uri(many), uri('104\t\\N\tX.url\tlater\n')]), /"x"/);
       await tx.query('rollback to savepoint before_copy');
-      await tx.copyFrom([uri('104\t\\N\tX.url\tv1\n'), uri('104\t\\N\tX.url\tv2\n')]);
+      await tx.writeBatch([uri('104\t\\N\tX.url\tv1\n'), uri('104\t\\N\tX.url\tv2\n')]);
       assert.deepEqual(await tx.query(`select 1 as one`), [{ one: 1 }]);
     });
     const rows = await db.query<{ value: string }>(`select value from sp_uri where rid = 104 order by value`);

@@ -4,27 +4,20 @@ import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { badRequest, conflict, FhirError, issue } from '../fhir/outcome.ts';
 import { wholeNumber } from '../config.ts';
-import { copyBatch, copyStatement, type CopyInput } from './copy-batch.ts';
+import { writeBatch, writeSteps, type BatchStep } from './write-batch.ts';
 
-export type { CopyInput } from './copy-batch.ts';
+export type { BatchStep, CopyInput } from './write-batch.ts';
 
 /** Something SQL can be sent to: the database itself or an open transaction. */
 export interface Queryable {
   query<R = any>(sql: string, params?: unknown[]): Promise<R[]>;
   /**
-   * Appends rows to tables with COPY, PostgreSQL's bulk input, all of them or none: each input's
-   * `rows` in COPY's text format, a line per row, values separated by tabs (copyValue encodes one).
+   * Runs statements without parameters and COPYs (PostgreSQL's bulk input) in order, all of them
+   * or none, in one round trip: each COPY's `rows` in COPY's text format, a line per row, values
+   * separated by tabs (copyValue encodes one).
    */
-  copyFrom(copies: CopyInput[]): Promise<void>;
+  writeBatch(steps: BatchStep[]): Promise<void>;
 }
-
-/** A value as COPY's text format has it: `\N` for null, and backslash, tab, newline and carriage return escaped. */
-export function copyValue(v: string | number | null): string {
-  if (v === null) return '\\N';
-  const s = String(v);
-  return /[\\\t\n\r]/.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]) : s;
-}
-const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
 /**
  * The one database interface the platform uses. Both drivers speak the same SQL dialect
@@ -127,24 +120,40 @@ export async function openPostgres(url: string, schema?: string): Promise<Db> {
     async query(sql, params) {
       return run(pool, sql, params);
     },
-    async copyFrom(copies) {
+    async writeBatch(steps) {
       const client = await pool.connect();
       try {
-        await copyBatch(client, copies);
+        await writeBatch(client, steps);
       } finally {
         client.release();
       }
     },
     async transaction(fn) {
       const client = await pool.connect();
+      // BEGIN goes with the first statement: in the same round trip when that is a write batch
+      // (a bundle of creates is then BEGIN and its batch, and COMMIT), queued just before it
+      // otherwise. Under READ COMMITTED nothing is taken at BEGIN that the statement would not take.
+      let begun = false;
+      const begin = () => {
+        if (begun) return false;
+        begun = true;
+        return true;
+      };
       try {
-        await client.query('begin');
-        const tx: Queryable = { query: (sql, params) => run(client, sql, params), copyFrom: (copies) => copyBatch(client, copies) };
+        const tx: Queryable = {
+          query(sql, params) {
+            if (begin()) client.query('begin').catch(() => undefined); // its failure fails the statement queued after it
+            return run(client, sql, params);
+          },
+          async writeBatch(steps) {
+            if (steps.length) await writeBatch(client, begin() ? [{ statement: 'begin' }, ...steps] : steps);
+          },
+        };
         const result = await fn(tx);
-        await client.query('commit');
+        if (begun) await client.query('commit');
         return result;
       } catch (err) {
-        await client.query('rollback').catch(() => undefined);
+        if (begun) await client.query('rollback').catch(() => undefined);
         throw err;
       } finally {
         client.release();
@@ -168,14 +177,6 @@ export async function openPglite(dataDir?: string, from?: Blob): Promise<Db> {
   return pgliteDb(await PGlite.create({ ...(dataDir && { dataDir: `file://${dataDir}` }), ...(from && { loadDataDir: from }) }));
 }
 
-/**
- * COPY on PGlite, in a transaction: it reads each input from a Blob it is handed, one statement at
- * a time (it is in the process; there is no round trip to save).
- */
-async function pgliteCopy(t: Pick<PGlite, 'query'>, copies: CopyInput[]): Promise<void> {
-  for (const c of copies) await t.query(copyStatement(c, "'/dev/blob'"), [], { blob: new Blob([c.rows]) });
-}
-
 /** A PGlite database as a Db. */
 export function pgliteDb(db: PGlite): Db {
   // PGlite runs one statement at a time; its transaction() holds an exclusive lock so
@@ -185,14 +186,14 @@ export function pgliteDb(db: PGlite): Db {
     async query(sql, params) {
       return (await db.query(sql, params as any[])).rows as any[];
     },
-    async copyFrom(copies) {
-      if (copies.length) await db.transaction((t) => pgliteCopy(t, copies));
+    async writeBatch(steps) {
+      if (steps.length) await db.transaction((t) => writeSteps(t, steps));
     },
     async transaction(fn) {
       return db.transaction(async (t) =>
         fn({
           query: async (sql, params) => (await t.query(sql, params as any[])).rows as any[],
-          copyFrom: (copies) => pgliteCopy(t, copies),
+          writeBatch: (steps) => writeSteps(t, steps),
         })
       );
     },

@@ -1,5 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
-import { copyValue, type CopyInput, type Queryable } from './db.ts';
+import type { Queryable } from './db.ts';
+import { copyValue, ridList, type BatchStep, type CopyInput } from './write-batch.ts';
 import { extractIndexRows, type ExtractedRows } from './search/extract.ts';
 
 export interface IndexEntry {
@@ -28,15 +29,22 @@ export const INDEX_TABLES = Object.values(TABLES).map((t) => t.table);
 
 /**
  * Replaces the index rows of these resource versions (deletes rows of those rids first, unless
- * `fresh`: rows just inserted have none). Called inside the write transaction. Each table's rows
- * go in with one COPY, PostgreSQL's bulk input, all tables' in one round trip: for a Synthea load it took ~¼ less of
- * PostgreSQL's CPU than one statement inserting every table's rows from JSON parameters
- * (jsonb_array_elements in data-modifying CTEs), which parsed the JSON, ran an executor node
- * per row and inserted the rows one at a time (bench/RESULTS.md, session 14).
+ * `fresh`: rows just inserted have none). Called inside the write transaction.
  */
 export async function writeSearchIndex(tx: Queryable, entries: IndexEntry[], opts: { fresh?: boolean } = {}): Promise<void> {
   if (!entries.length) return;
-  if (!opts.fresh) await deleteSearchIndex(tx, entries.map((e) => e.rid));
+  const deletes = opts.fresh ? [] : deleteStatements(entries.map((e) => e.rid));
+  await tx.writeBatch([...deletes, ...indexCopies(entries)]);
+}
+
+/**
+ * The index rows of these resource versions as a COPY per table that has rows, PostgreSQL's bulk
+ * input: for a Synthea load it took ~¼ less of PostgreSQL's CPU than one statement inserting
+ * every table's rows from JSON parameters (jsonb_array_elements in data-modifying CTEs), which
+ * parsed the JSON, ran an executor node per row and inserted the rows one at a time
+ * (bench/RESULTS.md, session 14).
+ */
+export function indexCopies(entries: IndexEntry[]): CopyInput[] {
   const extracted = entries.map((e) => e.rows ?? extractIndexRows(e.resource));
   const copies: CopyInput[] = [];
   for (const key of Object.keys(TABLES) as (keyof ExtractedRows)[]) {
@@ -50,7 +58,7 @@ export async function writeSearchIndex(tx: Queryable, entries: IndexEntry[], opt
     });
     if (text) copies.push({ table, columns: ['rid', 'compartment', ...columns], rows: text });
   }
-  await tx.copyFrom(copies);
+  return copies;
 }
 
 /**
@@ -75,6 +83,11 @@ function distinctLines(list: Record<string, unknown>[], columns: string[]): stri
 }
 
 export async function deleteSearchIndex(tx: Queryable, rids: number[]): Promise<void> {
-  if (!rids.length) return;
-  for (const table of INDEX_TABLES) await tx.query(`delete from ${table} where rid = any($1::bigint[])`, [rids]);
+  if (rids.length) await tx.writeBatch(deleteStatements(rids));
+}
+
+/** Deletes of these rids' rows from every index table, as statements of a write batch. */
+function deleteStatements(rids: number[]): BatchStep[] {
+  const list = ridList(rids);
+  return INDEX_TABLES.map((table) => ({ statement: `delete from ${table} where rid = any(${list})` }));
 }
