@@ -161,6 +161,18 @@ describe('index tables', () => {
     assert.deepEqual(rows.map((r) => r.value), ['v1', 'v2']);
   });
 
+  test('a write batch that opens the transaction is undone with it when a later statement fails', async () => {
+    const uri = (rows: string) => ({ table: 'sp_uri', columns: ['rid', 'compartment', 'p', 'value'], rows });
+    await assert.rejects(
+      db.transaction(async (tx) => {
+        await tx.writeBatch([uri('105\t\\N\tX.url\tw1\n')]);
+        await tx.query('select 1 / 0');
+      }),
+      /division by zero/
+    );
+    assert.deepEqual(await db.query(`select value from sp_uri where rid = 105`), []);
+  });
+
   test('a custom SearchParameter is indexed for new writes', async () => {
     registerSearchParameter({
       resourceType: 'SearchParameter',
