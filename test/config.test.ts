@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { ConfigError, defaultValidationThreads, loadConfig } from '../src/config.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -14,7 +14,9 @@ test('numbers from the environment are read, and unset ones get their defaults',
   assert.equal(defaults.maxBodyBytes, 32 * 1024 * 1024);
   assert.equal(defaults.seedPersons, 2000);
   assert.equal(loadConfig({ DATABASE_URL: 'postgres://x/y' }).seedPersons, 0);
-  assert.equal(defaults.validationThreads, Math.min(4, os.availableParallelism() - 1));
+  assert.equal(defaults.validationThreads, defaultValidationThreads(os.availableParallelism()));
+  // Threads only on the cores beside the event loop's and PostgreSQL's; at most four.
+  assert.deepEqual([1, 2, 3, 4, 8, 64].map(defaultValidationThreads), [0, 0, 1, 2, 4, 4]);
   const set = loadConfig({ PORT: '9090', VALIDATION_THREADS: '0', SEED_PERSONS: '10', RATE_LIMIT_PER_MINUTE: '0', MAX_BODY_BYTES: '1024', DOCUMENT_MAX_BYTES: '2048' });
   assert.deepEqual(
     [set.port, set.validationThreads, set.seedPersons, set.rateLimitPerMinute, set.maxBodyBytes, set.documentMaxBytes],
