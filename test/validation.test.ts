@@ -331,6 +331,32 @@ function* variants(resource: object, seed: number): Generator<object> {
   }
 }
 
+test('two types of one choice element and a missing required element are found wherever they are in their type', () => {
+  const fast = createValidator();
+  const library = createValidator({ engine: 'library' });
+  const subject = { reference: 'Patient/p1' };
+  const cases: object[] = [
+    // value[x] is among Observation's first 31 elements, timing[x] and product[x] beyond ActivityDefinition's 31st.
+    { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject, valueString: 'a', valueQuantity: { value: 1 } },
+    { resourceType: 'ActivityDefinition', status: 'draft', timingDateTime: '2020-01-01', timingAge: { value: 3 } },
+    { resourceType: 'ActivityDefinition', status: 'draft', productReference: { reference: 'Medication/m1' }, productCodeableConcept: { text: 'x' } },
+    // insurance, required, is ExplanationOfBenefit's element 38 of 51.
+    {
+      resourceType: 'ExplanationOfBenefit', status: 'active', type: { text: 'x' }, use: 'claim', patient: subject, created: '2020-01-01',
+      insurer: { reference: 'Organization/o1' }, provider: { reference: 'Organization/o1' }, outcome: 'complete',
+    },
+  ];
+  for (const input of cases) {
+    const expected = library.validate(structuredClone(input) as Resource);
+    assert.ok(expected.some((i) => i.severity === 'error'), JSON.stringify(input));
+    assert.deepEqual(fast.validate(structuredClone(input) as Resource), expected);
+  }
+  // The same without the second type, and with the insurance, are valid: what was found is what was broken.
+  const { valueQuantity: _, ...oneValue } = cases[0] as Record<string, unknown>;
+  const insured = { ...(cases[3] as object), insurance: [{ focal: true, coverage: { reference: 'Coverage/c1' } }] };
+  for (const input of [oneValue, insured]) assert.deepEqual(fast.validate(input as Resource).filter((i) => i.severity === 'error'), []);
+});
+
 test('the fast engine gives exactly the issues of @medplum/core validateResource, on real data and broken variants', () => {
   const fast = createValidator();
   const library = createValidator({ engine: 'library' });

@@ -147,17 +147,33 @@ class CleanCheck {
     if (resource) {
       this.resources.push(obj as unknown as Resource);
     }
-    const seen: number[] = [];
-    for (const key of Object.keys(obj)) {
+    // The positions seen: the first 31 as bits, any later in a list (this runs for every object of every write,
+    // and a list per object was a tenth of what the write path allocated). Keys by for-in: the prototype is
+    // Object.prototype, checked above, which has no enumerable keys.
+    let seenBits = 0;
+    let seenMore: number[] | undefined;
+    for (const key in obj) {
       if (key === 'resourceType') {
         continue; // never visited by the full path, and never reported
       }
       const slot = p.slots.get(key);
       // Unknown keys, primitive extensions, two types of one choice element.
-      if (slot === undefined || seen.includes(slot.position)) {
+      if (slot === undefined) {
         return false;
       }
-      seen.push(slot.position);
+      const position = slot.position;
+      if (position < 31) {
+        if (seenBits & (1 << position)) {
+          return false;
+        }
+        seenBits |= 1 << position;
+      } else {
+        seenMore ??= [];
+        if (seenMore.includes(position)) {
+          return false;
+        }
+        seenMore.push(position);
+      }
       const value = obj[key];
       const element = slot.element;
       if (Array.isArray(value)) {
@@ -174,7 +190,7 @@ class CleanCheck {
       }
     }
     for (const position of p.required) {
-      if (!seen.includes(position)) {
+      if (position < 31 ? (seenBits & (1 << position)) === 0 : !seenMore?.includes(position)) {
         return false;
       }
     }

@@ -180,10 +180,18 @@ const CHECKERS: Record<string, Checker> = {
  */
 export function checkNorwegianIdentifiers(resource: Resource, opts: { testData: boolean }): OperationOutcomeIssue[] {
   const issues: OperationOutcomeIssue[] = [];
-  const walk = (node: unknown, path: string) => {
+  // The way down as keys and indexes, made into a path only for an issue: this walks every stored resource.
+  const at: (string | number)[] = [];
+  const pathTo = (last: string) => resource.resourceType + at.map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join('') + '.' + last;
+  const walk = (node: unknown) => {
     if (Array.isArray(node)) {
-      // Paths only for what may hold an Identifier: this walks every stored resource.
-      node.forEach((item, i) => item && typeof item === 'object' && walk(item, `${path}[${i}]`));
+      for (let i = 0; i < node.length; i++) {
+        const item = node[i];
+        if (!item || typeof item !== 'object') continue;
+        at.push(i);
+        walk(item);
+        at.pop();
+      }
       return;
     }
     if (!node || typeof node !== 'object') return;
@@ -195,18 +203,19 @@ export function checkNorwegianIdentifiers(resource: Resource, opts: { testData: 
         const value = obj.value;
         const reason = typeof value !== 'string' ? 'it must be a string' : checker.check(value, opts.testData);
         if (reason) {
-          issues.push(
-            issue('value', checker.code, `Identifier.value ${String(value)} is not a valid ${checker.label}: ${reason}`, `${path}.value`)
-          );
+          issues.push(issue('value', checker.code, `Identifier.value ${String(value)} is not a valid ${checker.label}: ${reason}`, pathTo('value')));
         }
       }
     }
     for (const key in obj) {
       if (key === 'text' && node === resource) continue; // the narrative has no identifiers
       const child = obj[key];
-      if (child && typeof child === 'object') walk(child, `${path}.${key}`);
+      if (!child || typeof child !== 'object') continue;
+      at.push(key);
+      walk(child);
+      at.pop();
     }
   };
-  walk(resource, resource.resourceType);
+  walk(resource);
   return issues;
 }

@@ -439,14 +439,15 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
     const ts = now.toISOString();
     const rids = await newRids(tx, resources.length);
     const entries: IndexEntry[] = [];
-    let rows = '';
+    const lines: string[] = [];
     for (const [i, r] of resources.entries()) {
       let stored = stamp(r, 1, now);
       const compartment = patientCompartmentOf(stored);
       if (guard) stored = guard(stored, 'create', compartment);
       entries.push({ rid: rids[i], type: stored.resourceType, compartment, resource: stored, rows: indexer.extract(stored) });
-      rows += `${rids[i]}\t${copyValue(stored.resourceType)}\t${copyValue(stored.id!)}\t1\t${copyValue(compartment)}\t${ts}\t${copyJsonText(stringifyFhirJson(stored))}\n`;
+      lines.push(`${rids[i]}\t${copyValue(stored.resourceType)}\t${copyValue(stored.id!)}\t1\t${copyValue(compartment)}\t${ts}\t${copyJsonText(stringifyFhirJson(stored))}\n`);
     }
+    const rows = lines.join('');
     // The history rows copy the resource rows just written, in the same batch: each text is sent once.
     await tx.writeBatch([
       { table: 'resource', columns: ['rid', 'type', 'id', 'version', 'compartment', 'last_updated', 'content'], rows },

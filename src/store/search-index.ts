@@ -47,16 +47,18 @@ export async function writeSearchIndex(tx: Queryable, entries: IndexEntry[], opt
 export function indexCopies(entries: IndexEntry[]): CopyInput[] {
   const extracted = entries.map((e) => e.rows ?? extractIndexRows(e.resource));
   const copies: CopyInput[] = [];
+  // Lines collected and joined once: a text grown line by line is a rope that is flattened again when sent.
+  const lines: string[] = [];
   for (const key of Object.keys(TABLES) as (keyof ExtractedRows)[]) {
     const { table, columns } = TABLES[key];
-    let text = '';
-    entries.forEach((e, i) => {
+    for (let i = 0; i < entries.length; i++) {
       const list = extracted[i][key] as unknown as Record<string, unknown>[];
-      if (!list.length) return;
-      const prefix = `${e.rid}\t${copyValue(e.compartment)}\t`;
-      for (const line of distinctLines(list, columns)) text += prefix + line;
-    });
-    if (text) copies.push({ table, columns: ['rid', 'compartment', ...columns], rows: text });
+      if (!list.length) continue;
+      const prefix = `${entries[i].rid}\t${copyValue(entries[i].compartment)}\t`;
+      for (const line of distinctLines(list, columns)) lines.push(prefix + line);
+    }
+    if (lines.length) copies.push({ table, columns: ['rid', 'compartment', ...columns], rows: lines.join('') });
+    lines.length = 0;
   }
   return copies;
 }
