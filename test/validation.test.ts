@@ -357,6 +357,25 @@ test('two types of one choice element and a missing required element are found w
   for (const input of [oneValue, insured]) assert.deepEqual(fast.validate(input as Resource).filter((i) => i.severity === 'error'), []);
 });
 
+test('a reference to a type its element does not allow is warned of as the library warns, whatever its form', () => {
+  const fast = createValidator();
+  const library = createValidator({ engine: 'library' });
+  const observation = (reference: string) => ({ resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference } }) as Resource;
+  const warned = (issues: OperationOutcomeIssue[]) => issues.some((i) => i.details?.coding?.[0]?.code === 'reference-target-type');
+  // Observation.subject may point at a Patient, Group, Device or Location; Provenance.target at any resource. An
+  // absolute or urn: reference is one the library misreads, and its warning is dropped.
+  const wrong = ['Medication/m1', 'Medication?code=x', 'Medication'];
+  const right = ['Patient/p1', 'Group?identifier=x', 'Location/l1/_history/2', '#contained', 'urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0'];
+  for (const reference of [...wrong, ...right]) {
+    const expected = library.validate(observation(reference));
+    assert.deepEqual(fast.validate(observation(reference)), expected, reference);
+    assert.equal(warned(expected), wrong.includes(reference), reference);
+  }
+  const provenance = { resourceType: 'Provenance', target: [{ reference: 'Medication/m1' }], recorded: '2020-01-01T00:00:00Z', agent: [{ who: { reference: 'Practitioner/p1' } }] } as Resource;
+  assert.deepEqual(fast.validate(provenance), library.validate(provenance));
+  assert.equal(warned(fast.validate(provenance)), false);
+});
+
 test('the fast engine gives exactly the issues of @medplum/core validateResource, on real data and broken variants', () => {
   const fast = createValidator();
   const library = createValidator({ engine: 'library' });

@@ -92,6 +92,8 @@ export class ValueSetIndex {
   private readonly valueSets = new Map<string, ValueSet>();
   private readonly codeSystems = new Map<string, CodeSystem>();
   private readonly expansions = new Map<string, Expansion | undefined>();
+  /** Value sets being expanded: a versioned URL asked for meanwhile (a cycle) is not cached as undefined. */
+  private readonly expanding = new Set<string>();
 
   static r4(): ValueSetIndex {
     const index = new ValueSetIndex();
@@ -118,16 +120,32 @@ export class ValueSetIndex {
     this.expansions.clear();
   }
 
-  /** `url` may carry a `|version` suffix, as R4 bindings do; only the R4 version is held, so it is ignored. */
+  /**
+   * `url` may carry a `|version` suffix, as R4 bindings do; only the R4 version is held, so it is ignored. The
+   * binding's own text is the key too, once its value set is done: this is asked for every coded value written.
+   */
   expand(url: string): Expansion | undefined {
-    const key = url.split('|')[0];
-    if (this.expansions.has(key)) {
-      return this.expansions.get(key);
+    if (this.expansions.has(url)) {
+      return this.expansions.get(url);
     }
-    this.expansions.set(key, undefined); // guards against value sets that include each other
-    const expansion = this.compute(key);
-    this.expansions.set(key, expansion);
-    return expansion;
+    const bar = url.indexOf('|');
+    if (bar >= 0) {
+      const key = url.slice(0, bar);
+      const expansion = this.expand(key);
+      if (!this.expanding.has(key)) {
+        this.expansions.set(url, expansion);
+      }
+      return expansion;
+    }
+    this.expansions.set(url, undefined); // guards against value sets that include each other
+    this.expanding.add(url);
+    try {
+      const expansion = this.compute(url);
+      this.expansions.set(url, expansion);
+      return expansion;
+    } finally {
+      this.expanding.delete(url);
+    }
   }
 
   private compute(url: string): Expansion | undefined {

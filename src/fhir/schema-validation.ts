@@ -154,11 +154,18 @@ const HOLDS_WITHOUT = new Map<string, string>([
   ],
 ]);
 
+/** Each constraint's entry in HOLDS_WITHOUT (null: none), looked up once: this is asked of every value's invariants. */
+const holdsWithout = new WeakMap<Constraint, string | null>();
+
 export function holdsTrivially(constraint: Constraint, context: unknown): boolean {
-  const element = HOLDS_WITHOUT.get(constraint.key + '|' + constraint.expression);
+  let element = holdsWithout.get(constraint);
+  if (element === undefined) {
+    element = HOLDS_WITHOUT.get(constraint.key + '|' + constraint.expression) ?? null;
+    holdsWithout.set(constraint, element);
+  }
   // Only for a plain JSON object, and by `in`: anything unusual (an own key holding undefined) is evaluated.
   return (
-    element !== undefined &&
+    element !== null &&
     typeof context === 'object' &&
     context !== null &&
     Object.getPrototypeOf(context) === Object.prototype &&
@@ -440,7 +447,9 @@ class FastValidator {
 
 /** What is wrong with a string value of this primitive type, in the library's words, if anything. */
 export function stringProblem(str: string, type: string): string | undefined {
-  if (BLANK.test(str)) {
+  // A first character that is printable ASCII is no white space: the test only for strings that may be blank.
+  const first = str.charCodeAt(0);
+  if (!(first > 32 && first < 127) && BLANK.test(str)) {
     return 'String must contain non-whitespace content';
   }
   if (str.length > 1024 * 1024) {
@@ -481,29 +490,43 @@ export function referenceTypeProblem(value: TypedValue, field: InternalSchemaEle
   if (!isReference(reference) || reference.reference.startsWith('#')) {
     return undefined;
   }
-  const referenceResourceType = reference.reference.includes('?') ? reference.reference.split('?')[0] : reference.reference.split('/')[0];
+  const ref = reference.reference;
+  const query = ref.indexOf('?');
+  const slash = ref.indexOf('/');
+  const referenceResourceType = query >= 0 ? ref.slice(0, query) : slash >= 0 ? ref.slice(0, slash) : ref;
   if (!referenceResourceType) {
     return undefined;
   }
-  const targetProfiles = field.type.find((t) => t.code === 'Reference')?.targetProfile;
-  if (!targetProfiles) {
+  const targets = referenceTargets(field);
+  if (!targets || targets.any || targets.types.has(referenceResourceType)) {
     return undefined;
   }
-  const hl7BaseUrl = 'http://hl7.org/fhir/StructureDefinition/';
-  const medplumBaseUrl = 'https://medplum.com/fhir/StructureDefinition/';
-  for (const targetProfile of targetProfiles) {
-    if (
-      targetProfile === hl7BaseUrl + 'Resource' ||
-      targetProfile === hl7BaseUrl + referenceResourceType ||
-      targetProfile === medplumBaseUrl + referenceResourceType
-    ) {
-      return undefined;
+  return `Invalid reference: got "${referenceResourceType}", expected "${targets.profiles.join('", "')}"`;
+}
+
+const HL7_BASE_URL = 'http://hl7.org/fhir/StructureDefinition/';
+const MEDPLUM_BASE_URL = 'https://medplum.com/fhir/StructureDefinition/';
+const targetsOf = new WeakMap<InternalSchemaElement, { profiles: string[]; any: boolean; types: Set<string> } | null>();
+
+/**
+ * What an element's Reference type may point at, as the library decides it, worked out once per element: any type
+ * when a target is Resource or a profile of neither base URL, else the types the base URLs' targets name.
+ */
+function referenceTargets(field: InternalSchemaElement): { profiles: string[]; any: boolean; types: Set<string> } | null {
+  let targets = targetsOf.get(field);
+  if (targets === undefined) {
+    const profiles = field.type.find((t) => t.code === 'Reference')?.targetProfile;
+    targets = profiles ? { profiles, any: false, types: new Set<string>() } : null;
+    for (const p of profiles ?? []) {
+      if (p === HL7_BASE_URL + 'Resource' || (!p.startsWith(HL7_BASE_URL) && !p.startsWith(MEDPLUM_BASE_URL))) {
+        targets!.any = true;
+      } else {
+        targets!.types.add(p.slice(p.startsWith(HL7_BASE_URL) ? HL7_BASE_URL.length : MEDPLUM_BASE_URL.length));
+      }
     }
-    if (!targetProfile.startsWith(hl7BaseUrl) && !targetProfile.startsWith(medplumBaseUrl)) {
-      return undefined;
-    }
+    targetsOf.set(field, targets);
   }
-  return `Invalid reference: got "${referenceResourceType}", expected "${targetProfiles.join('", "')}"`;
+  return targets;
 }
 
 /**
