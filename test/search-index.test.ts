@@ -113,6 +113,28 @@ describe('index tables', () => {
     for (const t of INDEX_TABLES) assert.equal(await count(t, 101), 0, t);
   });
 
+  test('a value reached twice in one resource is indexed once, in a few rows and in thousands', async () => {
+    const coding = { system: 'http://loinc.org', code: '718-7', display: 'Hemoglobin' };
+    const observation = {
+      resourceType: 'Observation', id: 'o-dup', status: 'final', subject: { reference: 'Patient/p1' },
+      code: { coding: [coding, { ...coding }, { system: 'http://loinc.org', code: '4548-4' }], text: 'Hemoglobin' },
+      effectiveTiming: { event: ['2020-01-01', '2020-01-01'] }, // the same date twice
+    } as Resource;
+    const concepts = Array.from({ length: 40 }, (_, i) => ({ code: `c${i % 30}` })); // 30 codes, ten of them twice
+    const codeSystem = { resourceType: 'CodeSystem', id: 'cs-dup', status: 'active', content: 'complete', concept: concepts } as Resource;
+    await db.transaction((tx) =>
+      writeSearchIndex(tx, [
+        { rid: 106, type: 'Observation', compartment: 'p1', resource: observation },
+        { rid: 107, type: 'CodeSystem', compartment: null, resource: codeSystem },
+      ])
+    );
+    const values = async (sql: string) => (await db.query<{ v: string }>(sql)).map((r) => r.v).sort();
+    assert.deepEqual(await values(`select code as v from sp_token where rid = 106 and p = 'Observation.code'`), ['4548-4', '718-7']);
+    assert.deepEqual(await values(`select value as v from sp_string where rid = 106 and p = 'Observation.code:text'`), ['Hemoglobin']);
+    assert.equal(await count('sp_date', 106), 1);
+    assert.equal((await values(`select code as v from sp_token where rid = 107 and p = 'CodeSystem.code'`)).length, 30);
+  });
+
   test('a batch writes many resources in one call', async () => {
     const entries = Array.from({ length: 50 }, (_, i) => ({
       rid: 1000 + i,

@@ -55,7 +55,7 @@ export function indexCopies(entries: IndexEntry[]): CopyInput[] {
       const list = extracted[i][key] as unknown as Record<string, unknown>[];
       if (!list.length) continue;
       const prefix = `${entries[i].rid}\t${copyValue(entries[i].compartment)}\t`;
-      for (const line of distinctLines(list, columns)) lines.push(prefix + line);
+      addDistinctLines(list, columns, prefix, lines);
     }
     if (lines.length) copies.push({ table, columns: ['rid', 'compartment', ...columns], rows: lines.join('') });
     lines.length = 0;
@@ -64,24 +64,39 @@ export function indexCopies(entries: IndexEntry[]): CopyInput[] {
 }
 
 /**
- * One resource's rows of one table as COPY lines of their values: within one resource the same
- * value reached by two paths (a display equal to the text) is indexed once.
+ * One resource's rows of one table as COPY lines, each after `prefix` (its rid and compartment), onto `out`: within
+ * one resource the same value reached by two paths (a display equal to the text) is indexed once.
  */
-function distinctLines(list: Record<string, unknown>[], columns: string[]): string[] | Set<string> {
-  // A CodeSystem's thousands of codes are compared through a set, a handful of rows one by one.
-  const lines: string[] | Set<string> = list.length > 16 ? new Set<string>() : [];
-  for (const row of list) {
-    let line = '';
+function addDistinctLines(list: Record<string, unknown>[], columns: string[], prefix: string, out: string[]): void {
+  // A CodeSystem's thousands of codes are compared as lines through a set; a handful of rows by their values, which
+  // spares making (and comparing) a line for a row already there.
+  const seen = list.length > 16 ? new Set<string>() : undefined;
+  rows: for (let i = 0; i < list.length; i++) {
+    const row = list[i];
+    if (!seen) for (let j = 0; j < i; j++) if (sameRow(list[j], row, columns)) continue rows;
+    let line = prefix;
     for (let c = 0; c < columns.length; c++) {
       const v = row[columns[c]];
       line += (c ? '\t' : '') + copyValue(v instanceof Date ? v.toISOString() : ((v as string | null | undefined) ?? null));
     }
     line += '\n';
-    if (Array.isArray(lines)) {
-      if (!lines.includes(line)) lines.push(line);
-    } else lines.add(line);
+    if (seen) {
+      if (seen.has(line)) continue;
+      seen.add(line);
+    }
+    out.push(line);
   }
-  return lines;
+}
+
+/** Whether two rows have the same values, as their COPY lines would: a date by its time, undefined as null. */
+function sameRow(a: Record<string, unknown>, b: Record<string, unknown>, columns: string[]): boolean {
+  for (let c = 0; c < columns.length; c++) {
+    const x = a[columns[c]] ?? null;
+    const y = b[columns[c]] ?? null;
+    if (x === y) continue;
+    if (!(x instanceof Date && y instanceof Date && x.getTime() === y.getTime())) return false;
+  }
+  return true;
 }
 
 export async function deleteSearchIndex(tx: Queryable, rids: number[]): Promise<void> {
