@@ -97,11 +97,15 @@ export async function benchIngest(clients = 4, rounds = 3): Promise<{ rounds: In
     }
   };
 
-  // One untimed round of each first, so that every measured round is of a warm process, as a
-  // loader importing more than this small set sees it: a process's first round of ours ran at ~⅔
-  // of the rate of its later ones (JIT warm-up), and made the median round's ratio depend on it.
-  await rawRound();
-  await oursRound(false);
+  // Two untimed rounds of each first, so that every measured round is of a warm process, as a
+  // loader importing more than this small set sees it. A process's first round of ours ran at ~⅔
+  // of the rate of its later ones and its second at ~0.9 (JIT warm-up); and the first round of
+  // the baseline after a round of ours took twice its later CPU, which made that round's ratio the
+  // highest of all (bench/RESULTS.md, session 15).
+  for (let warmUp = 0; warmUp < 2; warmUp++) {
+    await rawRound();
+    await oursRound(false);
+  }
   const measured: IngestRound[] = [];
   for (let round = 0; round < rounds; round++) {
     const raw = await rawRound();
