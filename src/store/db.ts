@@ -145,8 +145,9 @@ export async function openPostgres(url: string, schema?: string): Promise<Db> {
             if (begin()) client.query('begin').catch(() => undefined); // its failure fails the statement queued after it
             return run(client, sql, params);
           },
-          async writeBatch(steps) {
-            if (steps.length) await writeBatch(client, begin() ? [{ statement: 'begin' }, ...steps] : steps);
+          writeBatch(steps) {
+            if (!steps.length) return Promise.resolve();
+            return writeBatch(client, begin() ? [{ statement: 'begin' }, ...steps] : steps);
           },
         };
         const result = await fn(tx);

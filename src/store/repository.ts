@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { isWriteConflict, prepared, type Db, type Queryable } from './db.ts';
-import { copyJsonText, copyValue, ridList, type CopyInput } from './write-batch.ts';
+import { copyJsonText, copyValue, ridList, type BatchStep, type CopyInput } from './write-batch.ts';
 import { and, run, sql, raw, type Sql } from './sql.ts';
 import { deleteSearchIndex, indexCopies, writeSearchIndex, type IndexEntry } from './search-index.ts';
 import { extractIndexRows, type ExtractedRows } from './search/extract.ts';
@@ -447,16 +447,20 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
       entries.push({ rid: rids[i], type: stored.resourceType, compartment, resource: stored, rows: indexer.extract(stored) });
       lines.push(`${rids[i]}\t${copyValue(stored.resourceType)}\t${copyValue(stored.id!)}\t1\t${copyValue(compartment)}\t${ts}\t${copyJsonText(stringifyFhirJson(stored))}\n`);
     }
-    const rows = lines.join('');
     // The history rows copy the resource rows just written, in the same batch: each text is sent once.
-    await tx.writeBatch([
-      { table: 'resource', columns: ['rid', 'type', 'id', 'version', 'compartment', 'last_updated', 'content'], rows },
+    const steps: BatchStep[] = [
+      { table: 'resource', columns: ['rid', 'type', 'id', 'version', 'compartment', 'last_updated', 'content'], rows: lines.join('') },
       {
         statement: `insert into resource_history (rid, version, type, id, compartment, last_updated, deleted, method, content)
           select rid, 1, type, id, compartment, last_updated, false, '${method}', content from resource where rid = any(${ridList(rids)})`,
       },
       ...indexer.indexCopies(entries),
-    ]);
+    ];
+    // What only went into the batch is let go before the round trip: garbage collections meanwhile copy what is
+    // still referenced, and the texts and rows of concurrent transactions were much of it.
+    lines.length = 0;
+    for (const e of entries) e.rows = undefined;
+    await tx.writeBatch(steps.splice(0));
     for (const e of entries) {
       await opts.afterWrite?.(tx, e.resource, method);
       committedLater.get(tx)?.push({ resource: e.resource, method });

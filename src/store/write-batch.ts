@@ -55,7 +55,7 @@ class WriteBatch {
   private settle!: (err?: Error) => void;
   private failed = false;
 
-  constructor(private readonly steps: BatchStep[]) {
+  constructor(private steps: BatchStep[]) {
     this.done = new Promise<void>((resolve, reject) => (this.settle = (err) => (err ? reject(err) : resolve())));
   }
 
@@ -73,6 +73,7 @@ class WriteBatch {
       stream.write(COPY_DONE_MESSAGE);
     }
     stream.uncork();
+    this.steps = []; // written: the texts need not outlive the round trip
   }
 
   // The data went with the statements; the server's request for it needs no answer.
@@ -95,12 +96,15 @@ class WriteBatch {
   }
 }
 
-/** Runs the steps on a client (a transaction's, or one taken from the pool), in one round trip. */
-export async function writeBatch(client: pg.ClientBase, steps: BatchStep[]): Promise<void> {
-  if (!steps.length) return;
+/**
+ * Runs the steps on a client (a transaction's, or one taken from the pool), in one round trip. Not async: the steps
+ * are not held while the server works (see WriteBatch.submit).
+ */
+export function writeBatch(client: pg.ClientBase, steps: BatchStep[]): Promise<void> {
+  if (!steps.length) return Promise.resolve();
   const batch = new WriteBatch(steps);
   client.query(batch as unknown as pg.Submittable);
-  await batch.done;
+  return batch.done;
 }
 
 /** The steps one at a time, on PGlite: it is in the process, there is no round trip to save. Its COPY reads a Blob. */
