@@ -85,14 +85,20 @@ class WriteBatch {
   handlePortalSuspended(): void {}
   handleCopyData(): void {}
 
+  /** pg wraps this to clear its timer when a query_timeout is configured (in the URL, say): called at the end. */
+  callback: (err?: Error) => void = () => {};
+
   /** pg detaches the query at an error and does not call handleReadyForQuery after it. */
   handleError(err: Error): void {
     this.failed = true;
+    this.callback(err);
     this.settle(err);
   }
 
   handleReadyForQuery(): void {
-    if (!this.failed) this.settle();
+    if (this.failed) return;
+    this.callback();
+    this.settle();
   }
 }
 
