@@ -193,6 +193,14 @@ describe('index tables', () => {
       /division by zero/
     );
     assert.deepEqual(await db.query(`select value from sp_uri where rid = 105`), []);
+    // And when the batch that opens it fails itself: the transaction is rolled back, and the connections go on.
+    await assert.rejects(
+      db.transaction((tx) => tx.writeBatch([uri('105\t\\N\tX.url\tw2\n'), uri('not-a-rid\t\\N\tX.url\tw3\n')])),
+      /not-a-rid/
+    );
+    for (let i = 0; i < 5; i++) await db.transaction((tx) => tx.writeBatch([uri(`105\t\\N\tX.url\tok${i}\n`)]));
+    const rows = await db.query<{ value: string }>(`select value from sp_uri where rid = 105 order by value`);
+    assert.deepEqual(rows.map((r) => r.value), ['ok0', 'ok1', 'ok2', 'ok3', 'ok4']);
   });
 
   test('a custom SearchParameter is indexed for new writes', async () => {
