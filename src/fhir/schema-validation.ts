@@ -688,7 +688,7 @@ function checkObjectForNull(obj: Record<string, unknown>, path: string, issues: 
   }
 }
 
-export function matchesSpecifiedValue(value: TypedValue | TypedValue[], element: InternalSchemaElement): boolean {
+function matchesSpecifiedValue(value: TypedValue | TypedValue[], element: InternalSchemaElement): boolean {
   if (!element.pattern && !element.fixed) {
     return true;
   }

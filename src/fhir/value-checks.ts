@@ -80,7 +80,6 @@ function bindingProblem(typeCode: string, value: unknown, expansion: Expansion):
   }
 }
 
-
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** The format regexes allow e.g. 2021-02-30; only a full date needs this check. */

@@ -6,8 +6,6 @@ import { badRequest, conflict, FhirError, issue } from '../fhir/outcome.ts';
 import { wholeNumber } from '../config.ts';
 import { writeBatch, writeSteps, type BatchStep } from './write-batch.ts';
 
-export type { BatchStep, CopyInput } from './write-batch.ts';
-
 /** Something SQL can be sent to: the database itself or an open transaction. */
 export interface Queryable {
   query<R = any>(sql: string, params?: unknown[]): Promise<R[]>;

@@ -457,7 +457,8 @@ export async function createRepository(db: Db, options: RepositoryOptions = {}):
       ...indexer.indexCopies(entries),
     ];
     // What only went into the batch is let go before the round trip: garbage collections meanwhile copy what is
-    // still referenced, and the texts and rows of concurrent transactions were much of it.
+    // still referenced, and the texts and rows of concurrent transactions were much of it. The batch takes the
+    // steps themselves (splice), and drops them once written; this frame keeps none.
     lines.length = 0;
     for (const e of entries) e.rows = undefined;
     await tx.writeBatch(steps.splice(0));

@@ -36,7 +36,7 @@ export type BatchStep = CopyInput | { statement: string };
 const isCopy = (s: BatchStep): s is CopyInput => 'rows' in s;
 
 /** The COPY statement for one input, reading from `source`: the client (`stdin`) or, on PGlite, the Blob it is handed. */
-export const copyStatement = (c: Pick<CopyInput, 'table' | 'columns'>, source: 'stdin' | "'/dev/blob'") => `copy ${c.table} (${c.columns.join(', ')}) from ${source}`;
+const copyStatement = (c: Pick<CopyInput, 'table' | 'columns'>, source: 'stdin' | "'/dev/blob'") => `copy ${c.table} (${c.columns.join(', ')}) from ${source}`;
 
 /**
  * Steps sent to PostgreSQL as one message sequence, a node-postgres submittable: one Query holding
