@@ -162,6 +162,13 @@ describe('date', () => {
     await rejects400(run('Observation', [['date', 'xx2020']]), /prefix 'xx'.*date/);
     await rejects400(run('Observation', [['value-quantity', 'abc']]), /value-quantity/);
   });
+  test('a malformed number of any length is refused at once', async () => {
+    // 30,000 digits and an x: 2 s of the event loop when the pattern could split the digits two ways.
+    const t = performance.now();
+    await rejects400(run('Observation', [['value-quantity', `${'1'.repeat(30_000)}x`]]), /value-quantity/);
+    assert.ok(performance.now() - t < 500, `took ${(performance.now() - t).toFixed(0)} ms`);
+    assert.deepEqual(await find('Observation', [['value-quantity', '136.']]), ['o2'], 'a number may end in its point');
+  });
 });
 
 describe('quantity and number', () => {
