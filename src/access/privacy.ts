@@ -67,6 +67,7 @@ export function toConsent(patientId: string, nin: string, s: PrivacySettings): C
 export function fromConsent(consent: any): Omit<PrivacySettings, 'version'> {
   if (consent?.resourceType !== 'Consent') throw badRequest('privacy-not-consent', 'Privacy settings are a Consent resource', 'resourceType');
   const out = { reserved: [] as ServiceCode[], restrictAll: false, restricted: [] as ServiceCode[], blockedHpr: [] as string[] };
+  const blocked = new Set<string>();
   const subs: any[] = consent.provision?.provision ?? [];
   if (!Array.isArray(subs)) throw badRequest('privacy-bad-provision', 'provision.provision must be a list', 'Consent.provision.provision');
   subs.forEach((p, i) => {
@@ -93,7 +94,12 @@ export function fromConsent(consent: any): Omit<PrivacySettings, 'version'> {
       const hprs = (p.actor ?? []).map((a: any) => a?.reference?.identifier).filter((id: any) => id?.system === HPR_SYSTEM).map((id: any) => String(id.value ?? ''));
       if (!hprs.length || hprs.some((h: string) => !/^\d{4,9}$/.test(h)))
         throw badRequest('privacy-bad-hpr', 'A block names HPR numbers (actor.reference.identifier)', `${where}.actor`);
-      for (const h of hprs) if (!out.blockedHpr.includes(h)) out.blockedHpr.push(h);
+      // A Set beside the list: a citizen's PUT may name many numbers, and includes() per number was quadratic.
+      for (const h of hprs) {
+        if (blocked.has(h)) continue;
+        blocked.add(h);
+        out.blockedHpr.push(h);
+      }
     } else {
       throw badRequest('privacy-bad-action', `The provision's action must be reserve, restrict or block (${PRIVACY_ACTION_SYSTEM})`, `${where}.action`);
     }

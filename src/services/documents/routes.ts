@@ -8,7 +8,7 @@ import { badRequest, FhirError, issue, notFound } from '../../fhir/outcome.ts';
 import type { ServiceDeps } from '../module.ts';
 import type { DocumentContents, StoredContent } from './content-store.ts';
 import { checkDeclaredType } from './content-type.ts';
-import { carriesDocuments, contentIdIn, provideDocumentBundle } from './provide.ts';
+import { base64, carriesDocuments, contentIdIn, provideDocumentBundle } from './provide.ts';
 import { isGenerated, renderSyntheticPdf } from './synthetic.ts';
 import { measure, spool, tooLarge } from './upload.ts';
 
@@ -112,7 +112,7 @@ export async function documentRoutes(app: FastifyInstance, deps: ServiceDeps, co
       const body = request.body as Binary;
       if (body?.resourceType !== 'Binary') throw badRequest('not-a-binary', 'PUT /Binary/<id> takes raw PDF or text, or a Binary resource', 'resourceType');
       if (body.id !== undefined && body.id !== id) throw badRequest('id-mismatch', `The body's id ${body.id} does not match the URL's ${id}`, 'Binary.id');
-      if (typeof body.data !== 'string' || !/^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(body.data)) throw badRequest('invalid-base64', 'Binary.data must be base64', 'Binary.data');
+      if (typeof body.data !== 'string' || !base64.test(body.data)) throw badRequest('invalid-base64', 'Binary.data must be base64', 'Binary.data');
       const bytes = Buffer.from(body.data, 'base64');
       return replaceContent(request, reply, target, measure(bytes, body.contentType, config.documentMaxBytes, 'Binary.data'), bytes);
     });

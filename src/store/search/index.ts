@@ -62,7 +62,11 @@ function single(name: string, values: string[]): string {
 /** Turns the raw query pairs into SQL conditions and result options; every bad value is a 400 here, before any query runs. */
 function plan(input: SearchInput, ctx: CompileContext, alias: string): Plan {
   const byName = new Map<string, string[]>();
-  for (const [k, v] of input.params) byName.set(k, [...(byName.get(k) ?? []), v]);
+  for (const [k, v] of input.params) {
+    const values = byName.get(k);
+    if (values) values.push(v);
+    else byName.set(k, [v]);
+  }
   const p: Plan = { types: undefined, where: [], count: DEFAULT_COUNT, includes: [], ignored: [] };
 
   if (input.resourceType) {

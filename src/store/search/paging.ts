@@ -40,11 +40,16 @@ export function decodeCursor(s: string): Cursor {
   throw badRequest('invalid-cursor', 'The paging cursor (_cursor) is malformed; follow the links of a search result', '_cursor');
 }
 
+const MAX_SORT_KEYS = 8;
+
 /** Sort keys of `_sort=a,-b` on resource alias `a`: a resource sorts by its smallest value ascending, largest descending. */
 export function sortKeys(types: string[], sortParam: string | undefined, alias: string): SortKey[] {
   if (!sortParam) return [];
+  const items = sortParam.split(',').filter(Boolean);
+  // A cursor compares every key with every earlier one: its SQL grows with the square of their number.
+  if (items.length > MAX_SORT_KEYS) throw badRequest('invalid-sort', `_sort names ${items.length} keys; at most ${MAX_SORT_KEYS} are used`, '_sort');
   const keys: SortKey[] = [];
-  for (const item of sortParam.split(',').filter(Boolean)) {
+  for (const item of items) {
     const desc = item.startsWith('-');
     const code = desc ? item.slice(1) : item;
     const agg = raw(desc ? 'max' : 'min');
