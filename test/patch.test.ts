@@ -64,6 +64,20 @@ test('JSON Patch: a malformed document is a 400 naming the operation', () => {
   );
 });
 
+test('JSON Patch: copies within the document are bounded, since each can double it', () => {
+  const patient = { resourceType: 'Patient', id: 'p1' } as Resource;
+  const doubling = (n: number) => [
+    { op: 'add', path: '/extension', value: [{ url: 'http://example.org/x', valueString: 'x' }] },
+    ...Array.from({ length: n }, () => ({ op: 'copy', from: '/extension', path: '/extension/-' })),
+  ];
+  // Each copy puts the whole list into itself: 22 copies, a patch of 1.3 kB, would make a document holding 4 million
+  // copies of the first extension (2.5 s): refused at the copy that passes the bound.
+  const t = performance.now();
+  assert.throws(() => applyJsonPatch(patient, doubling(22)), (e: unknown) => fhirError(422, 'patch-too-large')(e) && /^\/(1[6-9]|2[0-2])$/.test((e as FhirError).issues[0].expression![0]));
+  assert.ok(performance.now() - t < 2000, `took ${(performance.now() - t).toFixed(0)} ms`);
+  assert.equal(JSON.stringify(applyJsonPatch(patient, doubling(3))).match(/example\.org/g)!.length, 8, 'a few copies are copies');
+});
+
 // --- FHIRPath Patch: the cases in fhir-patch-tests.xml ----------------------------------------------------------------
 
 interface XmlNode {
@@ -226,4 +240,17 @@ test('FHIRPath Patch: malformed parameters are a 400, impossible operations a 42
   assert.throws(() => applyFhirPathPatch(patient, params(op('add', { path: 'Patient', name: 'nickname', value: { valueString: 'x' } }))), fhirError(422, 'patch-path-invalid'));
   assert.throws(() => applyFhirPathPatch(patient, params(op('delete', { path: 'Patient.identifier.where(' }))), fhirError(400, 'patch-invalid'));
   assert.throws(() => applyFhirPathPatch(patient, params(op('add', { path: 'Patient.identifier', name: 'use', value: { valueCode: 'usual' } }))), fhirError(422, 'patch-path-ambiguous'));
+});
+
+test('FHIRPath Patch selects among many repeats in linear time', () => {
+  // 100,000 identifiers, half of them selected: 4 s when each candidate searched and spliced the selected list.
+  const identifier = Array.from({ length: 100_000 }, (_, i) => ({ system: i % 2 ? 'b' : 'a', value: String(i) }));
+  const patient = { resourceType: 'Patient', id: 'p1', identifier } as Resource;
+  const t = performance.now();
+  assert.throws(() => applyFhirPathPatch(patient, params(op('delete', { path: "Patient.identifier.where(system='b')" }))), fhirError(422, 'patch-path-ambiguous'));
+  assert.ok(performance.now() - t < 2000, `took ${(performance.now() - t).toFixed(0)} ms`);
+  // The same rule picks the one selected value among equal primitives and among objects.
+  const named = { resourceType: 'Patient', id: 'p1', name: [{ given: ['a', 'b', 'a'] }], identifier: [{ value: 'a' }, { value: 'b' }] } as Resource;
+  assert.deepEqual((applyFhirPathPatch(named, params(op('delete', { path: "Patient.name.given.where($this='b')" }))) as any).name, [{ given: ['a', 'a'] }]);
+  assert.deepEqual((applyFhirPathPatch(named, params(op('delete', { path: "Patient.identifier.where(value='b')" }))) as any).identifier, [{ value: 'a' }]);
 });
