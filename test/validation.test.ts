@@ -160,6 +160,7 @@ test('narratives keep the XHTML rules of R4 (txt-1, txt-2): what a reader would 
     x('<p>&lt;5 &amp; &#233; &#x00E6;</p><!-- a comment -->'),
     `<div xmlns='http://www.w3.org/1999/xhtml' lang='nb' xml:lang='nb'>x</div>`,
     x('<table xmlns="http://www.w3.org/1999/xhtml"><tr><td>redeclared</td></tr></table>'),
+    x(`<p title="a=b>c">${'<!-- x=y -->'.repeat(100)}<span class="a">b</span></p>`),
   ];
   for (const div of fine) assert.deepEqual(summary(errors(patient(div))), [], div);
   const refused: [string, string][] = [
@@ -178,6 +179,9 @@ test('narratives keep the XHTML rules of R4 (txt-1, txt-2): what a reader would 
     [`${x('a')}${x('b')}`, 'narrative-malformed'],
     ['<!DOCTYPE div [<!ENTITY e "y">]>' + x('&e;'), 'narrative-element'],
     [x('  \n '), 'narrative-empty'],
+    // What the XML parser would take time quadratic in (100,000 attributes: 10 s), refused before it parses.
+    [x('x', ' a=""'.repeat(100_000)), 'narrative-too-complex'],
+    [x(`${'<b xmlns="http://www.w3.org/1999/xhtml">'.repeat(65)}x${'</b>'.repeat(65)}`), 'narrative-too-complex'],
   ];
   for (const [div, code] of refused) assertIssue(errors(patient(div)), code, 'Patient.text.div');
   const contained = { resourceType: 'Observation', status: 'final', code: { text: 'x' }, contained: [patient(x('<script>x</script>'))] };

@@ -59,10 +59,53 @@ function runsCode(attribute: string, value: string): boolean {
   return scheme === 'data' && attribute !== 'src';
 }
 
+/**
+ * What sax, in its namespace mode, takes time quadratic in: the attributes of one tag (each new one is looked for
+ * among those before it; 100,000 in a 500 kB div took 10 s) and namespace declarations nested in one another
+ * (each lookup walks them all; 8,000 took 2 s). A narrative needs a handful of either.
+ */
+const MAX_ATTRIBUTES_PER_TAG = 64;
+const MAX_NAMESPACE_DECLARATIONS = 64;
+
+/** Why `div` is beyond those bounds, found in one pass over it (quotes, comments and CDATA heeded); undefined within. */
+function beyondParserBounds(div: string): string | undefined {
+  let declarations = 0;
+  let i = div.indexOf('<');
+  while (i >= 0 && i < div.length) {
+    if (div.startsWith('<!--', i) || div.startsWith('<![CDATA[', i)) {
+      const end = div.indexOf(div[i + 2] === '-' ? '-->' : ']]>', i);
+      if (end < 0) return undefined; // the parser reports it
+      i = div.indexOf('<', end);
+      continue;
+    }
+    let attributes = 0;
+    let quote = 0;
+    let j = i + 1;
+    for (; j < div.length; j++) {
+      const c = div.charCodeAt(j);
+      if (quote) {
+        if (c === quote) quote = 0;
+      } else if (c === 34 || c === 39) quote = c; // " '
+      else if (c === 61 /* = */) {
+        if (++attributes > MAX_ATTRIBUTES_PER_TAG) return `a tag has more than ${MAX_ATTRIBUTES_PER_TAG} attributes`;
+        if (/xmlns(:[^\s=]*)?\s*$/.test(div.slice(Math.max(i, j - 64), j)) && ++declarations > MAX_NAMESPACE_DECLARATIONS)
+          return `it declares namespaces more than ${MAX_NAMESPACE_DECLARATIONS} times`;
+      } else if (c === 62 /* > */) break;
+    }
+    i = div.indexOf('<', j);
+  }
+  return undefined;
+}
+
 /** Issues with the narrative `div` at `path` (FHIRPath); empty when it keeps the rules. */
 export function narrativeIssues(div: string, path: string): OperationOutcomeIssue[] {
   const issues: OperationOutcomeIssue[] = [];
   const invalid = (code: string, message: string) => issues.push(issue('invariant', code, `Narrative ${path}: ${message}`, path));
+  const beyond = beyondParserBounds(div);
+  if (beyond) {
+    invalid('narrative-too-complex', `${beyond}, more than a narrative needs`);
+    return issues;
+  }
   // strictEntities (sax ≥ 1.3; its types predate it): only XML's own entities, no &nbsp;, as R4 requires.
   const parser = sax.parser(true, { xmlns: true, strictEntities: true } as sax.SAXOptions);
   let depth = 0;
