@@ -218,6 +218,8 @@ describe('reference, uri', () => {
     assert.deepEqual(await find('ValueSet', [['url:above', 'http://example.org/fhir/ValueSet/blood-pressure/systolic']]), ['vs1', 'vs2']);
     assert.deepEqual(await find('ValueSet', [['url:above', 'http://example.org/fhir/ValueSet/blood-pressure']]), ['vs1']);
     assert.deepEqual(await find('ValueSet', [['url', 'http://example.org/fhir/ValueSet/blood-pressure']]), ['vs1']);
+    // A prefix per path step: 16,000 slashes (a GET's worth) would bind 128 MB of prefixes.
+    await rejects400(run('ValueSet', [['url:above', `http://example.org/${'a/'.repeat(8000)}`]]), /url:above has more than 64 path steps/);
   });
 });
 

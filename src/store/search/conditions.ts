@@ -260,9 +260,13 @@ function referenceCond(x: string, param: CompiledParam, value: string, typeModif
   return sql`${raw(x)}.url = ${v}`;
 }
 
-function uriCond(x: string, modifier: string | undefined, value: string): Sql {
+/** Path steps a `:above` value may have: its prefixes, one per step, grow with the square of its length. */
+const MAX_ABOVE_STEPS = 64;
+
+function uriCond(x: string, modifier: string | undefined, value: string, name: string): Sql {
   if (modifier === 'below') return sql`${raw(x)}.value like ${escapeLike(value) + '%'}`;
   if (modifier === 'above') {
+    if (value.split('/').length > MAX_ABOVE_STEPS + 1) throw badRequest('invalid-uri', `${name} has more than ${MAX_ABOVE_STEPS} path steps`, name);
     const prefixes: string[] = [];
     for (let i = value.length; i > 0; i--) if (i === value.length || value[i] === '/') prefixes.push(value.slice(0, i));
     return sql`${raw(x)}.value = any(${prefixes}::text[])`;
@@ -431,7 +435,7 @@ export function compileParam(ctx: CompileContext, types: string[], alias: string
     }
     case 'uri':
       if (modifier && modifier !== 'above' && modifier !== 'below') throw new UnsupportedParam(`Modifier :${modifier} is not supported on uri parameter ${code}`);
-      return existsIn(table, x, alias, and([keyCond(x, params), or(values.map((v) => uriCond(x, modifier, v)))]));
+      return existsIn(table, x, alias, and([keyCond(x, params), or(values.map((v) => uriCond(x, modifier, v, name)))]));
     case 'composite':
       if (modifier) throw new UnsupportedParam(`Modifier :${modifier} is not supported on composite parameter ${code}`);
       return existsIn(table, x, alias, and([keyCond(x, params), or(values.map((v) => compositeCond(x, params[0], v, name)))]));
